@@ -1,0 +1,24 @@
+// The adapter for Taiyuan's backend.
+//
+// Taiyuan's backend speaks the gRPC city backend contract with the national code tables; what is
+// particular to Taiyuan (its code tables, formats and transport) is kept here, so the rest of the
+// gateway never learns it.
+#ifndef INTEROP_ADAPTERS_TAIYUAN_TAIYUAN_ADAPTER_H_
+#define INTEROP_ADAPTERS_TAIYUAN_TAIYUAN_ADAPTER_H_
+
+#include <memory>
+
+#include "absl/time/time.h"
+#include "adapters/city_adapter.h"
+#include "grpcpp/channel.h"
+
+namespace interop::adapters::taiyuan {
+
+// An adapter over `channel`, a mutual-TLS channel to Taiyuan's backend; no call takes longer than
+// `city_deadline`.
+std::unique_ptr<CityAdapter> NewTaiyuanAdapter(std::shared_ptr<grpc::Channel> channel,
+                                              absl::Duration city_deadline);
+
+}  // namespace interop::adapters::taiyuan
+
+#endif  // INTEROP_ADAPTERS_TAIYUAN_TAIYUAN_ADAPTER_H_

@@ -1,0 +1,113 @@
+#include "gateway/server/gateway_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "adapters/adapter_factory.h"
+#include "gateway/base/cities.h"
+#include "gateway/base/log.h"
+#include "gateway/base/status_macros.h"
+#include "gateway/tls/tls_credentials.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace interop::server {
+
+std::string CityHealthServiceName(City city) { return absl::StrCat("interop.city.", CityName(city)); }
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config::v1::GatewayConfig& config,
+                                                                    const ServerOptions& options) {
+  std::unique_ptr<GatewayServer> server(new GatewayServer());
+  server->config_ = config;
+
+  INTEROP_ASSIGN_OR_RETURN(server->database_,
+                           store::SqliteDatabase::Open(config.store().sqlite_path(), store::GatewaySchemaMigrations()));
+  INTEROP_ASSIGN_OR_RETURN(server->locations_, store::SqliteLocationStore::Open(*server->database_));
+
+  std::vector<std::unique_ptr<adapters::CityAdapter>> adapters;
+  for (const config::v1::CityBackendConfig& city : config.cities()) {
+    INTEROP_ASSIGN_OR_RETURN(std::unique_ptr<adapters::CityAdapter> adapter, adapters::NewCityAdapter(city));
+    adapters.push_back(std::move(adapter));
+  }
+  server->cities_ = std::make_unique<router::CityDirectory>(std::move(adapters));
+  server->locator_ = std::make_unique<router::RecordLocator>(
+      *server->cities_, *server->locations_, *options.clock,
+      absl::Seconds(config.routing().location_ttl_seconds()));
+
+  services::ServiceDependencies deps{server->cities_.get(), server->locator_.get(), options.clock};
+  server->medical_ = std::make_unique<services::MedicalInsuranceServiceImpl>(deps);
+  server->social_ = std::make_unique<services::SocialSecurityServiceImpl>(deps);
+  server->household_ = std::make_unique<services::HouseholdRegistrationServiceImpl>(deps);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options.insecure_dev) {
+    LogWarning(
+        "INSECURE DEVELOPMENT MODE: the public API is served WITHOUT TLS and without client authentication. "
+        "Never use --insecure_dev where personal data flows.",
+        {{"address", config.listen_address()}});
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
+        tls::MakeMutualTlsServerCredentials(config.tls());
+    if (!tls.ok()) return tls.status();
+    credentials = *tls;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(), credentials, &server->port_);
+  builder.RegisterService(server->medical_.get());
+  builder.RegisterService(server->social_.get());
+  builder.RegisterService(server->household_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("listen_address: cannot listen on \"", config.listen_address(), "\""));
+  }
+
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const char* service : {"interop.medical.v1.MedicalInsuranceService", "interop.social.v1.SocialSecurityService",
+                              "interop.household.v1.HouseholdRegistrationService"}) {
+    health->SetServingStatus(service, true);
+  }
+  for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
+  server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
+
+  LogInfo("gateway serving", {{"address", config.listen_address()},
+                              {"port", absl::StrCat(server->port_)},
+                              {"tls", options.insecure_dev ? "off (insecure_dev)" : "mutual"}});
+  return server;
+}
+
+void GatewayServer::ProbeCities() {
+  absl::Duration interval = absl::Milliseconds(config_.health_check_interval_ms());
+  do {
+    std::vector<City> cities = cities_->Cities();
+    absl::BlockingCounter pending(static_cast<int>(cities.size()));
+    for (City city : cities) {
+      adapters::CallOptions options;
+      options.deadline = absl::Now() + std::min(interval, absl::Seconds(2));
+      cities_->Find(city)->CheckHealth(options, [this, city, &pending](absl::Status status) {
+        server_->GetHealthCheckService()->SetServingStatus(CityHealthServiceName(city), status.ok());
+        pending.DecrementCount();
+      });
+    }
+    pending.Wait();
+  } while (!stop_probing_.WaitForNotificationWithTimeout(interval));
+}
+
+void GatewayServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  stop_probing_.Notify();
+  if (prober_.joinable()) prober_.join();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  locations_->Flush().IgnoreError();
+  LogInfo("gateway stopped");
+}
+
+GatewayServer::~GatewayServer() { Shutdown(); }
+
+}  // namespace interop::server

@@ -1,0 +1,78 @@
+// GatewayServer: the gateway process's server, assembled from its configuration.
+//
+// Serves the three public services over mutual TLS (client certificates required and verified
+// against the configured CA; plaintext only with `insecure_dev`), plus grpc.health.v1 health
+// checking and server reflection. Health names:
+//   ""                                         the gateway itself
+//   "interop.medical.v1.MedicalInsuranceService", ... each public service
+//   "interop.city.<name>" (e.g. "interop.city.taiyuan") each city's backend, probed periodically
+//
+// Thread-safe: Shutdown() may be called from any thread, once.
+#ifndef INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
+#define INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "gateway/base/clock.h"
+#include "gateway/router/city_directory.h"
+#include "gateway/router/record_locator.h"
+#include "gateway/services/household_service.h"
+#include "gateway/services/medical_service.h"
+#include "gateway/services/social_service.h"
+#include "gateway/store/sqlite_database.h"
+#include "gateway/store/sqlite_location_store.h"
+#include "grpcpp/server.h"
+#include "interop/config/v1/gateway_config.pb.h"
+
+namespace interop::server {
+
+struct ServerOptions {
+  // Serve the public API without TLS. Development only; logged loudly.
+  bool insecure_dev = false;
+  const Clock* clock = &Clock::Real();
+};
+
+class GatewayServer {
+ public:
+  // Opens the store, connects the city adapters and starts serving. Errors name the config field
+  // at fault (TLS files), or say that the address could not be bound (UNAVAILABLE).
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(const config::v1::GatewayConfig& config,
+                                                              const ServerOptions& options);
+  ~GatewayServer();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`, then stops.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+ private:
+  GatewayServer() = default;
+  void ProbeCities();
+
+  config::v1::GatewayConfig config_;
+  std::unique_ptr<store::SqliteDatabase> database_;
+  std::unique_ptr<store::SqliteLocationStore> locations_;
+  std::unique_ptr<router::CityDirectory> cities_;
+  std::unique_ptr<router::RecordLocator> locator_;
+  std::unique_ptr<services::MedicalInsuranceServiceImpl> medical_;
+  std::unique_ptr<services::SocialSecurityServiceImpl> social_;
+  std::unique_ptr<services::HouseholdRegistrationServiceImpl> household_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Notification stop_probing_;
+  std::thread prober_;
+  bool shut_down_ = false;
+};
+
+// The health-check service name of a city: "interop.city.taiyuan", ...
+std::string CityHealthServiceName(City city);
+
+}  // namespace interop::server
+
+#endif  // INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_

@@ -1,0 +1,58 @@
+// The gateway process: `gateway --config=gateway.textproto [--insecure_dev] [--port_file=PATH]`.
+// Runs until SIGINT or SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/base/log.h"
+#include "gateway/config/config_loader.h"
+#include "gateway/server/gateway_server.h"
+
+ABSL_FLAG(std::string, config, "", "Path of the gateway configuration (interop.config.v1.GatewayConfig, text format).");
+ABSL_FLAG(bool, insecure_dev, false,
+          "DEVELOPMENT ONLY: serve the public API in plaintext, without client certificates.");
+ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("The five-city interop gateway. Usage: gateway --config=gateway.textproto");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_config).empty()) {
+    std::fprintf(stderr, "gateway: --config is required\n");
+    return 2;
+  }
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  interop::config::LoadOptions load_options;
+  load_options.insecure_dev = absl::GetFlag(FLAGS_insecure_dev);
+  auto config = interop::config::LoadGatewayConfig(absl::GetFlag(FLAGS_config), load_options);
+  if (!config.ok()) {
+    interop::LogError("invalid configuration", {{"error", std::string(config.status().message())}});
+    return 2;
+  }
+  interop::server::ServerOptions options;
+  options.insecure_dev = load_options.insecure_dev;
+  auto server = interop::server::GatewayServer::Start(*config, options);
+  if (!server.ok()) {
+    interop::LogError("cannot start", {{"error", std::string(server.status().message())}});
+    return 1;
+  }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n";
+    std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  interop::LogInfo("stopping", {{"signal", absl::StrCat(signal)}});
+  (*server)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,58 @@
+#include "gateway/services/service_support.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "gateway/identity/resident_id.h"
+
+namespace interop::services {
+namespace {
+
+bool IsAcceptableRequestId(absl::string_view id) {
+  if (id.size() < 8 || id.size() > 64) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(*gen), absl::Uniform<uint64_t>(*gen));
+}
+
+std::string AssignRequestId(grpc::CallbackServerContext* context) {
+  std::string id;
+  auto it = context->client_metadata().find("x-request-id");
+  if (it != context->client_metadata().end()) {
+    absl::string_view offered(it->second.data(), it->second.size());
+    if (IsAcceptableRequestId(offered)) id = std::string(offered);
+  }
+  if (id.empty()) id = NewRequestId();
+  context->AddInitialMetadata("x-request-id", id);
+  return id;
+}
+
+absl::StatusOr<std::string> ValidatePerson(const common::v1::PersonRef& person, absl::string_view field,
+                                           const Clock& clock) {
+  std::string name = absl::StrCat(field, ".resident_id");
+  if (person.resident_id().empty()) return absl::InvalidArgumentError(absl::StrCat(name, ": is required"));
+  absl::StatusOr<identity::ResidentId> id =
+      identity::ParseResidentId(person.resident_id(), identity::ChinaCivilDay(clock.Now()));
+  if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", id.status().message()));
+  return id->number;
+}
+
+adapters::CallOptions CallOptionsFor(const grpc::CallbackServerContext& context, std::string request_id) {
+  adapters::CallOptions options;
+  auto deadline = context.deadline();
+  if (deadline != std::chrono::system_clock::time_point::max()) options.deadline = absl::FromChrono(deadline);
+  options.request_id = std::move(request_id);
+  return options;
+}
+
+}  // namespace interop::services

@@ -1,0 +1,93 @@
+#include "tests/integration/city_cluster.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/tls/tls_credentials.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace interop::testing {
+namespace {
+
+std::string MustRead(const std::string& path) {
+  absl::StatusOr<std::string> pem = tls::ReadPemFile(path);
+  return pem.ok() ? *pem : std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOptions& options) {
+  std::unique_ptr<CityCluster> cluster(new CityCluster());
+  cluster->options_ = options;
+  cluster->dir_ = MakeTempDir("interop-cluster-");
+  if (cluster->dir_.empty()) return absl::InternalError("cannot make a temp dir");
+  const std::string& certs = options.certs_dir;
+
+  // Start all five cities first, then wait for each, so their start-ups overlap.
+  std::map<City, std::vector<std::string>> argvs;
+  for (City city : kAllCities) {
+    std::string name(CityName(city));
+    argvs[city] = {options.mock_city_binary,
+                   absl::StrCat("--city=", name),
+                   "--listen=127.0.0.1:0",
+                   absl::StrCat("--ca=", certs, "/ca.pem"),
+                   absl::StrCat("--cert=", certs, "/city-", name, ".pem"),
+                   absl::StrCat("--key=", certs, "/city-", name, ".key"),
+                   absl::StrCat("--seed=", options.seed),
+                   absl::StrCat("--persons_per_city=", options.persons_per_city),
+                   absl::StrCat("--port_file=", cluster->dir_, "/", name, ".port")};
+  }
+  for (City city : kAllCities) {
+    std::string name(CityName(city));
+    auto child = ChildProcess::Start(argvs[city], absl::StrCat(cluster->dir_, "/", name, ".log"),
+                                     absl::StrCat(cluster->dir_, "/", name, ".port"));
+    if (!child.ok()) return child.status();
+    cluster->cities_[city] = std::move(*child);
+  }
+
+  std::string config = absl::StrCat("listen_address: \"127.0.0.1:0\"\n", "tls { ca_cert_file: \"", certs,
+                                    "/ca.pem\" cert_file: \"", certs, "/gateway.pem\" key_file: \"", certs,
+                                    "/gateway.key\" }\n", "store { sqlite_path: \"", cluster->dir_,
+                                    "/gateway.db\" }\n", "health_check_interval_ms: 500\n");
+  for (City city : kAllCities) {
+    absl::StrAppend(&config, "cities { city: ", common::v1::City_Name(city), " address: \"127.0.0.1:",
+                    cluster->cities_[city]->port(), "\" tls_server_name: \"localhost\" deadline_ms: ",
+                    options.city_deadline_ms, " tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
+                    "/gateway.pem\" key_file: \"", certs, "/gateway.key\" } }\n");
+  }
+  std::string config_path = cluster->dir_ + "/gateway.textproto";
+  std::ofstream(config_path) << config;
+  auto gateway = ChildProcess::Start(
+      {options.gateway_binary, absl::StrCat("--config=", config_path),
+       absl::StrCat("--port_file=", cluster->dir_, "/gateway.port")},
+      cluster->dir_ + "/gateway.log", cluster->dir_ + "/gateway.port");
+  if (!gateway.ok()) return gateway.status();
+  cluster->gateway_ = std::move(*gateway);
+  return cluster;
+}
+
+std::string CityCluster::gateway_target() const { return absl::StrCat("127.0.0.1:", gateway_->port()); }
+
+std::shared_ptr<grpc::Channel> CityCluster::ChannelWith(const std::string& cert_file,
+                                                        const std::string& key_file) const {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = MustRead(CertPath("ca.pem"));
+  if (!cert_file.empty()) {
+    ssl.pem_cert_chain = MustRead(CertPath(cert_file));
+    ssl.pem_private_key = MustRead(CertPath(key_file));
+  }
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  // A fresh connection per channel, so a refused handshake is not hidden by a shared subchannel.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(gateway_target(), grpc::SslCredentials(ssl), args);
+}
+
+std::shared_ptr<grpc::Channel> CityCluster::CallerChannel(const std::string& caller) const {
+  return ChannelWith(caller + ".pem", caller + ".key");
+}
+
+std::shared_ptr<grpc::Channel> CityCluster::ChannelWithoutClientCertificate() const { return ChannelWith("", ""); }
+
+}  // namespace interop::testing

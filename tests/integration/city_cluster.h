@@ -1,0 +1,58 @@
+// CityCluster: the five mock cities and a gateway, as real processes on port 0 with mutual TLS,
+// for integration tests. Certificates come from certs/make-dev-certs.sh (the ctest fixture
+// "dev_certs" makes them before any integration test runs).
+#ifndef INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
+#define INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gateway/base/cities.h"
+#include "grpcpp/channel.h"
+#include "tests/integration/process_harness.h"
+
+namespace interop::testing {
+
+struct ClusterOptions {
+  std::string certs_dir = INTEROP_TEST_CERTS_DIR;
+  std::string mock_city_binary = INTEROP_MOCK_CITY_BIN;
+  std::string gateway_binary = INTEROP_GATEWAY_BIN;
+  uint32_t city_deadline_ms = 1500;
+  uint64_t seed = 20261126;
+  int persons_per_city = 12000;
+};
+
+class CityCluster {
+ public:
+  static absl::StatusOr<std::unique_ptr<CityCluster>> Start(const ClusterOptions& options);
+
+  // "127.0.0.1:<port>" of the gateway.
+  std::string gateway_target() const;
+  ChildProcess& gateway() { return *gateway_; }
+  ChildProcess& city(City city) { return *cities_.at(city); }
+  const std::string& dir() const { return dir_; }
+  const ClusterOptions& options() const { return options_; }
+
+  // A mutual-TLS channel to the gateway presenting certs_dir/<caller>.pem (for example
+  // "caller-hospital-taiyuan"), trusting the development CA.
+  std::shared_ptr<grpc::Channel> CallerChannel(const std::string& caller) const;
+  // A TLS channel to the gateway that presents no client certificate.
+  std::shared_ptr<grpc::Channel> ChannelWithoutClientCertificate() const;
+  // A mutual-TLS channel presenting a certificate/key pair from any file names in certs_dir.
+  std::shared_ptr<grpc::Channel> ChannelWith(const std::string& cert_file, const std::string& key_file) const;
+
+  std::string CertPath(const std::string& file) const { return options_.certs_dir + "/" + file; }
+
+ private:
+  CityCluster() = default;
+  ClusterOptions options_;
+  std::string dir_;
+  std::map<City, std::unique_ptr<ChildProcess>> cities_;
+  std::unique_ptr<ChildProcess> gateway_;
+};
+
+}  // namespace interop::testing
+
+#endif  // INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
