@@ -36,7 +36,7 @@ class ErrorCollector final : public google::protobuf::io::ErrorCollector {
 
 std::string Resolve(absl::string_view base_dir, const std::string& path) {
   if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
-  return absl::StrCat(base_dir, "/", path);
+  return absl::StrCat(base_dir, base_dir.back() == '/' ? "" : "/", path);
 }
 
 void ResolveTls(absl::string_view base_dir, TlsFiles* tls) {
@@ -127,7 +127,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path, const L
   text << in.rdbuf();
   std::string dir;
   size_t slash = path.rfind('/');
-  if (slash != std::string::npos) dir = path.substr(0, slash);
+  if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
   return ParseGatewayConfig(text.str(), dir, options);
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/log.h"
 
 namespace interop::router {
 namespace {
@@ -122,6 +123,13 @@ void RecordLocator::FinishFanOut(const std::shared_ptr<FanOut>& fan_out) {
       if (Holds(location, domain)) holders.push_back(city);
     }
     if (domain == fan_out->domain) wanted_holders = holders;
+    if (SingleHolder(domain) && holders.size() > 1) {
+      // Forbidden by the cities' own invariants (one insured place, one registration): report it.
+      std::vector<std::string> names;
+      for (City city : holders) names.push_back(std::string(CityName(city)));
+      LogWarning("several cities claim a record that only one city may hold",
+                 {{"domain", std::string(DomainDescription(domain))}, {"cities", absl::StrJoin(names, ",")}});
+    }
     // Remember only complete knowledge: a single holder is complete once found; a multi-city history
     // only when every city answered. "Nobody holds it" is never remembered, so a new enrolment is
     // visible at once.

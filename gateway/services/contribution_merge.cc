@@ -58,11 +58,12 @@ void MergeContributions(const social::v1::GetContributionHistoryRequest& request
   std::sort(monthly.begin(), monthly.end(),
             [](const ContributionEntry& a, const ContributionEntry& b) { return SortKey(a) < SortKey(b); });
 
-  int pension_months = 0;
+  // A month paid in two cities at once (重复缴费, to be resolved by the cities) counts once.
+  std::set<std::pair<int, int>> pension_months;
   for (const ContributionEntry& e : monthly) {
-    if (e.kind() == social::v1::INSURANCE_KIND_EMPLOYEE_PENSION) pension_months += e.months();
+    if (e.kind() == social::v1::INSURANCE_KIND_EMPLOYEE_PENSION) pension_months.insert({e.year(), e.month()});
   }
-  response->set_total_pension_months(pension_months);
+  response->set_total_pension_months(static_cast<int>(pension_months.size()));
 
   if (request.granularity() == social::v1::GRANULARITY_MONTH) {
     for (ContributionEntry& e : monthly) *response->add_entries() = std::move(e);

@@ -70,7 +70,7 @@ SqliteLocationStore::~SqliteLocationStore() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  writer_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
 absl::StatusOr<std::optional<RecordLocation>> SqliteLocationStore::Get(const std::string& resident_id,
@@ -108,7 +108,9 @@ absl::Status SqliteLocationStore::Flush() {
         return arg->first->committed_ >= arg->second;
       },
       &target));
-  return last_error_;
+  absl::Status error = last_error_;
+  last_error_ = absl::OkStatus();
+  return error;
 }
 
 void SqliteLocationStore::WriterLoop() {

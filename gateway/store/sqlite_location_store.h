@@ -34,6 +34,7 @@ class SqliteLocationStore final : public LocationStore {
   absl::Status Forget(const std::string& resident_id, RecordDomain domain) override;
 
   // Blocks until every write queued before the call is committed. For tests and orderly shutdown.
+  // Returns the first commit error since the previous Flush(), if any.
   absl::Status Flush();
 
  private:

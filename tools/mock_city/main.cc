@@ -1,18 +1,44 @@
 // mock-city: plays one city's backend with the deterministic synthetic population.
 //
-//   mock-city --city=taiyuan --listen=127.0.0.1:7001 --ca=ca.pem --cert=city-taiyuan.pem \
+//   mock-city --city=taiyuan --listen=127.0.0.1:7001 --ca=ca.pem --cert=city-taiyuan.pem
 //             --key=city-taiyuan.key [--seed=N] [--persons_per_city=N] [--port_file=PATH]
+//   mock-city --print_examples [--seed=N] [--persons_per_city=N]
 //
 // Serves interop.citybackend.v1.CityBackendService and grpc.health.v1 over mutual TLS: the caller
 // (the gateway) must present a certificate from the CA given by --ca. Runs until SIGINT/SIGTERM.
+//
+// With --print_examples it serves nothing: it prints, for the population of --seed and
+// --persons_per_city, example residents who make good cross-city demos and test cases, one per line
+// and per kind and city, then exits 0. The lines are stable for a given seed and size:
+//
+//   example insured-elsewhere        <id> for=<city> issued=<city> insured=<city> registered=<city>
+//           contributions=<city>[,<city>]|none name=<name>              (one line, padded with spaces)
+//   example registered-elsewhere     <id> ...the same fields...
+//   example contributions-two-cities <id> ...the same fields...
+//
+// Five lines per kind, one for each city (`for=`), in the order taiyuan, yangquan, jinzhong, xinzhou,
+// lvliang; one person may be the example of two cities.
+//   insured-elsewhere: insured in the city (active where possible), number issued in another.
+//   registered-elsewhere: household registered in the city, number issued in another.
+//   contributions-two-cities: paid contributions in the city and exactly one other (the shortest such
+//   history, so that it is short to read).
+// Cities are named as in --city; "none" where the person has no such record; contributions lists the
+// cities in the order the person worked in them. Lines starting with "#" are comments.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/log.h"
@@ -31,10 +57,97 @@ ABSL_FLAG(std::string, key, "", "This backend's private key.");
 ABSL_FLAG(uint64_t, seed, 20261126, "Seed of the synthetic population (all five mock cities must agree).");
 ABSL_FLAG(int32_t, persons_per_city, 12000, "Persons whose identity numbers were issued in each city.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
+ABSL_FLAG(bool, print_examples, false,
+          "Print example residents for demos and tests (see the top of main.cc) and exit; serves nothing.");
+
+namespace {
+
+using ::interop::mock_city::Population;
+using ::interop::mock_city::SyntheticPerson;
+
+// The distinct cities the person paid contributions in, in the order of their employment.
+std::vector<interop::City> ContributionCities(const SyntheticPerson& person) {
+  std::vector<interop::City> cities;
+  for (const auto& spell : person.employment) {
+    if (std::find(cities.begin(), cities.end(), spell.city) == cities.end()) cities.push_back(spell.city);
+  }
+  return cities;
+}
+
+int64_t EmploymentMonths(const SyntheticPerson& person) {
+  int64_t months = 0;
+  for (const auto& spell : person.employment) months += (spell.last_month - spell.first_month) + 1;
+  return months;
+}
+
+std::string ExampleLine(absl::string_view kind, interop::City example_for, const SyntheticPerson& person) {
+  std::vector<std::string> contribution_cities;
+  for (interop::City city : ContributionCities(person)) contribution_cities.emplace_back(interop::CityName(city));
+  auto name_or_none = [](bool present, interop::City city) {
+    return present ? std::string(interop::CityName(city)) : std::string("none");
+  };
+  return absl::StrFormat(
+      "example %-24s %s for=%-8s issued=%-8s insured=%-8s registered=%-8s contributions=%-17s name=%s", kind,
+      person.resident_id, interop::CityName(example_for), interop::CityName(person.issuing_city),
+                         name_or_none(person.has_medical, person.medical.city),
+                         name_or_none(true, person.household.city),
+                         contribution_cities.empty() ? "none" : absl::StrJoin(contribution_cities, ","), person.name);
+}
+
+// Prints the example table described at the top of this file.
+void PrintExamples(const Population& population) {
+  // Per city: the first person (in population order) of each kind; for insured-elsewhere the first
+  // with an active enrolment wins over an earlier inactive one; for contributions-two-cities the one
+  // with the fewest months of contributions, so that its history is short enough to read.
+  std::map<interop::City, const SyntheticPerson*> insured, registered, two_cities;
+  for (const SyntheticPerson& person : population.persons()) {
+    if (person.has_medical && person.medical.city != person.issuing_city) {
+      const SyntheticPerson*& best = insured[person.medical.city];
+      if (best == nullptr || (best->medical.status_code != "1" && person.medical.status_code == "1")) {
+        best = &person;
+      }
+    }
+    if (person.household.city != person.issuing_city) {
+      const SyntheticPerson*& best = registered[person.household.city];
+      if (best == nullptr) best = &person;
+    }
+    const std::vector<interop::City> cities = ContributionCities(person);
+    if (cities.size() == 2) {
+      for (interop::City city : cities) {
+        const SyntheticPerson*& best = two_cities[city];
+        if (best == nullptr || EmploymentMonths(person) < EmploymentMonths(*best)) best = &person;
+      }
+    }
+  }
+  std::printf("# mock-city examples: seed=%llu persons_per_city=%d (valid only for mock cities run with these)\n",
+              static_cast<unsigned long long>(population.options().seed),
+              population.options().persons_per_issuing_city);
+  const std::pair<const char*, const std::map<interop::City, const SyntheticPerson*>*> kinds[] = {
+      {"insured-elsewhere", &insured}, {"registered-elsewhere", &registered}, {"contributions-two-cities", &two_cities}};
+  for (const auto& [kind, examples] : kinds) {
+    for (interop::City city : interop::kAllCities) {
+      auto it = examples->find(city);
+      if (it == examples->end()) {
+        std::printf("# no %s example for %s in this population\n", kind, std::string(interop::CityName(city)).c_str());
+        continue;
+      }
+      std::printf("%s\n", ExampleLine(kind, city, *it->second).c_str());
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("A mock city backend for the five-city interop gateway.");
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_print_examples)) {
+    interop::mock_city::PopulationOptions options;
+    options.seed = absl::GetFlag(FLAGS_seed);
+    options.persons_per_issuing_city = absl::GetFlag(FLAGS_persons_per_city);
+    PrintExamples(Population::Generate(options));
+    return 0;
+  }
   interop::City city = interop::CityForName(absl::GetFlag(FLAGS_city));
   if (city == interop::City::CITY_UNSPECIFIED) {
     std::fprintf(stderr, "mock-city: --city must be one of taiyuan, yangquan, jinzhong, xinzhou, lvliang\n");
