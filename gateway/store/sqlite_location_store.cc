@@ -1,5 +1,7 @@
 #include "gateway/store/sqlite_location_store.h"
 
+#include "gateway/store/schema.h"
+
 #include <sqlite3.h>
 
 #include "absl/strings/numbers.h"
@@ -26,19 +28,6 @@ std::vector<common::v1::City> DecodeCities(absl::string_view text) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& GatewaySchemaMigrations() {
-  static const auto* migrations = new std::vector<std::string>{
-      // 1: the record locator's index.
-      "CREATE TABLE record_locations ("
-      "  resident_id TEXT NOT NULL,"
-      "  domain INTEGER NOT NULL,"
-      "  cities TEXT NOT NULL,"
-      "  learned_at_unix_ms INTEGER NOT NULL,"
-      "  PRIMARY KEY (resident_id, domain)) WITHOUT ROWID",
-  };
-  return *migrations;
-}
 
 absl::StatusOr<std::unique_ptr<SqliteLocationStore>> SqliteLocationStore::Open(SqliteDatabase& database) {
   std::unique_ptr<SqliteLocationStore> store(new SqliteLocationStore(database));

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/store/location_store.h"
+#include "gateway/store/schema.h"
 #include "gateway/store/sqlite_database.h"
 
 namespace interop::store {
@@ -68,9 +69,6 @@ class SqliteLocationStore final : public LocationStore {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
 };
-
-// The gateway store's schema, one SQL script per version. Append only: never edit a released step.
-const std::vector<std::string>& GatewaySchemaMigrations();
 
 }  // namespace interop::store
 

@@ -1,0 +1,147 @@
+// The access log: one record per call to a personal record, allowed or denied, durable before the
+// reply is sent, hash-chained and periodically signed so that nobody can quietly change it.
+//
+// Chain: every record carries `sequence` (1, 2, 3, ... with no gaps), `previous_hash` (the
+// `record_hash` of record sequence-1; 32 zero bytes for the first) and
+//   record_hash = SHA-256(previous_hash || canonical encoding of the record's fields)
+// where the canonical encoding is defined in access_log.cc (length-prefixed fields in a fixed order,
+// so that it is the same on every machine and does not depend on protobuf serialisation).
+// Changing, deleting, inserting or reordering any stored record breaks the chain at that record.
+//
+// Checkpoints: at intervals (every `checkpoint_every_records` records or `checkpoint_interval`,
+// whichever comes first, and at Close()) the log signs (sequence, record_hash of that record, time)
+// with the gateway's private key (ECDSA P-256 with SHA-256 through OpenSSL EVP) and stores the
+// signature. A checkpoint fixes the chain up to its sequence: even someone who rewrites the records
+// and recomputes every hash cannot produce a matching signature without the key.
+//
+// Group commit: Append() queues the record and returns at once; a single writer thread takes every
+// queued record, assigns sequences and hashes, writes them in ONE transaction with
+// synchronous=FULL, and only then calls each record's `done` (with OK, or the error). So the cost
+// of an fsync is shared by all concurrent appenders.
+//
+// Thread-safe.
+#ifndef INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
+#define INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace interop::accesslog {
+
+// What is recorded about one call. Strings are UTF-8.
+struct AccessRecord {
+  // Filled by the log when the record is committed.
+  uint64_t sequence = 0;
+  // When the gateway received the call.
+  absl::Time time;
+  // The gateway's request id (also in the x-request-id response header).
+  std::string request_id;
+  // The caller, from its certificate; empty if the caller could not be identified.
+  std::string caller_organization;
+  std::string caller_city;  // "taiyuan", ...
+  std::string caller_role;  // "hospital", ...
+  // Full gRPC method name, e.g. "/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus".
+  std::string method;
+  // The person whose record was asked for (normalised 18 characters), or the raw value if invalid,
+  // truncated to 64 bytes; empty if none was given.
+  std::string person;
+  // Purpose code name as stated by the caller (e.g. "PURPOSE_TREATMENT"), or empty.
+  std::string purpose;
+  // gRPC status code of the answer (0 = OK) and, for refusals, the google.rpc.ErrorInfo reason.
+  int result_code = 0;
+  std::string result_reason;
+  // Cities whose backends were consulted, by name, in order.
+  std::vector<std::string> cities_consulted;
+
+  // Filled by the log.
+  std::string previous_hash;  // 32 bytes
+  std::string record_hash;    // 32 bytes
+};
+
+// A signed checkpoint of the chain.
+struct Checkpoint {
+  uint64_t sequence = 0;       // the last record covered
+  std::string record_hash;     // that record's hash, 32 bytes
+  absl::Time signed_at;
+  std::string signature;       // DER-encoded ECDSA signature over CheckpointMessage()
+};
+
+// The exact bytes a checkpoint signature covers.
+std::string CheckpointMessage(uint64_t sequence, const std::string& record_hash, absl::Time signed_at);
+
+// The hash of a record given its previous hash (what the chain requires of record_hash).
+std::string ComputeRecordHash(const AccessRecord& record, const std::string& previous_hash);
+
+// Result of verifying a range.
+struct VerificationResult {
+  bool ok = false;
+  uint64_t records_checked = 0;
+  uint64_t checkpoints_checked = 0;
+  // When !ok: the sequence of the first record (or checkpoint) found bad, and why, e.g.
+  // "record 1041: hash does not match its contents", "record 1042: missing (sequence gap)",
+  // "checkpoint at 2000: signature does not verify".
+  uint64_t first_bad_sequence = 0;
+  std::string problem;
+};
+
+struct AccessLogOptions {
+  // SQLite database file; the log creates its tables if missing.
+  std::string sqlite_path;
+  // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
+  // (or certificate) verifies them.
+  std::string signing_key_file;
+  std::string signing_cert_file;
+  uint64_t checkpoint_every_records = 10000;
+  absl::Duration checkpoint_interval = absl::Seconds(60);
+  // At most this many queued records are written in one transaction.
+  size_t max_batch = 1024;
+};
+
+class AccessLog {
+ public:
+  virtual ~AccessLog() = default;
+
+  // Queues `record` for the next group commit and returns at once. `done` is called exactly once, on
+  // the writer thread, after the record is durable (OK, with the assigned sequence) or could not be
+  // written (INTERNAL; the caller must then not send a successful reply). `done` must not block.
+  virtual void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) = 0;
+
+  // Every record about `person`, newest first, starting below `before_sequence` (0 = from the newest),
+  // at most `limit` records.
+  virtual absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person,
+                                                                 uint64_t before_sequence, int limit) = 0;
+
+  // The records with `first <= sequence <= last` as stored (for verification and export).
+  virtual absl::StatusOr<std::vector<AccessRecord>> ReadRange(uint64_t first, uint64_t last) = 0;
+
+  // Verifies records `first..last` (last = 0: up to the newest): sequence continuity, every hash, the
+  // link to record first-1, and every checkpoint in the range against the public key.
+  virtual absl::StatusOr<VerificationResult> Verify(uint64_t first, uint64_t last) = 0;
+
+  // Writes a checkpoint of the newest record now (if it is not already checkpointed).
+  virtual absl::Status CheckpointNow() = 0;
+
+  // Highest committed sequence (0 if empty).
+  virtual uint64_t LastSequence() = 0;
+};
+
+// Opens (creating if needed) the SQLite-backed log and starts its writer thread. Resumes the chain
+// from the last stored record. Errors: INTERNAL (SQLite), INVALID_ARGUMENT naming the key file if the
+// key cannot be loaded.
+absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOptions& options);
+
+// Verifies a log database offline, with only the public key/certificate: what `accesslog-verify`
+// runs. Does not need (or load) the private key.
+absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
+                                                       const std::string& signing_cert_file, uint64_t first,
+                                                       uint64_t last);
+
+}  // namespace interop::accesslog
+
+#endif  // INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
