@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Makes the development PKI of the Shanxi five-city interop gateway: a development CA, the gateway's
 # certificate, one server certificate per mock city backend, caller certificates for every role, and
-# certificates for negative tests (an unrelated CA, an expired and a not-yet-valid caller, ...).
+# certificates for negative tests (an unrelated CA, an expired, a not-yet-valid and a revoked caller,
+# ...), and two certificate revocation lists signed by the CA: crl.pem (revokes caller-revoked) and
+# crl-empty.pem (revokes nothing).
 # EC P-256 keys, SHA-256 signatures, PEM files. Uses the openssl command-line tool only (OpenSSL 3).
 # See certs/README.md for what each file is and for the identity scheme interop://<city>/<role>/<org-id>.
 #
 # Usage: certs/make-dev-certs.sh [--force] [OUT_DIR]      (OUT_DIR defaults to certs/dev)
 #
-# Idempotent: when OUT_DIR already holds every file it does nothing. When some files are missing it
-# makes only those (reusing the CA if ca.pem and ca.key are both there). --force makes everything anew,
-# CA included. Keys and certificates are never committed (.gitignore covers certs/dev/, *.key, *.pem).
+# Idempotent: when OUT_DIR already holds every file, and both CRLs are signed by its ca.pem, say the
+# right thing about caller-revoked.pem and stay valid for at least CRL_MIN_DAYS more days, it does
+# nothing. When some certificates are missing it makes only those (reusing the CA if ca.pem and ca.key
+# are both there); whenever it makes anything it also makes both CRLs anew (they are cheap, and must
+# match the CA and caller-revoked.pem). --force makes everything anew, CA included. Keys and
+# certificates are never committed (.gitignore covers certs/dev/, *.key, *.pem).
 set -euo pipefail
 export LC_ALL=C
 
@@ -21,7 +26,7 @@ usage() {
 Usage: $(basename "$0") [--force] [OUT_DIR]
 
 Makes the development PKI (CA, gateway, mock city backends, callers of every role, negative-test
-certificates) in OUT_DIR (default: ${SCRIPT_DIR}/dev).
+certificates, CRLs) in OUT_DIR (default: ${SCRIPT_DIR}/dev).
 
   --force     regenerate everything, CA included, even if OUT_DIR is complete
   -h, --help  show this help
@@ -60,6 +65,8 @@ declare -A DISTRICT_NAME=([taiyuan]=Xiaodian [yangquan]=Chengqu [jinzhong]=Yuci 
 
 readonly CA_DAYS=3650      # development CA: 10 years
 readonly LEAF_DAYS=825     # every other valid certificate
+readonly CRL_DAYS=30       # a CRL's next update: 30 days after it is made
+readonly CRL_MIN_DAYS=7    # a CRL that expires sooner than this is made anew, even if nothing else is
 readonly GATEWAY_URI="interop://gateway/operator/shanxi-interop-gateway"
 
 # Callers: "role city org-id|organisation name". Organisation ids: a hospital's is its 12-character
@@ -84,8 +91,11 @@ for entry in "${CALLERS[@]}"; do
   read -r role city _ <<<"${entry%%|*}"
   NAMES+=("caller-$role-$city")
 done
-NAMES+=(other-ca caller-untrusted caller-expired caller-notyet caller-nouri caller-badrole)
+NAMES+=(other-ca caller-untrusted caller-expired caller-notyet caller-nouri caller-badrole caller-revoked)
 readonly NAMES
+# Certificate revocation lists signed by ca (NAME.pem only): crl revokes caller-revoked, crl-empty
+# revokes nothing (tests copy one over the other to prove that a CRL is reloaded).
+readonly CRLS=(crl crl-empty)
 
 # ---------------------------------------------------------------------------------------------------
 # Is there anything to do?
@@ -97,8 +107,29 @@ is_complete() {
   done
 }
 
-if [[ $force -eq 0 && -f "$out/ca.pem" ]] && is_complete; then
-  echo "make-dev-certs: $out already holds the complete development PKI (${#NAMES[@]} certificates); nothing to do."
+# crl_is_current NAME: OUT_DIR/NAME.pem is a CRL signed by OUT_DIR/ca.pem whose next update is at least
+# CRL_MIN_DAYS away.
+crl_is_current() {
+  local f="$out/$1.pem" next
+  [[ -s "$f" ]] || return 1
+  openssl crl -in "$f" -CAfile "$out/ca.pem" -noout >/dev/null 2>&1 || return 1
+  next="$(openssl crl -in "$f" -noout -nextupdate 2>/dev/null)" || return 1
+  next="$(date -u -d "${next#nextUpdate=}" +%s 2>/dev/null)" || return 1
+  ((next > $(date -u +%s) + CRL_MIN_DAYS * 86400))
+}
+
+# Both CRLs are current, crl.pem revokes caller-revoked.pem and crl-empty.pem does not.
+crls_are_current() {
+  local res
+  crl_is_current crl && crl_is_current crl-empty || return 1
+  openssl verify -crl_check -CRLfile "$out/crl-empty.pem" -CAfile "$out/ca.pem" \
+    "$out/caller-revoked.pem" >/dev/null 2>&1 || return 1
+  ! res="$(openssl verify -crl_check -CRLfile "$out/crl.pem" -CAfile "$out/ca.pem" \
+    "$out/caller-revoked.pem" 2>&1)" && [[ "$res" == *"certificate revoked"* ]]
+}
+
+if [[ $force -eq 0 && -f "$out/ca.pem" ]] && is_complete && crls_are_current; then
+  echo "make-dev-certs: $out already holds the complete development PKI (${#NAMES[@]} certificates, ${#CRLS[@]} CRLs); nothing to do."
   for n in ca gateway; do
     if ! openssl x509 -checkend $((30 * 86400)) -noout -in "$out/$n.pem" >/dev/null 2>&1; then
       echo "make-dev-certs: warning: $out/$n.pem expires within 30 days (or has expired): rerun with --force." >&2
@@ -296,12 +327,53 @@ if want caller-badrole; then     # trusted, but the URI names a role that does n
     clientAuth "URI:interop://taiyuan/surgeon/H14010500001"
   made=$((made + 1))
 fi
-
-# ---------------------------------------------------------------------------------------------------
-# Check what was made before it replaces anything in OUT_DIR.
+if want caller-revoked; then     # a well-formed Taiyuan hospital caller of its own, revoked in crl.pem
+  make_leaf caller-revoked \
+    "$(caller_subject hospital taiyuan H14010500002 "Taiyuan Xiaodian District Second People's Hospital")" \
+    clientAuth "URI:interop://taiyuan/hospital/H14010500002"
+  made=$((made + 1))
+fi
 
 # A certificate as it will be once installed: the new one if it was just made, else the one in OUT_DIR.
 pem() { if want "$1"; then echo "$stage/$1.pem"; else echo "$out/$1.pem"; fi; }
+
+# make_crl NAME [CERT_NAME...]: NAME.pem, a CRL signed by ca that revokes the given certificates
+# (reason keyCompromise) and nothing else, with its next update CRL_DAYS from now. Each CRL comes
+# from a temporary database of its own that holds only what it revokes. The CRL number is the time in
+# nanoseconds, so a later CRL always has a higher number (RFC 5280, 5.2.3).
+make_crl() {
+  local name="$1" db="$stage/crldb-$1" n
+  shift
+  mkdir -p "$db"
+  : >"$db/index.txt"
+  printf '%X\n' "$(date -u +%s%N)" >"$db/crlnumber"
+  cat >"$db/ca.cnf" <<CNF
+[ ca ]
+default_ca = crlca
+[ crlca ]
+dir = $db
+database = \$dir/index.txt
+crlnumber = \$dir/crlnumber
+default_md = sha256
+unique_subject = no
+crl_extensions = crl_ext
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+CNF
+  for n in "$@"; do
+    ossl ca -config "$db/ca.cnf" -batch -revoke "$(pem "$n")" -crl_reason keyCompromise \
+      -cert "$stage/ca.pem" -keyfile "$stage/ca.key"
+  done
+  ossl ca -config "$db/ca.cnf" -batch -gencrl -crldays "$CRL_DAYS" \
+    -cert "$stage/ca.pem" -keyfile "$stage/ca.key" -out "$stage/$name.pem"
+}
+
+# Both CRLs, every time anything is made (they must match the CA and caller-revoked.pem).
+make_crl crl-empty
+make_crl crl caller-revoked
+
+# ---------------------------------------------------------------------------------------------------
+# Check what was made before it replaces anything in OUT_DIR.
 
 fail_check() { echo "make-dev-certs: self-check failed: $*" >&2; exit 1; }
 
@@ -328,7 +400,7 @@ done
 servers=()
 for c in "${CITIES[@]}"; do servers+=("city-$c"); done
 verify_ok sslserver ca gateway "${servers[@]}"
-verify_ok sslclient ca gateway "${callers[@]}" caller-nouri caller-badrole
+verify_ok sslclient ca gateway "${callers[@]}" caller-nouri caller-badrole caller-revoked
 verify_ok sslclient other-ca caller-untrusted
 for n in "${servers[@]}"; do
   if openssl verify -purpose sslclient -CAfile "$(pem ca)" "$(pem "$n")" >/dev/null 2>&1; then
@@ -344,6 +416,28 @@ fi
 san="$(openssl x509 -noout -ext subjectAltName -in "$(pem caller-hospital-taiyuan)")"
 [[ "$san" == *"URI:interop://taiyuan/hospital/H14010500001"* ]] || fail_check "caller-hospital-taiyuan.pem SAN: $san"
 
+# The CRLs: both signed by ca. With crl-empty.pem every client certificate passes revocation checking,
+# caller-revoked included; with crl.pem every one passes except caller-revoked, which is revoked.
+for n in "${CRLS[@]}"; do
+  openssl crl -in "$stage/$n.pem" -CAfile "$(pem ca)" -noout >/dev/null 2>&1 \
+    || fail_check "$n.pem is not a CRL signed by ca.pem"
+done
+verify_ok_crl() {  # verify_ok_crl CRL NAME...: every NAME verifies for sslclient against ca, CRL checked
+  local crl="$1" res n files=()
+  shift
+  for n in "$@"; do files+=("$(pem "$n")"); done
+  res="$(openssl verify -purpose sslclient -crl_check -CRLfile "$stage/$crl.pem" -CAfile "$(pem ca)" \
+    "${files[@]}" 2>&1)" || fail_check "not every one of $* verifies against ca.pem with $crl.pem: $res"
+}
+verify_ok_crl crl-empty gateway "${callers[@]}" caller-nouri caller-badrole caller-revoked
+verify_ok_crl crl gateway "${callers[@]}" caller-nouri caller-badrole
+if res="$(openssl verify -purpose sslclient -crl_check -CRLfile "$stage/crl.pem" -CAfile "$(pem ca)" \
+    "$(pem caller-revoked)" 2>&1)"; then
+  fail_check "caller-revoked.pem verifies with crl.pem but must be revoked"
+fi
+[[ "$res" == *"certificate revoked"* ]] \
+  || fail_check "caller-revoked.pem with crl.pem: expected \"certificate revoked\", openssl said: $res"
+
 # Install: each file replaces its old version by a rename, so OUT_DIR never holds half a file.
 for n in "${NAMES[@]}"; do
   want "$n" || continue
@@ -352,11 +446,15 @@ for n in "${NAMES[@]}"; do
   chmod 600 "$out/$n.key"
   chmod 644 "$out/$n.pem"
 done
+for n in "${CRLS[@]}"; do
+  mv -f "$stage/$n.pem" "$out/$n.pem"
+  chmod 644 "$out/$n.pem"
+done
 
 # ---------------------------------------------------------------------------------------------------
 # Summary.
 
-echo "make-dev-certs: made $made of ${#NAMES[@]} certificates in $out ($((SECONDS - start_s)) s, $ossl_version)"
+echo "make-dev-certs: made $made of ${#NAMES[@]} certificates and ${#CRLS[@]} CRLs in $out ($((SECONDS - start_s)) s, $ossl_version)"
 printf '  %-40s %-22s %-11s %s\n' "FILE (.pem/.key)" "EXTENDED KEY USAGE" "NOT AFTER" "SUBJECT ALT NAMES / NOTE"
 # One openssl run prints every certificate; awk takes one line per certificate from it, in NAMES order:
 # notBefore|notAfter|extended key usage|subject alternative names.
@@ -389,8 +487,20 @@ for i in "${!NAMES[@]}"; do
     caller-notyet) note="NOT YET VALID (from $not_before); $san" ;;
     caller-nouri) note="no SAN URI (no identity)" ;;
     caller-badrole) note="unknown role; $san" ;;
+    caller-revoked) note="REVOKED in crl.pem; $san" ;;
     *) note="$san" ;;
   esac
   printf '  %-40s %-22s %-11s %s\n' "$n" "${eku:--}" "$not_after" "$note"
+done
+printf '  %-40s %-22s %-11s %s\n' "CRL (.pem only)" "" "NEXT UPDATE" "REVOKES (all signed by ca)"
+revoked_serial="$(openssl x509 -noout -serial -in "$out/caller-revoked.pem")"
+for n in "${CRLS[@]}"; do
+  next="$(openssl crl -noout -nextupdate -in "$out/$n.pem")"
+  next="$(date -u -d "${next#nextUpdate=}" +%Y-%m-%d)"
+  case "$n" in
+    crl) note="caller-revoked (serial ${revoked_serial#serial=})" ;;
+    *) note="nothing" ;;
+  esac
+  printf '  %-40s %-22s %-11s %s\n' "$n" "" "$next" "$note"
 done
 echo "make-dev-certs: keys are mode 600 and must never be committed."

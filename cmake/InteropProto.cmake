@@ -1,9 +1,12 @@
-# interop_proto_library(NAME name PROTOS a.proto b.proto [GRPC] [DEPS lib...])
-# Generates C++ (and, with GRPC, gRPC service stubs) for protos given relative to protos/,
-# into a static library whose include root is the generated directory.
+# interop_proto_library(NAME name PROTOS a.proto b.proto [GRPC] [DEPS lib...] [ROOT dir])
+# Generates C++ (and, with GRPC, gRPC service stubs) for protos given relative to ROOT (default
+# protos/), into a static library whose include root is the generated directory.
 function(interop_proto_library)
-  cmake_parse_arguments(ARG "GRPC" "NAME" "PROTOS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "GRPC" "NAME;ROOT" "PROTOS;DEPS" ${ARGN})
   set(proto_root "${PROJECT_SOURCE_DIR}/protos")
+  if(ARG_ROOT)
+    set(proto_root "${ARG_ROOT}")
+  endif()
   set(out_root "${PROJECT_BINARY_DIR}/generated")
   file(MAKE_DIRECTORY "${out_root}")
   set(srcs)
@@ -20,7 +23,7 @@ function(interop_proto_library)
     endif()
     add_custom_command(
       OUTPUT ${outs}
-      COMMAND protobuf::protoc ARGS -I "${proto_root}" --cpp_out=${out_root} ${plugin_args} "${proto_root}/${rel}"
+      COMMAND protobuf::protoc ARGS -I "${proto_root}" -I "${PROJECT_SOURCE_DIR}/protos" -I "${INTEROP_GOOGLEAPIS_PROTO_DIR}" --cpp_out=${out_root} ${plugin_args} "${proto_root}/${rel}"
       DEPENDS "${proto_root}/${rel}" protobuf::protoc
       COMMENT "protoc ${rel}"
       VERBATIM)

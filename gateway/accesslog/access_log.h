@@ -9,7 +9,7 @@
 // Changing, deleting, inserting or reordering any stored record breaks the chain at that record.
 //
 // Checkpoints: at intervals (every `checkpoint_every_records` records or `checkpoint_interval`,
-// whichever comes first, and at Close()) the log signs (sequence, record_hash of that record, time)
+// whichever comes first, when CheckpointNow() is called, and when the log is destroyed) the log signs (sequence, record_hash of that record, time)
 // with the gateway's private key (ECDSA P-256 with SHA-256 through OpenSSL EVP) and stores the
 // signature. A checkpoint fixes the chain up to its sequence: even someone who rewrites the records
 // and recomputes every hash cannot produce a matching signature without the key.
@@ -19,7 +19,8 @@
 // synchronous=FULL, and only then calls each record's `done` (with OK, or the error). So the cost
 // of an fsync is shared by all concurrent appenders.
 //
-// Thread-safe.
+// Thread-safe. Destroying the log (there is no separate Close()) waits for every queued record to be
+// committed and its `done` called, writes a final checkpoint, and stops the writer thread.
 #ifndef INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 #define INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 
@@ -88,18 +89,36 @@ struct VerificationResult {
   // "checkpoint at 2000: signature does not verify".
   uint64_t first_bad_sequence = 0;
   std::string problem;
+  // The highest sequence covered by a checkpoint that verified (0 if none). Records after it are
+  // chained but not yet signed: someone with write access could still rewrite them undetected.
+  uint64_t last_signed_sequence = 0;
+};
+
+// Counters of the writer since the log was opened, for tests, benchmarks and metrics.
+// Mean batch size = records_committed / commits.
+struct AccessLogStats {
+  uint64_t commits = 0;            // transactions that committed at least one record or checkpoint
+  uint64_t records_committed = 0;  // records made durable
+  uint64_t largest_batch = 0;      // most records committed in one transaction
+  uint64_t checkpoints = 0;        // checkpoints signed and committed
+  uint64_t failed_commits = 0;     // transactions rolled back (their records got an error)
 };
 
 struct AccessLogOptions {
-  // SQLite database file; the log creates its tables if missing.
+  // SQLite database file; the log creates its tables if missing (schema migrations of
+  // gateway/store/schema.cc). It may be the file the rest of the gateway uses: the log opens its own
+  // connections (one writer with synchronous=FULL, one reader). ":memory:" is not supported.
   std::string sqlite_path;
   // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
   // (or certificate) verifies them.
   std::string signing_key_file;
   std::string signing_cert_file;
+  // Sign a checkpoint once this many records are unsigned (0: never by count).
   uint64_t checkpoint_every_records = 10000;
+  // ... or once this long has passed since the last checkpoint and there are unsigned records
+  // (zero, negative or InfiniteDuration(): never by time).
   absl::Duration checkpoint_interval = absl::Seconds(60);
-  // At most this many queued records are written in one transaction.
+  // At most this many queued records are written in one transaction (0 is taken as 1).
   size_t max_batch = 1024;
 };
 
@@ -113,31 +132,49 @@ class AccessLog {
   virtual void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) = 0;
 
   // Every record about `person`, newest first, starting below `before_sequence` (0 = from the newest),
-  // at most `limit` records.
+  // at most `limit` records. To page, pass the smallest sequence returned as the next `before_sequence`.
+  // INVALID_ARGUMENT if `limit` <= 0; INTERNAL (SQLite); DATA_LOSS if a stored row cannot be decoded.
   virtual absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person,
                                                                  uint64_t before_sequence, int limit) = 0;
 
-  // The records with `first <= sequence <= last` as stored (for verification and export).
+  // The records with `first <= sequence <= last` as stored (for verification and export), in sequence
+  // order; missing sequences are simply absent. INVALID_ARGUMENT if first > last; INTERNAL; DATA_LOSS.
   virtual absl::StatusOr<std::vector<AccessRecord>> ReadRange(uint64_t first, uint64_t last) = 0;
 
   // Verifies records `first..last` (last = 0: up to the newest): sequence continuity, every hash, the
-  // link to record first-1, and every checkpoint in the range against the public key.
+  // link to record first-1, and every checkpoint in the range against the public key. With last = 0
+  // the range extends to the newest record or checkpoint, so a checkpoint beyond the newest record
+  // (a truncated log) is reported as missing records. A bad log is an OK status with !result.ok;
+  // the status is an error only if the check could not run (INVALID_ARGUMENT if last != 0 and
+  // first > last; INTERNAL for SQLite). first = 0 is taken as 1.
   virtual absl::StatusOr<VerificationResult> Verify(uint64_t first, uint64_t last) = 0;
 
-  // Writes a checkpoint of the newest record now (if it is not already checkpointed).
+  // Writes a checkpoint of the newest record now (if it is not already checkpointed), after
+  // committing every record appended before the call. Blocks until it is durable. OK and nothing
+  // written if the log is empty. INTERNAL if signing or the commit fails.
   virtual absl::Status CheckpointNow() = 0;
 
   // Highest committed sequence (0 if empty).
   virtual uint64_t LastSequence() = 0;
+
+  // The writer's counters. Implementations that do not batch may keep the default (all zero).
+  virtual AccessLogStats Stats() { return {}; }
 };
 
 // Opens (creating if needed) the SQLite-backed log and starts its writer thread. Resumes the chain
-// from the last stored record. Errors: INTERNAL (SQLite), INVALID_ARGUMENT naming the key file if the
-// key cannot be loaded.
+// from the last stored record, or from the last checkpoint if that is newer (records were lost or
+// deleted: the next record links to the signed hash, and Verify reports the gap rather than the log
+// silently reusing the sequences). Errors: INTERNAL (SQLite), FAILED_PRECONDITION (the file's schema
+// is newer than this gateway's), INVALID_ARGUMENT naming the key file if the key cannot be loaded,
+// is not EC P-256, or the private key does not match signing_cert_file, or if sqlite_path is empty
+// or ":memory:".
 absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOptions& options);
 
 // Verifies a log database offline, with only the public key/certificate: what `accesslog-verify`
-// runs. Does not need (or load) the private key.
+// runs. Does not need (or load) the private key. Opens the file read-only and never changes it (no
+// migrations); safe to run while a gateway is writing (it reads one consistent snapshot). Errors:
+// INVALID_ARGUMENT naming the certificate file, or for first > last (last != 0); NOT_FOUND if the
+// database cannot be opened or holds no access log; INTERNAL (SQLite).
 absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
                                                        const std::string& signing_cert_file, uint64_t first,
                                                        uint64_t last);

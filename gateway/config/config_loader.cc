@@ -19,6 +19,9 @@ using v1::TlsFiles;
 constexpr uint32_t kDefaultCityDeadlineMs = 2000;
 constexpr uint32_t kDefaultLocationTtlSeconds = 86400;
 constexpr uint32_t kDefaultHealthCheckIntervalMs = 5000;
+constexpr uint32_t kDefaultCheckpointEveryRecords = 10000;
+constexpr uint32_t kDefaultCheckpointIntervalSeconds = 60;
+constexpr uint32_t kDefaultReloadCheckIntervalMs = 1000;
 
 // Collects text-format parse errors with their line and column.
 class ErrorCollector final : public google::protobuf::io::ErrorCollector {
@@ -84,6 +87,13 @@ absl::Status Validate(const GatewayConfig& config, const LoadOptions& options) {
     }
   }
   if (config.store().sqlite_path().empty()) return absl::InvalidArgumentError("store.sqlite_path: is required");
+  if (config.access_policy_file().empty()) return absl::InvalidArgumentError("access_policy_file: is required");
+  if (config.access_log().signing_key_file().empty()) {
+    return absl::InvalidArgumentError("access_log.signing_key_file: is required");
+  }
+  if (config.access_log().signing_cert_file().empty()) {
+    return absl::InvalidArgumentError("access_log.signing_cert_file: is required");
+  }
   return absl::OkStatus();
 }
 
@@ -117,6 +127,15 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::s
   if (config.store().sqlite_path() != ":memory:") {
     config.mutable_store()->set_sqlite_path(Resolve(base_dir, config.store().sqlite_path()));
   }
+  config.set_access_policy_file(Resolve(base_dir, config.access_policy_file()));
+  config.set_crl_file(Resolve(base_dir, config.crl_file()));
+  v1::AccessLogConfig* log = config.mutable_access_log();
+  log->set_sqlite_path(log->sqlite_path().empty() ? config.store().sqlite_path() : Resolve(base_dir, log->sqlite_path()));
+  log->set_signing_key_file(Resolve(base_dir, log->signing_key_file()));
+  log->set_signing_cert_file(Resolve(base_dir, log->signing_cert_file()));
+  if (log->checkpoint_every_records() == 0) log->set_checkpoint_every_records(kDefaultCheckpointEveryRecords);
+  if (log->checkpoint_interval_seconds() == 0) log->set_checkpoint_interval_seconds(kDefaultCheckpointIntervalSeconds);
+  if (config.reload_check_interval_ms() == 0) config.set_reload_check_interval_ms(kDefaultReloadCheckIntervalMs);
   return config;
 }
 

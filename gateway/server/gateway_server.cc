@@ -35,10 +35,39 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
       *server->cities_, *server->locations_, *options.clock,
       absl::Seconds(config.routing().location_ttl_seconds()));
 
-  services::ServiceDependencies deps{server->cities_.get(), server->locator_.get(), options.clock};
+  if (!options.insecure_dev) {
+    auth::CertificateVerifier::Options verifier_options;
+    verifier_options.ca_bundle_file = config.tls().ca_cert_file();
+    verifier_options.crl_file = config.crl_file();
+    INTEROP_ASSIGN_OR_RETURN(server->verifier_, auth::CertificateVerifier::Create(verifier_options, *options.clock));
+  }
+  INTEROP_ASSIGN_OR_RETURN(server->policy_, policy::PolicyFile::Open(config.access_policy_file()));
+  server->rate_limiter_ = std::make_unique<policy::RateLimiter>(*options.clock);
+  accesslog::AccessLogOptions log_options;
+  log_options.sqlite_path = config.access_log().sqlite_path();
+  log_options.signing_key_file = config.access_log().signing_key_file();
+  log_options.signing_cert_file = config.access_log().signing_cert_file();
+  log_options.checkpoint_every_records = config.access_log().checkpoint_every_records();
+  log_options.checkpoint_interval = absl::Seconds(config.access_log().checkpoint_interval_seconds());
+  INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
+  server->work_ = std::make_unique<WorkQueue>(2);
+
+  services::GuardDependencies guard_deps;
+  guard_deps.verifier = server->verifier_.get();
+  guard_deps.policy = server->policy_.get();
+  guard_deps.rate_limiter = server->rate_limiter_.get();
+  guard_deps.access_log = server->access_log_.get();
+  guard_deps.clock = options.clock;
+  guard_deps.insecure_dev = options.insecure_dev;
+  server->guard_ = std::make_unique<services::CallGuard>(guard_deps);
+
+  services::ServiceDependencies deps{server->cities_.get(), server->locator_.get(), options.clock,
+                                     server->guard_.get()};
   server->medical_ = std::make_unique<services::MedicalInsuranceServiceImpl>(deps);
   server->social_ = std::make_unique<services::SocialSecurityServiceImpl>(deps);
   server->household_ = std::make_unique<services::HouseholdRegistrationServiceImpl>(deps);
+  server->access_log_service_ =
+      std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (options.insecure_dev) {
@@ -49,7 +78,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
     credentials = grpc::InsecureServerCredentials();
   } else {
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
-        tls::MakeMutualTlsServerCredentials(config.tls());
+        tls::MakeGatewayServerCredentials(config.tls());
     if (!tls.ok()) return tls.status();
     credentials = *tls;
   }
@@ -61,6 +90,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   builder.RegisterService(server->medical_.get());
   builder.RegisterService(server->social_.get());
   builder.RegisterService(server->household_.get());
+  builder.RegisterService(server->access_log_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen_address: cannot listen on \"", config.listen_address(), "\""));
@@ -69,11 +99,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   for (const char* service : {"interop.medical.v1.MedicalInsuranceService", "interop.social.v1.SocialSecurityService",
-                              "interop.household.v1.HouseholdRegistrationService"}) {
+                              "interop.household.v1.HouseholdRegistrationService",
+                              "interop.accesslog.v1.AccessLogService"}) {
     health->SetServingStatus(service, true);
   }
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
   server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
+  server->reloader_ = std::thread([s = server.get()] { s->WatchReloadableFiles(); });
 
   LogInfo("gateway serving", {{"address", config.listen_address()},
                               {"port", absl::StrCat(server->port_)},
@@ -98,12 +130,31 @@ void GatewayServer::ProbeCities() {
   } while (!stop_probing_.WaitForNotificationWithTimeout(interval));
 }
 
+void GatewayServer::WatchReloadableFiles() {
+  absl::Duration interval = absl::Milliseconds(config_.reload_check_interval_ms());
+  while (!stop_probing_.WaitForNotificationWithTimeout(interval)) {
+    absl::StatusOr<bool> policy = policy_->ReloadIfChanged();
+    if (!policy.ok()) {
+      LogError("refused the changed access policy; the previous one stays in force",
+               {{"error", std::string(policy.status().message())}});
+    } else if (*policy) {
+      LogInfo("access policy reloaded", {{"file", config_.access_policy_file()}});
+    }
+    if (verifier_ != nullptr && verifier_->ReloadCrlIfChanged()) {
+      LogInfo("certificate revocation list reloaded", {{"file", config_.crl_file()}});
+    }
+  }
+}
+
 void GatewayServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   stop_probing_.Notify();
   if (prober_.joinable()) prober_.join();
+  if (reloader_.joinable()) reloader_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  work_.reset();  // finishes scheduled reads while the log is still open
+  access_log_->CheckpointNow().IgnoreError();
   locations_->Flush().IgnoreError();
   LogInfo("gateway stopped");
 }

@@ -1,8 +1,9 @@
 // GatewayServer: the gateway process's server, assembled from its configuration.
 //
-// Serves the three public services over mutual TLS (client certificates required and verified
-// against the configured CA; plaintext only with `insecure_dev`), plus grpc.health.v1 health
-// checking and server reflection. Health names:
+// Serves the public services over TLS; every call's client certificate is verified by the
+// gateway's CertificateVerifier against the configured CA and CRL, then authorized by the access
+// policy and recorded in the access log (see gateway/services/call_guard.h). Plaintext only with
+// `insecure_dev`. Also grpc.health.v1 health checking and server reflection. Health names:
 //   ""                                         the gateway itself
 //   "interop.medical.v1.MedicalInsuranceService", ... each public service
 //   "interop.city.<name>" (e.g. "interop.city.taiyuan") each city's backend, probed periodically
@@ -18,7 +19,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "gateway/accesslog/access_log.h"
+#include "gateway/auth/certificate_verifier.h"
 #include "gateway/base/clock.h"
+#include "gateway/base/work_queue.h"
+#include "gateway/policy/policy_file.h"
+#include "gateway/policy/rate_limiter.h"
+#include "gateway/services/access_log_service.h"
+#include "gateway/services/call_guard.h"
 #include "gateway/router/city_directory.h"
 #include "gateway/router/record_locator.h"
 #include "gateway/services/household_service.h"
@@ -54,12 +62,21 @@ class GatewayServer {
  private:
   GatewayServer() = default;
   void ProbeCities();
+  // Reloads the access policy and the CRL when their files change, until shutdown.
+  void WatchReloadableFiles();
 
   config::v1::GatewayConfig config_;
   std::unique_ptr<store::SqliteDatabase> database_;
   std::unique_ptr<store::SqliteLocationStore> locations_;
   std::unique_ptr<router::CityDirectory> cities_;
   std::unique_ptr<router::RecordLocator> locator_;
+  std::unique_ptr<auth::CertificateVerifier> verifier_;
+  std::unique_ptr<policy::PolicyFile> policy_;
+  std::unique_ptr<policy::RateLimiter> rate_limiter_;
+  std::unique_ptr<accesslog::AccessLog> access_log_;
+  std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<services::CallGuard> guard_;
+  std::unique_ptr<services::AccessLogServiceImpl> access_log_service_;
   std::unique_ptr<services::MedicalInsuranceServiceImpl> medical_;
   std::unique_ptr<services::SocialSecurityServiceImpl> social_;
   std::unique_ptr<services::HouseholdRegistrationServiceImpl> household_;
@@ -67,6 +84,7 @@ class GatewayServer {
   int port_ = 0;
   absl::Notification stop_probing_;
   std::thread prober_;
+  std::thread reloader_;
   bool shut_down_ = false;
 };
 

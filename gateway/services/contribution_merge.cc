@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/base/rich_status.h"
 
 namespace interop::services {
 namespace {
@@ -23,25 +24,24 @@ auto SortKey(const ContributionEntry& e) {
 
 absl::Status ValidateContributionQuery(const social::v1::GetContributionHistoryRequest& request) {
   if (!social::v1::Granularity_IsValid(request.granularity())) {
-    return absl::InvalidArgumentError(absl::StrCat("granularity: unknown value ", request.granularity()));
+    return FieldError("granularity", absl::StrCat("unknown value ", request.granularity()));
   }
   for (int i = 0; i < request.kinds_size(); ++i) {
     int kind = request.kinds(i);
     if (kind == social::v1::INSURANCE_KIND_UNSPECIFIED || !social::v1::InsuranceKind_IsValid(kind)) {
-      return absl::InvalidArgumentError(absl::StrCat("kinds[", i, "]: unknown insurance kind ", kind));
+      return FieldError(absl::StrCat("kinds[", i, "]"), absl::StrCat("unknown insurance kind ", kind));
     }
   }
   if (request.from_year() != 0 && (request.from_year() < kMinYear || request.from_year() > kMaxYear)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("from_year: must be 0 or between ", kMinYear, " and ", kMaxYear, ", got ", request.from_year()));
+    return FieldError("from_year",
+                      absl::StrCat("must be 0 or between ", kMinYear, " and ", kMaxYear, ", got ", request.from_year()));
   }
   if (request.to_year() != 0 && (request.to_year() < kMinYear || request.to_year() > kMaxYear)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("to_year: must be 0 or between ", kMinYear, " and ", kMaxYear, ", got ", request.to_year()));
+    return FieldError("to_year",
+                      absl::StrCat("must be 0 or between ", kMinYear, " and ", kMaxYear, ", got ", request.to_year()));
   }
   if (request.to_year() != 0 && request.to_year() < request.from_year()) {
-    return absl::InvalidArgumentError(absl::StrCat("to_year: ", request.to_year(), " is before from_year ",
-                                                   request.from_year()));
+    return FieldError("to_year", absl::StrCat(request.to_year(), " is before from_year ", request.from_year()));
   }
   return absl::OkStatus();
 }

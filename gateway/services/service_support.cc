@@ -3,6 +3,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "gateway/base/rich_status.h"
 #include "gateway/identity/resident_id.h"
 
 namespace interop::services {
@@ -37,14 +38,17 @@ std::string AssignRequestId(grpc::CallbackServerContext* context) {
   return id;
 }
 
+absl::StatusOr<std::string> ValidateResidentIdField(absl::string_view text, absl::string_view field,
+                                                    const Clock& clock) {
+  if (text.empty()) return FieldError(field, "is required");
+  absl::StatusOr<identity::ResidentId> id = identity::ParseResidentId(text, identity::ChinaCivilDay(clock.Now()));
+  if (!id.ok()) return FieldError(field, id.status().message());
+  return id->number;
+}
+
 absl::StatusOr<std::string> ValidatePerson(const common::v1::PersonRef& person, absl::string_view field,
                                            const Clock& clock) {
-  std::string name = absl::StrCat(field, ".resident_id");
-  if (person.resident_id().empty()) return absl::InvalidArgumentError(absl::StrCat(name, ": is required"));
-  absl::StatusOr<identity::ResidentId> id =
-      identity::ParseResidentId(person.resident_id(), identity::ChinaCivilDay(clock.Now()));
-  if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", id.status().message()));
-  return id->number;
+  return ValidateResidentIdField(person.resident_id(), absl::StrCat(field, ".resident_id"), clock);
 }
 
 adapters::CallOptions CallOptionsFor(const grpc::CallbackServerContext& context, std::string request_id) {

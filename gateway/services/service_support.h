@@ -18,11 +18,14 @@
 
 namespace interop::services {
 
+class CallGuard;
+
 // What the services need from the gateway. Borrowed; everything outlives the services.
 struct ServiceDependencies {
   router::CityDirectory* cities = nullptr;
   router::RecordLocator* locator = nullptr;
   const Clock* clock = nullptr;
+  CallGuard* guard = nullptr;
 };
 
 // A fresh request id: 32 lower-case hex digits from a cryptographically seeded generator.
@@ -37,29 +40,37 @@ std::string AssignRequestId(grpc::CallbackServerContext* context);
 absl::StatusOr<std::string> ValidatePerson(const common::v1::PersonRef& person, absl::string_view field,
                                            const Clock& clock);
 
+// The same for a bare identity-number field named `field` (e.g. "access.on_behalf_of_resident_id").
+absl::StatusOr<std::string> ValidateResidentIdField(absl::string_view text, absl::string_view field,
+                                                    const Clock& clock);
+
 // Adapter call options carrying the caller's deadline and the request id.
 adapters::CallOptions CallOptionsFor(const grpc::CallbackServerContext& context, std::string request_id);
 
 // Fetches the person's `domain` record from the one city that holds it: locates the city, calls
 // `fetch` on its adapter; if a remembered city says it no longer holds the record (the person
-// moved), forgets it and locates once more by asking every city. `done` gets the city and result.
+// moved), forgets it and locates once more by asking every city. `consulted` is told of every city
+// whose record was fetched; `done` gets the city and result.
 template <typename T>
 void FetchFromHolder(const ServiceDependencies& deps, const std::string& resident_id, router::RecordDomain domain,
                      const adapters::CallOptions& options,
                      std::function<void(adapters::CityAdapter&, adapters::Callback<T>)> fetch,
-                     std::function<void(City, absl::StatusOr<T>)> done, bool refresh = false) {
+                     std::function<void(City)> consulted, std::function<void(City, absl::StatusOr<T>)> done,
+                     bool refresh = false) {
   deps.locator->Locate(
       resident_id, domain, refresh, options,
-      [deps, resident_id, domain, options, fetch, done, refresh](absl::StatusOr<router::LocateResult> located) {
+      [deps, resident_id, domain, options, fetch, consulted, done,
+       refresh](absl::StatusOr<router::LocateResult> located) {
         if (!located.ok()) return done(City::CITY_UNSPECIFIED, located.status());
         City city = located->cities.front();
         bool from_index = located->from_index;
+        consulted(city);
         adapters::CityAdapter* adapter = deps.cities->Find(city);
-        fetch(*adapter, [deps, resident_id, domain, options, fetch, done, refresh, city,
+        fetch(*adapter, [deps, resident_id, domain, options, fetch, consulted, done, refresh, city,
                          from_index](absl::StatusOr<T> result) {
           if (!result.ok() && absl::IsNotFound(result.status()) && from_index && !refresh) {
             deps.locator->Forget(resident_id, domain);
-            return FetchFromHolder<T>(deps, resident_id, domain, options, fetch, done, /*refresh=*/true);
+            return FetchFromHolder<T>(deps, resident_id, domain, options, fetch, consulted, done, /*refresh=*/true);
           }
           done(city, std::move(result));
         });

@@ -22,6 +22,8 @@ class SocialSecurityServiceImpl final : public social::v1::SocialSecurityService
  private:
   struct Gather;
   void Collect(std::shared_ptr<Gather> gather, bool refresh);
+  void OnPart(const std::shared_ptr<Gather>& gather, bool refresh,
+              absl::StatusOr<std::vector<social::v1::ContributionEntry>> part);
 
   ServiceDependencies deps_;
 };

@@ -11,6 +11,30 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       "  cities TEXT NOT NULL,"
       "  learned_at_unix_ms INTEGER NOT NULL,"
       "  PRIMARY KEY (resident_id, domain)) WITHOUT ROWID",
+      // 2: the access log (gateway/accesslog): one hash-chained row per call to a personal record,
+      // and the signed checkpoints of the chain. Times are unix microseconds; hashes are 32-byte
+      // SHA-256 values; cities_consulted is a JSON array of city names ('["taiyuan","jinzhong"]').
+      "CREATE TABLE access_records ("
+      "  sequence INTEGER PRIMARY KEY,"
+      "  time_unix_us INTEGER NOT NULL,"
+      "  request_id TEXT NOT NULL,"
+      "  caller_organization TEXT NOT NULL,"
+      "  caller_city TEXT NOT NULL,"
+      "  caller_role TEXT NOT NULL,"
+      "  method TEXT NOT NULL,"
+      "  person TEXT NOT NULL,"
+      "  purpose TEXT NOT NULL,"
+      "  result_code INTEGER NOT NULL,"
+      "  result_reason TEXT NOT NULL,"
+      "  cities_consulted TEXT NOT NULL,"
+      "  previous_hash BLOB NOT NULL,"
+      "  record_hash BLOB NOT NULL);"
+      "CREATE INDEX access_records_by_person ON access_records (person, sequence);"
+      "CREATE TABLE access_checkpoints ("
+      "  sequence INTEGER PRIMARY KEY,"
+      "  record_hash BLOB NOT NULL,"
+      "  signed_at_unix_us INTEGER NOT NULL,"
+      "  signature BLOB NOT NULL)",
   };
   return *migrations;
 }

@@ -40,6 +40,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeMutualTlsServerCred
   return grpc::SslServerCredentials(options);
 }
 
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeGatewayServerCredentials(
+    const config::v1::TlsFiles& files) {
+  INTEROP_ASSIGN_OR_RETURN(std::string cert, ReadField(files.cert_file(), "tls.cert_file"));
+  INTEROP_ASSIGN_OR_RETURN(std::string key, ReadField(files.key_file(), "tls.key_file"));
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(options);
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeMutualTlsChannelCredentials(
     const config::v1::TlsFiles& files) {
   INTEROP_ASSIGN_OR_RETURN(std::string ca, ReadField(files.ca_cert_file(), "tls.ca_cert_file"));

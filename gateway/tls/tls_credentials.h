@@ -24,6 +24,14 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path);
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeMutualTlsServerCredentials(
     const config::v1::TlsFiles& files);
 
+// Server credentials for the gateway's public port: TLS with the server certificate, asking every
+// client for its certificate but leaving the verification of the chain (CA, validity, revocation,
+// identity) to the gateway's own CertificateVerifier, per call. The handshake still proves that the
+// client holds the certificate's key. This way a refused certificate becomes a gRPC error with
+// details, and an access record, rather than a silent handshake failure.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeGatewayServerCredentials(
+    const config::v1::TlsFiles& files);
+
 // Channel credentials presenting `files.cert_file`/`key_file` and trusting `files.ca_cert_file`.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeMutualTlsChannelCredentials(
     const config::v1::TlsFiles& files);

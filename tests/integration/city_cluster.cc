@@ -49,22 +49,40 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
   std::string config = absl::StrCat("listen_address: \"127.0.0.1:0\"\n", "tls { ca_cert_file: \"", certs,
                                     "/ca.pem\" cert_file: \"", certs, "/gateway.pem\" key_file: \"", certs,
                                     "/gateway.key\" }\n", "store { sqlite_path: \"", cluster->dir_,
-                                    "/gateway.db\" }\n", "health_check_interval_ms: 500\n");
+                                    "/gateway.db\" }\n", "health_check_interval_ms: 500\n",
+                                    "reload_check_interval_ms: 200\n", "access_policy_file: \"",
+                                    options.access_policy_file, "\"\n", "crl_file: \"", options.crl_file, "\"\n",
+                                    "access_log { signing_key_file: \"", certs, "/gateway.key\" signing_cert_file: \"",
+                                    certs, "/gateway.pem\" checkpoint_every_records: ",
+                                    options.checkpoint_every_records, " }\n");
   for (City city : kAllCities) {
     absl::StrAppend(&config, "cities { city: ", common::v1::City_Name(city), " address: \"127.0.0.1:",
                     cluster->cities_[city]->port(), "\" tls_server_name: \"localhost\" deadline_ms: ",
                     options.city_deadline_ms, " tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
                     "/gateway.pem\" key_file: \"", certs, "/gateway.key\" } }\n");
   }
-  std::string config_path = cluster->dir_ + "/gateway.textproto";
-  std::ofstream(config_path) << config;
-  auto gateway = ChildProcess::Start(
-      {options.gateway_binary, absl::StrCat("--config=", config_path),
-       absl::StrCat("--port_file=", cluster->dir_, "/gateway.port")},
-      cluster->dir_ + "/gateway.log", cluster->dir_ + "/gateway.port");
-  if (!gateway.ok()) return gateway.status();
-  cluster->gateway_ = std::move(*gateway);
+  std::ofstream(cluster->gateway_config_path()) << config;
+  absl::Status started = cluster->RestartGateway();
+  if (!started.ok()) return started;
   return cluster;
+}
+
+absl::Status CityCluster::RestartGateway() {
+  if (gateway_ != nullptr) gateway_->Stop();
+  // The same port as before if there was one, so existing channels reconnect.
+  std::string listen = gateway_ != nullptr ? absl::StrCat("127.0.0.1:", gateway_->port()) : "127.0.0.1:0";
+  std::string config = ReadFileOrEmpty(gateway_config_path());
+  size_t at = config.find("listen_address: \"");
+  size_t end = config.find('\n', at);
+  config.replace(at, end - at, absl::StrCat("listen_address: \"", listen, "\""));
+  std::ofstream(gateway_config_path()) << config;
+  auto gateway = ChildProcess::Start(
+      {options_.gateway_binary, absl::StrCat("--config=", gateway_config_path()),
+       absl::StrCat("--port_file=", dir_, "/gateway.port")},
+      dir_ + "/gateway.log", dir_ + "/gateway.port");
+  if (!gateway.ok()) return gateway.status();
+  gateway_ = std::move(*gateway);
+  return absl::OkStatus();
 }
 
 std::string CityCluster::gateway_target() const { return absl::StrCat("127.0.0.1:", gateway_->port()); }

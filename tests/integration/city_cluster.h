@@ -22,6 +22,9 @@ struct ClusterOptions {
   uint32_t city_deadline_ms = 1500;
   uint64_t seed = 20261126;
   int persons_per_city = 12000;
+  std::string access_policy_file = INTEROP_SOURCE_DIR "/gateway/server/access_policy.textproto";
+  std::string crl_file = INTEROP_TEST_CERTS_DIR "/crl.pem";
+  uint32_t checkpoint_every_records = 100;
 };
 
 class CityCluster {
@@ -34,6 +37,10 @@ class CityCluster {
   ChildProcess& city(City city) { return *cities_.at(city); }
   const std::string& dir() const { return dir_; }
   const ClusterOptions& options() const { return options_; }
+  // The gateway's configuration file, for restarting it.
+  std::string gateway_config_path() const { return dir_ + "/gateway.textproto"; }
+  // Starts the gateway again (after Stop() or Kill()) with the same configuration and store.
+  absl::Status RestartGateway();
 
   // A mutual-TLS channel to the gateway presenting certs_dir/<caller>.pem (for example
   // "caller-hospital-taiyuan"), trusting the development CA.

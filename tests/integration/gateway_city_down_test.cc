@@ -80,6 +80,7 @@ class CityDownTest : public ::testing::Test {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     medical::v1::GetInsuranceStatusRequest request;
     request.mutable_person()->set_resident_id(id);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_TREATMENT);
     medical::v1::GetInsuranceStatusResponse response;
     absl::Time start = absl::Now();
     grpc::Status status = medical_->GetInsuranceStatus(&context, request, &response);
@@ -135,12 +136,14 @@ TEST_F(CityDownTest, StoppedCityIsUnavailableByNameWhileOtherCitiesKeepWorking) 
   }
 
   // Household records of other cities too.
-  auto household = household::v1::HouseholdRegistrationService::NewStub(channel_);
+  auto household = household::v1::HouseholdRegistrationService::NewStub(
+      cluster_->CallerChannel("caller-household-office-taiyuan"));
   const SyntheticPerson& registered = FindPerson(
       [down](const SyntheticPerson& p) { return p.household.city == City::CITY_TAIYUAN; }, 77);
   grpc::ClientContext household_context;
   household::v1::GetHouseholdRecordRequest household_request;
   household_request.mutable_person()->set_resident_id(registered.resident_id);
+  household_request.mutable_access()->set_purpose(common::v1::PURPOSE_HOUSEHOLD_ADMINISTRATION);
   household::v1::GetHouseholdRecordResponse household_response;
   EXPECT_TRUE(household->GetHouseholdRecord(&household_context, household_request, &household_response).ok());
 
@@ -148,10 +151,12 @@ TEST_F(CityDownTest, StoppedCityIsUnavailableByNameWhileOtherCitiesKeepWorking) 
   const SyntheticPerson& worked_there = FindPerson([down](const SyntheticPerson& p) {
     return Population::HasContributionsIn(p, down);
   });
-  auto social = social::v1::SocialSecurityService::NewStub(channel_);
+  auto social = social::v1::SocialSecurityService::NewStub(
+      cluster_->CallerChannel("caller-social-security-bureau-taiyuan"));
   grpc::ClientContext social_context;
   social::v1::GetContributionHistoryRequest social_request;
   social_request.mutable_person()->set_resident_id(worked_there.resident_id);
+  social_request.mutable_access()->set_purpose(common::v1::PURPOSE_SOCIAL_INSURANCE_ADMINISTRATION);
   social::v1::GetContributionHistoryResponse social_response;
   grpc::Status social_status = social->GetContributionHistory(&social_context, social_request, &social_response);
   EXPECT_EQ(social_status.error_code(), grpc::StatusCode::UNAVAILABLE) << social_status.error_message();

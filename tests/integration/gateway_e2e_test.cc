@@ -43,8 +43,10 @@ class GatewayEndToEndTest : public ::testing::Test {
     ASSERT_NE(cluster_, nullptr);
     channel_ = cluster_->CallerChannel("caller-hospital-taiyuan");
     medical_ = medical::v1::MedicalInsuranceService::NewStub(channel_);
-    social_ = social::v1::SocialSecurityService::NewStub(channel_);
-    household_ = household::v1::HouseholdRegistrationService::NewStub(channel_);
+    social_ = social::v1::SocialSecurityService::NewStub(
+        cluster_->CallerChannel("caller-social-security-bureau-lvliang"));
+    household_ = household::v1::HouseholdRegistrationService::NewStub(
+        cluster_->CallerChannel("caller-household-office-xinzhou"));
   }
 
   static void SetDeadline(grpc::ClientContext* context) {
@@ -66,6 +68,7 @@ class GatewayEndToEndTest : public ::testing::Test {
     SetDeadline(&context);
     medical::v1::GetInsuranceStatusRequest request;
     request.mutable_person()->set_resident_id(id);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_TREATMENT);
     return medical_->GetInsuranceStatus(&context, request, response);
   }
 
@@ -133,6 +136,7 @@ TEST_F(GatewayEndToEndTest, HouseholdRecordForPersonsOfEveryCityIncludingMovers)
       SetDeadline(&context);
       household::v1::GetHouseholdRecordRequest request;
       request.mutable_person()->set_resident_id(person.resident_id);
+      request.mutable_access()->set_purpose(common::v1::PURPOSE_HOUSEHOLD_ADMINISTRATION);
       household::v1::GetHouseholdRecordResponse response;
       grpc::Status status = household_->GetHouseholdRecord(&context, request, &response);
       ASSERT_TRUE(status.ok()) << status.error_message();
@@ -160,6 +164,7 @@ TEST_F(GatewayEndToEndTest, ContributionHistoryMergedAcrossCities) {
   SetDeadline(&context);
   social::v1::GetContributionHistoryRequest request;
   request.mutable_person()->set_resident_id(person.resident_id);
+  request.mutable_access()->set_purpose(common::v1::PURPOSE_SOCIAL_INSURANCE_ADMINISTRATION);
   request.set_granularity(social::v1::GRANULARITY_MONTH);
   social::v1::GetContributionHistoryResponse response;
   grpc::Status status = social_->GetContributionHistory(&context, request, &response);
@@ -205,6 +210,7 @@ TEST_F(GatewayEndToEndTest, ContributionHistoryForPersonsOfEveryCity) {
     SetDeadline(&context);
     social::v1::GetContributionHistoryRequest request;
     request.mutable_person()->set_resident_id(person.resident_id);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_SOCIAL_INSURANCE_ADMINISTRATION);
     request.add_kinds(social::v1::INSURANCE_KIND_EMPLOYEE_PENSION);
     social::v1::GetContributionHistoryResponse response;
     grpc::Status status = social_->GetContributionHistory(&context, request, &response);
@@ -237,6 +243,7 @@ TEST_F(GatewayEndToEndTest, UnknownPersonIsNotFound) {
   SetDeadline(&context);
   household::v1::GetHouseholdRecordRequest request;
   request.mutable_person()->set_resident_id("11010519491231002X");
+  request.mutable_access()->set_purpose(common::v1::PURPOSE_HOUSEHOLD_ADMINISTRATION);
   household::v1::GetHouseholdRecordResponse household;
   EXPECT_EQ(household_->GetHouseholdRecord(&context, request, &household).error_code(), grpc::StatusCode::NOT_FOUND);
 }
@@ -247,9 +254,10 @@ TEST_F(GatewayEndToEndTest, ClientWithoutCertificateIsRefused) {
   SetDeadline(&context);
   medical::v1::GetInsuranceStatusRequest request;
   request.mutable_person()->set_resident_id(population_->persons().front().resident_id);
+  request.mutable_access()->set_purpose(common::v1::PURPOSE_TREATMENT);
   medical::v1::GetInsuranceStatusResponse response;
   grpc::Status status = stub->GetInsuranceStatus(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
   EXPECT_FALSE(response.has_insured_city());
 }
 
@@ -260,22 +268,26 @@ TEST_F(GatewayEndToEndTest, ClientCertificateFromAnotherCaIsRefused) {
   SetDeadline(&context);
   medical::v1::GetInsuranceStatusRequest request;
   request.mutable_person()->set_resident_id(population_->persons().front().resident_id);
+  request.mutable_access()->set_purpose(common::v1::PURPOSE_TREATMENT);
   medical::v1::GetInsuranceStatusResponse response;
   grpc::Status status = stub->GetInsuranceStatus(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
   EXPECT_FALSE(response.has_insured_city());
 }
 
-TEST_F(GatewayEndToEndTest, CallersOfOtherRolesAndCitiesConnect) {
+TEST_F(GatewayEndToEndTest, HospitalsOfEveryCityAreServed) {
   const SyntheticPerson& person = FindPerson([](const SyntheticPerson& p) { return p.has_medical; });
-  for (const std::string& caller : {"caller-medical-insurance-bureau-jinzhong", "caller-household-office-xinzhou"}) {
+  for (City city : kAllCities) {
+    std::string caller = absl::StrCat("caller-hospital-", CityName(city));
     auto stub = medical::v1::MedicalInsuranceService::NewStub(cluster_->CallerChannel(caller));
     grpc::ClientContext context;
     SetDeadline(&context);
     medical::v1::GetInsuranceStatusRequest request;
     request.mutable_person()->set_resident_id(person.resident_id);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_TREATMENT);
     medical::v1::GetInsuranceStatusResponse response;
-    EXPECT_TRUE(stub->GetInsuranceStatus(&context, request, &response).ok()) << caller;
+    grpc::Status status = stub->GetInsuranceStatus(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << caller << ": " << status.error_message();
   }
 }
 
@@ -302,8 +314,8 @@ TEST_F(GatewayEndToEndTest, IndependentGrpcJsClientMakesTheSameCalls) {
   absl::StatusOr<int> exit_code = RunToCompletion(
       {"/usr/bin/env", "node", INTEROP_SOURCE_DIR "/tests/interop/grpc_js_client.js",
        absl::StrCat("--target=", cluster_->gateway_target()), "--server-name=localhost",
-       absl::StrCat("--ca=", certs, "/ca.pem"), absl::StrCat("--cert=", certs, "/caller-hospital-taiyuan.pem"),
-       absl::StrCat("--key=", certs, "/caller-hospital-taiyuan.key"),
+       absl::StrCat("--ca=", certs, "/ca.pem"), absl::StrCat("--cert=", certs, "/caller-citizen-portal-taiyuan.pem"),
+       absl::StrCat("--key=", certs, "/caller-citizen-portal-taiyuan.key"),
        absl::StrCat("--protos=", INTEROP_SOURCE_DIR, "/protos"),
        absl::StrCat("--insured-elsewhere=", insured_elsewhere.resident_id),
        absl::StrCat("--household=", registered.resident_id),

@@ -6,6 +6,7 @@
 // Usage (every path may be relative to the current directory):
 //   node grpc_js_client.js --target=127.0.0.1:PORT --ca=ca.pem --cert=caller.pem --key=caller.key
 //       [--protos=/work/main/protos] [--server-name=localhost] [--metadata=key:value ...]
+//       [--purpose=PURPOSE_...]   (default PURPOSE_CITIZEN_SELF_SERVICE, acting for the person asked about)
 //       [--insured-elsewhere=<resident_id>] [--household=<resident_id>] [--contributions=<resident_id>]
 //       [--unknown=<resident_id>] [--bad-id=<string>]
 //   node grpc_js_client.js --load-only [--protos=...]     only load the protos and check the services
@@ -60,7 +61,7 @@ function requireTool(name) {
 // ---------------------------------------------------------------------------------------------
 // Command line.
 
-const KNOWN = new Set(['target', 'ca', 'cert', 'key', 'protos', 'server-name', 'metadata',
+const KNOWN = new Set(['target', 'ca', 'cert', 'key', 'protos', 'server-name', 'metadata', 'purpose',
   'insured-elsewhere', 'household', 'contributions', 'unknown', 'bad-id', 'load-only', 'help']);
 const opts = { metadata: [] };
 for (const arg of process.argv.slice(2)) {
@@ -194,6 +195,15 @@ function cityIsSet(cityInfo) {
 }
 // The gateway answers with the 18-character form; for an 18-character input that is the input
 // with a lower-case check "x" made upper-case.
+// Every call to a personal record states its purpose; by default the client acts as the citizen
+// portal for the very person it asks about (--purpose overrides the purpose).
+function personRequest(id) {
+  return {
+    person: { residentId: id },
+    access: { purpose: opts.purpose || 'PURPOSE_CITIZEN_SELF_SERVICE', onBehalfOfResidentId: id },
+  };
+}
+
 function expectedResidentId(input) {
   return input.length === 18 ? input.toUpperCase() : null;
 }
@@ -207,7 +217,7 @@ async function checkConnect() {
     return true;
   }
   // Say why: one call without waiting gives gRPC's own account (refused, handshake failure, ...).
-  const { err } = await call(clients.medical, 'getInsuranceStatus', { person: { residentId: '' } }, 2000);
+  const { err } = await call(clients.medical, 'getInsuranceStatus', personRequest(''), 2000);
   const why = err ? statusText(err) : ready.message;
   fail('connect', `cannot connect to ${opts.target} with client certificate ${opts.cert} within ` +
     `${CONNECT_TIMEOUT_MS / 1000} s (${why}); is the gateway running there, and does it accept this certificate?`);
@@ -216,7 +226,7 @@ async function checkConnect() {
 
 async function checkInsuredElsewhere(id) {
   const check = `insured-elsewhere ${id}`;
-  const { err, res } = await call(clients.medical, 'getInsuranceStatus', { person: { residentId: id } });
+  const { err, res } = await call(clients.medical, 'getInsuranceStatus', personRequest(id));
   if (err) return fail(check, `GetInsuranceStatus: ${statusText(err)}`);
   const want = expectedResidentId(id);
   if (want !== null ? res.residentId !== want : !/^\d{17}[\dX]$/.test(res.residentId)) {
@@ -229,7 +239,7 @@ async function checkInsuredElsewhere(id) {
 
 async function checkContributions(id) {
   const check = `contributions ${id}`;
-  const { err, res } = await call(clients.social, 'getContributionHistory', { person: { residentId: id } });
+  const { err, res } = await call(clients.social, 'getContributionHistory', personRequest(id));
   if (err) return fail(check, `GetContributionHistory: ${statusText(err)}`);
   const entries = res.entries || [];
   if (entries.length === 0) return fail(check, 'entries is empty');
@@ -245,7 +255,7 @@ async function checkContributions(id) {
 
 async function checkHousehold(id) {
   const check = `household ${id}`;
-  const { err, res } = await call(clients.household, 'getHouseholdRecord', { person: { residentId: id } });
+  const { err, res } = await call(clients.household, 'getHouseholdRecord', personRequest(id));
   if (err) return fail(check, `GetHouseholdRecord: ${statusText(err)}`);
   if (!cityIsSet(res.registeredCity)) return fail(check, `registeredCity.city is ${cityOf(res.registeredCity)}`);
   if (!/^\d{6}$/.test(res.addressCode)) return fail(check, `addressCode is "${res.addressCode}", want 6 digits`);
@@ -254,7 +264,7 @@ async function checkHousehold(id) {
 
 async function checkUnknown(id) {
   const check = `unknown ${id}`;
-  const { err } = await call(clients.medical, 'getInsuranceStatus', { person: { residentId: id } });
+  const { err } = await call(clients.medical, 'getInsuranceStatus', personRequest(id));
   if (!err) return fail(check, 'GetInsuranceStatus succeeded; want NOT_FOUND (5)');
   if (err.code !== CODES.NOT_FOUND) return fail(check, `got ${statusText(err)}; want NOT_FOUND (5)`);
   return pass(check, statusText(err));
@@ -262,12 +272,18 @@ async function checkUnknown(id) {
 
 async function checkBadId(id) {
   const check = `bad-id "${id}"`;
-  const { err } = await call(clients.medical, 'getInsuranceStatus', { person: { residentId: id } });
+  const { err } = await call(clients.medical, 'getInsuranceStatus', personRequest(id));
   if (!err) return fail(check, 'GetInsuranceStatus succeeded; want INVALID_ARGUMENT (3)');
   if (err.code !== CODES.INVALID_ARGUMENT) return fail(check, `got ${statusText(err)}; want INVALID_ARGUMENT (3)`);
   const text = `${err.details || ''} ${err.message || ''}`;
   if (!text.includes('resident_id')) return fail(check, `status message "${err.details}" does not name resident_id`);
-  return pass(check, statusText(err));
+  // The rich error model: a google.rpc.Status with a BadRequest naming the field, in the trailer.
+  const details = err.metadata ? err.metadata.get('grpc-status-details-bin') : [];
+  const bytes = details.length > 0 ? Buffer.from(details[0]) : Buffer.alloc(0);
+  if (!bytes.includes('type.googleapis.com/google.rpc.BadRequest') || !bytes.includes('person.resident_id')) {
+    return fail(check, 'no google.rpc.BadRequest naming person.resident_id in grpc-status-details-bin');
+  }
+  return pass(check, `${statusText(err)}; BadRequest names person.resident_id`);
 }
 
 async function checkNoClientCertificate() {
@@ -276,7 +292,7 @@ async function checkNoClientCertificate() {
   // A syntactically valid id, so that only the missing certificate can be the reason for a refusal.
   const id = opts['insured-elsewhere'] || opts.household || opts.contributions || '11010519491231002X';
   try {
-    const { err, res } = await call(client, 'getInsuranceStatus', { person: { residentId: id } });
+    const { err, res } = await call(client, 'getInsuranceStatus', personRequest(id));
     if (!err) return fail(check, `a call without a client certificate succeeded (residentId ${res.residentId})`);
     return pass(check, `refused: ${statusText(err)}`);
   } finally {

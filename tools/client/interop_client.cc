@@ -2,6 +2,7 @@
 //
 //   interop-client --target=HOST:PORT --ca=ca.pem --cert=caller.pem --key=caller.key
 //                  [--server_name=NAME] [--deadline_ms=5000]
+//                  [--purpose=PURPOSE] [--on_behalf_of=RESIDENT_ID] [--case_reference=REF]
 //                  medical|contributions|household RESIDENT_ID
 //                  [--granularity=year|month] [--kinds=pension,unemployment,medical,injury]
 //                  [--from_year=YYYY] [--to_year=YYYY]
@@ -10,10 +11,18 @@
 //   contributions  interop.social.v1.SocialSecurityService/GetContributionHistory
 //   household      interop.household.v1.HouseholdRegistrationService/GetHouseholdRecord
 //
+// --purpose, --on_behalf_of and --case_reference fill the request's AccessContext. The gateway refuses
+// a call without a purpose, or with one the access policy does not grant the caller's role for the
+// method (gateway/server/access_policy.textproto); the purpose is named in lower case with hyphens:
+// treatment, medical-insurance-administration, social-insurance-administration,
+// household-administration, citizen-self-service, audit.
+//
 // On success prints the response in protobuf text format (UTF-8 shown as UTF-8, so names are
 // readable) followed by a comment line "# x-request-id: ID", and exits 0. On a failed call prints
-// "interop-client: CODE_NAME: message" (and the request id if the gateway sent one) to stderr and
-// exits 1. Bad usage exits 2.
+// "interop-client: CODE_NAME: message" to stderr, then the error reason and the offending field if
+// the gateway attached them (google.rpc.ErrorInfo, BadRequest) and the request id if it sent one,
+// and exits 1. Bad usage exits 2.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -27,11 +36,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/base/grpc_status.h"
+#include "gateway/base/rich_status.h"
 #include "gateway/tls/tls_credentials.h"
 #include "google/protobuf/text_format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "interop/common/v1/common.pb.h"
 #include "interop/household/v1/household.grpc.pb.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
 #include "interop/social/v1/social.grpc.pb.h"
@@ -44,6 +54,13 @@ ABSL_FLAG(std::string, server_name, "",
           "Name to expect in the gateway's certificate, if it differs from the host in --target "
           "(e.g. localhost).");
 ABSL_FLAG(int32_t, deadline_ms, 5000, "Deadline of the call in milliseconds.");
+ABSL_FLAG(std::string, purpose, "",
+          "Why you ask (access.purpose): treatment, medical-insurance-administration, "
+          "social-insurance-administration, household-administration, citizen-self-service or audit.");
+ABSL_FLAG(std::string, on_behalf_of, "",
+          "Citizen portal only: identity number of the signed-in citizen (access.on_behalf_of_resident_id).");
+ABSL_FLAG(std::string, case_reference, "",
+          "Your reference for the case, recorded in the access log (access.case_reference).");
 ABSL_FLAG(std::string, granularity, "", "contributions only: year (default) or month.");
 ABSL_FLAG(std::vector<std::string>, kinds, {},
           "contributions only: comma-separated kinds to include (pension, unemployment, medical, injury); "
@@ -57,6 +74,9 @@ constexpr char kUsage[] =
     "Calls the five-city interop gateway over mutual TLS and prints the answer.\n"
     "Usage: interop-client --target=HOST:PORT --ca=ca.pem --cert=caller.pem --key=caller.key\n"
     "         [--server_name=localhost] [--deadline_ms=5000]\n"
+    "         [--purpose=treatment|medical-insurance-administration|social-insurance-administration|\n"
+    "                    household-administration|citizen-self-service|audit]\n"
+    "         [--on_behalf_of=RESIDENT_ID] [--case_reference=REF]\n"
     "         medical|contributions|household RESIDENT_ID\n"
     "         [--granularity=year|month] [--kinds=pension,unemployment,medical,injury]\n"
     "         [--from_year=YYYY] [--to_year=YYYY]    (these four: contributions only)";
@@ -69,6 +89,27 @@ interop::social::v1::InsuranceKind KindForName(const std::string& name) {
   if (name == "medical") return InsuranceKind::INSURANCE_KIND_EMPLOYEE_MEDICAL;
   if (name == "injury") return InsuranceKind::INSURANCE_KIND_WORK_INJURY;
   return InsuranceKind::INSURANCE_KIND_UNSPECIFIED;
+}
+
+// The AccessContext of --purpose, --on_behalf_of and --case_reference, or INVALID_ARGUMENT naming
+// the flag. An omitted --purpose is sent as PURPOSE_UNSPECIFIED, which the gateway refuses with
+// reason PURPOSE_MISSING: the caller states the purpose, the client never guesses it.
+absl::StatusOr<interop::common::v1::AccessContext> AccessContextFromFlags() {
+  interop::common::v1::AccessContext access;
+  const std::string purpose = absl::GetFlag(FLAGS_purpose);
+  if (!purpose.empty()) {
+    interop::common::v1::Purpose value;
+    std::string enum_name = absl::StrCat("PURPOSE_", absl::AsciiStrToUpper(purpose));
+    std::replace(enum_name.begin(), enum_name.end(), '-', '_');
+    if (!interop::common::v1::Purpose_Parse(enum_name, &value) ||
+        value == interop::common::v1::PURPOSE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("--purpose: unknown purpose \"", purpose, "\""));
+    }
+    access.set_purpose(value);
+  }
+  access.set_on_behalf_of_resident_id(absl::GetFlag(FLAGS_on_behalf_of));
+  access.set_case_reference(absl::GetFlag(FLAGS_case_reference));
+  return access;
 }
 
 int UsageError(const std::string& what) {
@@ -100,6 +141,11 @@ int Report(const grpc::Status& status, const grpc::ClientContext& context,
     absl::Status error = interop::FromGrpcStatus(status);
     std::fprintf(stderr, "interop-client: %s: %s\n", absl::StatusCodeToString(error.code()).c_str(),
                  std::string(error.message()).c_str());
+    // The gateway's rich error details (google.rpc.ErrorInfo / BadRequest), when it sent them.
+    const std::string reason = interop::ErrorReason(error);
+    const std::string field = interop::BadRequestField(error);
+    if (!reason.empty()) std::fprintf(stderr, "interop-client: reason: %s\n", reason.c_str());
+    if (!field.empty()) std::fprintf(stderr, "interop-client: field: %s\n", field.c_str());
     if (!request_id.empty()) std::fprintf(stderr, "interop-client: x-request-id: %s\n", request_id.c_str());
     return 1;
   }
@@ -161,13 +207,15 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MutualTlsChannel() {
 }
 
 // Makes the call that `command` names; returns the process exit code.
-int Call(const std::string& command, const std::string& resident_id, const std::shared_ptr<grpc::Channel>& channel) {
+int Call(const std::string& command, const std::string& resident_id, const interop::common::v1::AccessContext& access,
+         const std::shared_ptr<grpc::Channel>& channel) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(absl::GetFlag(FLAGS_deadline_ms)));
   if (command == "medical") {
     interop::medical::v1::GetInsuranceStatusRequest request;
     request.mutable_person()->set_resident_id(resident_id);
+    *request.mutable_access() = access;
     interop::medical::v1::GetInsuranceStatusResponse response;
     auto stub = interop::medical::v1::MedicalInsuranceService::NewStub(channel);
     return Report(stub->GetInsuranceStatus(&context, request, &response), context, response);
@@ -175,12 +223,14 @@ int Call(const std::string& command, const std::string& resident_id, const std::
   if (command == "contributions") {
     auto request = ContributionsRequest(resident_id);
     if (!request.ok()) return UsageError(std::string(request.status().message()));
+    *request->mutable_access() = access;
     interop::social::v1::GetContributionHistoryResponse response;
     auto stub = interop::social::v1::SocialSecurityService::NewStub(channel);
     return Report(stub->GetContributionHistory(&context, *request, &response), context, response);
   }
   interop::household::v1::GetHouseholdRecordRequest request;
   request.mutable_person()->set_resident_id(resident_id);
+  *request.mutable_access() = access;
   interop::household::v1::GetHouseholdRecordResponse response;
   auto stub = interop::household::v1::HouseholdRegistrationService::NewStub(channel);
   return Report(stub->GetHouseholdRecord(&context, request, &response), context, response);
@@ -201,7 +251,9 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_target).empty()) return UsageError("--target is required");
   if (absl::GetFlag(FLAGS_deadline_ms) <= 0) return UsageError("--deadline_ms must be positive");
+  absl::StatusOr<interop::common::v1::AccessContext> access = AccessContextFromFlags();
+  if (!access.ok()) return UsageError(std::string(access.status().message()));
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MutualTlsChannel();
   if (!channel.ok()) return UsageError(std::string(channel.status().message()));
-  return Call(command, args[2], *channel);
+  return Call(command, args[2], *access, *channel);
 }

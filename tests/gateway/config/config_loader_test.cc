@@ -40,6 +40,9 @@ GatewayConfig ValidConfig() {
     c->mutable_tls()->set_key_file("certs/gateway-client.key");
   }
   config.mutable_store()->set_sqlite_path("data/gateway.db");
+  config.set_access_policy_file("access_policy.textproto");
+  config.mutable_access_log()->set_signing_key_file("certs/gateway.key");
+  config.mutable_access_log()->set_signing_cert_file("certs/gateway.pem");
   return config;
 }
 

@@ -1,0 +1,69 @@
+// ECDSA P-256 / SHA-256 signatures over checkpoint messages, through OpenSSL 3 EVP.
+//
+//   absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(key_path);
+//   absl::StatusOr<std::string> signature = (*signer)->Sign(message);        // DER-encoded
+//   absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(cert_path);
+//   bool good = (*verifier)->Verify(message, *signature);
+//
+// Only EC keys on the P-256 curve (prime256v1) are accepted, so that every checkpoint of a log has
+// the same, documented signature format. Both classes are thread-safe (each call uses its own
+// EVP_MD_CTX) and leave OpenSSL's thread-local error queue empty on return.
+#ifndef INTEROP_GATEWAY_ACCESSLOG_SIGNING_H_
+#define INTEROP_GATEWAY_ACCESSLOG_SIGNING_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace interop::accesslog {
+
+class CheckpointVerifier;
+
+// Holds the gateway's private signing key.
+class CheckpointSigner {
+ public:
+  // Loads an unencrypted PEM private key ("PRIVATE KEY" or "EC PRIVATE KEY"). INVALID_ARGUMENT naming
+  // `path` if the file cannot be read, holds no private key, or the key is not EC P-256. Never prompts
+  // for a passphrase.
+  static absl::StatusOr<std::unique_ptr<CheckpointSigner>> FromPemFile(const std::string& path);
+  ~CheckpointSigner();
+  CheckpointSigner(const CheckpointSigner&) = delete;
+  CheckpointSigner& operator=(const CheckpointSigner&) = delete;
+
+  // DER-encoded ECDSA signature of SHA-256(message). INTERNAL (with OpenSSL's reason) on failure.
+  absl::StatusOr<std::string> Sign(absl::string_view message) const;
+
+  // True if `verifier` holds this key's public half.
+  bool Matches(const CheckpointVerifier& verifier) const;
+
+ private:
+  explicit CheckpointSigner(EVP_PKEY* key) : key_(key) {}
+  EVP_PKEY* key_;  // owned
+};
+
+// Holds the public key that checks checkpoint signatures.
+class CheckpointVerifier {
+ public:
+  // Loads the first X.509 certificate ("CERTIFICATE") or public key ("PUBLIC KEY") in a PEM file.
+  // INVALID_ARGUMENT naming `path` if the file cannot be read, holds neither, or the key is not EC P-256.
+  static absl::StatusOr<std::unique_ptr<CheckpointVerifier>> FromPemFile(const std::string& path);
+  ~CheckpointVerifier();
+  CheckpointVerifier(const CheckpointVerifier&) = delete;
+  CheckpointVerifier& operator=(const CheckpointVerifier&) = delete;
+
+  // True iff `signature` is a valid DER ECDSA signature of SHA-256(message) by this key.
+  bool Verify(absl::string_view message, absl::string_view signature) const;
+
+ private:
+  friend class CheckpointSigner;
+  explicit CheckpointVerifier(EVP_PKEY* key) : key_(key) {}
+  EVP_PKEY* key_;  // owned
+};
+
+}  // namespace interop::accesslog
+
+#endif  // INTEROP_GATEWAY_ACCESSLOG_SIGNING_H_

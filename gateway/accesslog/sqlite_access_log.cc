@@ -1,0 +1,990 @@
+// The SQLite-backed access log (OpenSqliteAccessLog) and the verifier of a log file
+// (VerifyAccessLogFile). The chain and checkpoint encodings are in access_log.cc.
+//
+// Storage (schema migration 2 in gateway/store/schema.cc): one row of access_records per record, its
+// sequence the INTEGER PRIMARY KEY; strings as TEXT holding the exact bytes; time as unix
+// microseconds; cities_consulted as a JSON array of strings (written by EncodeCities below: '"' and
+// '\' and control bytes escaped, nothing else, no spaces); hashes as 32-byte BLOBs. One row of
+// access_checkpoints per signed checkpoint.
+//
+// Threads and connections:
+//   - Append() only queues (under mu_). One writer thread owns the writer connection
+//     (synchronous=FULL, WAL) and the chain head; it takes everything queued (up to max_batch),
+//     hashes it, writes it with reused prepared statements in one BEGIN IMMEDIATE ... COMMIT, and
+//     only then, holding no lock, calls the `done` callbacks.
+//   - ListByPerson()/ReadRange() use a second, query-only connection, so they never wait for an fsync.
+//   - Verify() opens a fresh read-only connection per call and reads one snapshot.
+//   - WAL checkpoints (copying committed pages from the WAL into the database file, and its fsync;
+//     not to be confused with the log's signed checkpoints) run on a third connection in their own
+//     thread, so that they do not lengthen the writer's commits. The writer's WAL hook wakes that
+//     thread every kWalCheckpointFrames frames, and checkpoints inline only if the WAL has grown to
+//     kWalInlineCheckpointFrames (the background thread cannot keep up).
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gateway/accesslog/access_log.h"
+#include "gateway/accesslog/signing.h"
+#include "gateway/base/log.h"
+#include "gateway/store/schema.h"
+#include "gateway/store/sqlite_database.h"
+
+namespace interop::accesslog {
+namespace {
+
+constexpr char kRecordColumns[] =
+    "sequence, time_unix_us, request_id, caller_organization, caller_city, caller_role, method, person, "
+    "purpose, result_code, result_reason, cities_consulted, previous_hash, record_hash";
+constexpr int64_t kMaxSequence = std::numeric_limits<int64_t>::max();
+// SQLite's own default autocheckpoint threshold (about 4 MiB of 4 KiB pages).
+constexpr int kWalCheckpointFrames = 1000;
+constexpr int kWalInlineCheckpointFrames = 50000;
+// After a WAL reset, the WAL file is truncated to this size.
+constexpr char kJournalSizeLimitPragma[] = "PRAGMA journal_size_limit=67108864";
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("sqlite: ", what, ": ", db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// Owns one prepared statement.
+class Statement {
+ public:
+  Statement() = default;
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&& other) noexcept {
+    std::swap(stmt_, other.stmt_);
+    return *this;
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Resets a statement (and its bindings) when the scope ends, so it can be reused.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ResetOnExit() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+absl::StatusOr<Statement> Prepare(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteError(db, absl::StrCat("preparing \"", sql, "\""));
+  }
+  return Statement(stmt);
+}
+
+// --- cities_consulted as a JSON array of strings ---
+
+std::string EncodeCities(const std::vector<std::string>& cities) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "[";
+  for (size_t i = 0; i < cities.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : cities[i]) {
+      unsigned char byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (byte < 0x20) {
+        out += "\\u00";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Parses what EncodeCities writes (and the other JSON escapes of bytes below 0x80). False if `text`
+// is anything else.
+bool DecodeCities(absl::string_view text, std::vector<std::string>* cities) {
+  size_t i = 0;
+  const size_t n = text.size();
+  if (n < 2 || text[0] != '[') return false;
+  i = 1;
+  if (text[i] == ']') return n == 2;
+  while (true) {
+    if (i >= n || text[i] != '"') return false;
+    ++i;
+    std::string city;
+    while (true) {
+      if (i >= n) return false;
+      char c = text[i++];
+      if (c == '"') break;
+      if (c != '\\') {
+        city += c;
+        continue;
+      }
+      if (i >= n) return false;
+      char escape = text[i++];
+      switch (escape) {
+        case '"':
+        case '\\':
+        case '/':
+          city += escape;
+          break;
+        case 'b':
+          city += '\b';
+          break;
+        case 'f':
+          city += '\f';
+          break;
+        case 'n':
+          city += '\n';
+          break;
+        case 'r':
+          city += '\r';
+          break;
+        case 't':
+          city += '\t';
+          break;
+        case 'u': {
+          if (i + 4 > n) return false;
+          int value = 0;
+          for (int k = 0; k < 4; ++k) {
+            int digit = HexValue(text[i + k]);
+            if (digit < 0) return false;
+            value = value * 16 + digit;
+          }
+          if (value >= 0x80) return false;
+          city += static_cast<char>(value);
+          i += 4;
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    cities->push_back(std::move(city));
+    if (i >= n) return false;
+    if (text[i] == ']') return i + 1 == n;
+    if (text[i] != ',') return false;
+    ++i;
+  }
+}
+
+// --- rows ---
+
+void BindBytes(sqlite3_stmt* stmt, int index, const std::string& value) {
+  sqlite3_bind_text(stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+}
+
+void BindBlob(sqlite3_stmt* stmt, int index, const std::string& value) {
+  sqlite3_bind_blob(stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+}
+
+std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
+  const void* data = sqlite3_column_blob(stmt, column);
+  int size = sqlite3_column_bytes(stmt, column);
+  if (data == nullptr || size <= 0) return std::string();
+  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// Binds `record` (with its cities already encoded) to the INSERT of kRecordColumns.
+void BindRecord(sqlite3_stmt* stmt, const AccessRecord& record, const std::string& cities_json) {
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(record.sequence));
+  sqlite3_bind_int64(stmt, 2, absl::ToUnixMicros(record.time));
+  BindBytes(stmt, 3, record.request_id);
+  BindBytes(stmt, 4, record.caller_organization);
+  BindBytes(stmt, 5, record.caller_city);
+  BindBytes(stmt, 6, record.caller_role);
+  BindBytes(stmt, 7, record.method);
+  BindBytes(stmt, 8, record.person);
+  BindBytes(stmt, 9, record.purpose);
+  sqlite3_bind_int64(stmt, 10, record.result_code);
+  BindBytes(stmt, 11, record.result_reason);
+  BindBytes(stmt, 12, cities_json);
+  BindBlob(stmt, 13, record.previous_hash);
+  BindBlob(stmt, 14, record.record_hash);
+}
+
+// Reads a row of kRecordColumns. DATA_LOSS naming the record if cities_consulted cannot be decoded.
+absl::StatusOr<AccessRecord> ReadRecordRow(sqlite3_stmt* stmt) {
+  AccessRecord record;
+  record.sequence = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+  record.time = absl::FromUnixMicros(sqlite3_column_int64(stmt, 1));
+  record.request_id = ColumnBytes(stmt, 2);
+  record.caller_organization = ColumnBytes(stmt, 3);
+  record.caller_city = ColumnBytes(stmt, 4);
+  record.caller_role = ColumnBytes(stmt, 5);
+  record.method = ColumnBytes(stmt, 6);
+  record.person = ColumnBytes(stmt, 7);
+  record.purpose = ColumnBytes(stmt, 8);
+  // Stored as 64 bits; a value outside int's range can only come from tampering, and changes the hash.
+  record.result_code = static_cast<int>(sqlite3_column_int64(stmt, 9));
+  record.result_reason = ColumnBytes(stmt, 10);
+  if (!DecodeCities(ColumnBytes(stmt, 11), &record.cities_consulted)) {
+    return absl::DataLossError(
+        absl::StrCat("record ", record.sequence, ": cities_consulted is not a JSON array of strings"));
+  }
+  record.previous_hash = ColumnBytes(stmt, 12);
+  record.record_hash = ColumnBytes(stmt, 13);
+  return record;
+}
+
+// Runs a statement that returns no rows (or whose rows are ignored) to completion.
+absl::Status StepToDone(sqlite3* db, sqlite3_stmt* stmt, absl::string_view what) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  }
+  absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db, what);
+  sqlite3_reset(stmt);
+  return status;
+}
+
+// The newest record (sequence, hash) and the newest checkpoint (sequence, hash, signed_at).
+struct StoredHead {
+  uint64_t record_sequence = 0;
+  std::string record_hash;
+  uint64_t checkpoint_sequence = 0;
+  std::string checkpoint_hash;
+  absl::Time checkpoint_signed_at = absl::InfinitePast();
+};
+
+absl::StatusOr<StoredHead> ReadStoredHead(sqlite3* db) {
+  StoredHead head;
+  {
+    absl::StatusOr<Statement> stmt =
+        Prepare(db, "SELECT sequence, record_hash FROM access_records ORDER BY sequence DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_ROW) {
+      head.record_sequence = static_cast<uint64_t>(sqlite3_column_int64(stmt->get(), 0));
+      head.record_hash = ColumnBytes(stmt->get(), 1);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(db, "reading the newest access record");
+    }
+  }
+  {
+    absl::StatusOr<Statement> stmt = Prepare(
+        db,
+        "SELECT sequence, record_hash, signed_at_unix_us FROM access_checkpoints ORDER BY sequence DESC LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_ROW) {
+      head.checkpoint_sequence = static_cast<uint64_t>(sqlite3_column_int64(stmt->get(), 0));
+      head.checkpoint_hash = ColumnBytes(stmt->get(), 1);
+      head.checkpoint_signed_at = absl::FromUnixMicros(sqlite3_column_int64(stmt->get(), 2));
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(db, "reading the newest access log checkpoint");
+    }
+  }
+  return head;
+}
+
+// --- verification ---
+
+absl::StatusOr<uint64_t> QueryMaxSequence(sqlite3* db, const char* table) {
+  absl::StatusOr<Statement> stmt = Prepare(db, absl::StrCat("SELECT MAX(sequence) FROM ", table));
+  if (!stmt.ok()) return stmt.status();
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return SqliteError(db, absl::StrCat("reading ", table));
+  int64_t value = sqlite3_column_int64(stmt->get(), 0);  // NULL (empty table) reads as 0
+  return value > 0 ? static_cast<uint64_t>(value) : 0;
+}
+
+// Verifies records first..last (see AccessLog::Verify) inside one read transaction on `db`.
+absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVerifier& verifier, uint64_t first,
+                                               uint64_t last) {
+  if (first == 0) first = 1;
+  if (last != 0 && first > last) {
+    return absl::InvalidArgumentError(absl::StrCat("first (", first, ") is after last (", last, ")"));
+  }
+  // Clamp to what SQLite's signed 64-bit keys can hold.
+  first = std::min<uint64_t>(first, kMaxSequence);
+  last = std::min<uint64_t>(last, kMaxSequence);
+
+  if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db, "starting a read transaction");
+  }
+  struct EndTransaction {
+    sqlite3* db;
+    ~EndTransaction() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
+  } end_transaction{db};
+
+  if (last == 0) {
+    absl::StatusOr<uint64_t> newest_record = QueryMaxSequence(db, "access_records");
+    if (!newest_record.ok()) return newest_record.status();
+    absl::StatusOr<uint64_t> newest_checkpoint = QueryMaxSequence(db, "access_checkpoints");
+    if (!newest_checkpoint.ok()) return newest_checkpoint.status();
+    last = std::max(*newest_record, *newest_checkpoint);
+  }
+
+  VerificationResult result;
+  auto bad = [&result](uint64_t sequence, std::string problem) {
+    result.ok = false;
+    result.first_bad_sequence = sequence;
+    result.problem = std::move(problem);
+    return result;
+  };
+  if (last < first) {  // an empty log, or a range past its end
+    result.ok = true;
+    return result;
+  }
+
+  std::string expected_previous(32, '\0');
+  if (first > 1) {
+    absl::StatusOr<Statement> stmt = Prepare(db, "SELECT record_hash FROM access_records WHERE sequence = ?");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_bind_int64(stmt->get(), 1, static_cast<int64_t>(first - 1));
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) {
+      return bad(first - 1, absl::StrCat("record ", first - 1, ": missing (sequence gap)"));
+    }
+    if (rc != SQLITE_ROW) return SqliteError(db, "reading the access record before the range");
+    expected_previous = ColumnBytes(stmt->get(), 0);
+  }
+
+  std::vector<Checkpoint> checkpoints;
+  {
+    absl::StatusOr<Statement> stmt = Prepare(
+        db,
+        "SELECT sequence, record_hash, signed_at_unix_us, signature FROM access_checkpoints "
+        "WHERE sequence BETWEEN ? AND ? ORDER BY sequence");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_bind_int64(stmt->get(), 1, static_cast<int64_t>(first));
+    sqlite3_bind_int64(stmt->get(), 2, static_cast<int64_t>(last));
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+      Checkpoint checkpoint;
+      checkpoint.sequence = static_cast<uint64_t>(sqlite3_column_int64(stmt->get(), 0));
+      checkpoint.record_hash = ColumnBytes(stmt->get(), 1);
+      checkpoint.signed_at = absl::FromUnixMicros(sqlite3_column_int64(stmt->get(), 2));
+      checkpoint.signature = ColumnBytes(stmt->get(), 3);
+      checkpoints.push_back(std::move(checkpoint));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db, "reading access log checkpoints");
+  }
+
+  absl::StatusOr<Statement> records = Prepare(
+      db, absl::StrCat("SELECT ", kRecordColumns, " FROM access_records WHERE sequence BETWEEN ? AND ? ",
+                       "ORDER BY sequence"));
+  if (!records.ok()) return records.status();
+  sqlite3_bind_int64(records->get(), 1, static_cast<int64_t>(first));
+  sqlite3_bind_int64(records->get(), 2, static_cast<int64_t>(last));
+
+  uint64_t expected = first;
+  uint64_t last_good_checkpoint = 0;
+  size_t next_checkpoint = 0;
+  int rc;
+  while ((rc = sqlite3_step(records->get())) == SQLITE_ROW) {
+    const uint64_t sequence = static_cast<uint64_t>(sqlite3_column_int64(records->get(), 0));
+    if (sequence != expected) {
+      return bad(expected, absl::StrCat("record ", expected, ": missing (sequence gap; the next stored record is ",
+                                        sequence, ")"));
+    }
+    absl::StatusOr<AccessRecord> record = ReadRecordRow(records->get());
+    if (!record.ok()) return bad(sequence, std::string(record.status().message()));
+    if (ComputeRecordHash(*record, record->previous_hash) != record->record_hash) {
+      return bad(sequence, absl::StrCat("record ", sequence, ": hash does not match its contents"));
+    }
+    if (record->previous_hash != expected_previous) {
+      return bad(sequence, absl::StrCat("record ", sequence, ": previous_hash does not match the hash of record ",
+                                        sequence - 1, " (records reordered, inserted or replaced)"));
+    }
+    if (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].sequence == sequence) {
+      const Checkpoint& checkpoint = checkpoints[next_checkpoint++];
+      if (!verifier.Verify(CheckpointMessage(checkpoint.sequence, checkpoint.record_hash, checkpoint.signed_at),
+                           checkpoint.signature)) {
+        return bad(sequence, absl::StrCat("checkpoint at ", sequence, ": signature does not verify"));
+      }
+      if (checkpoint.record_hash != record->record_hash) {
+        std::string since = last_good_checkpoint > 0 ? absl::StrCat("after checkpoint ", last_good_checkpoint)
+                                                     : absl::StrCat("from ", first);
+        return bad(sequence, absl::StrCat("checkpoint at ", sequence, ": record ", sequence,
+                                          " does not have the signed hash: records ", since, " to ", sequence,
+                                          " were changed after they were signed"));
+      }
+      ++result.checkpoints_checked;
+      last_good_checkpoint = sequence;
+      result.last_signed_sequence = sequence;
+    }
+    ++result.records_checked;
+    expected_previous = std::move(record->record_hash);
+    ++expected;
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, "reading access records");
+  if (expected <= last) {
+    return bad(expected, absl::StrCat("record ", expected, ": missing (sequence gap; the range or a checkpoint ",
+                                      "goes to ", last, " but the stored records end at ", expected - 1, ")"));
+  }
+  result.ok = true;
+  return result;
+}
+
+// Opens `path` read-only and verifies it.
+absl::StatusOr<VerificationResult> VerifyDatabaseFile(const std::string& path, const CheckpointVerifier& verifier,
+                                                      uint64_t first, uint64_t last) {
+  if (last != 0 && first > last) {
+    return absl::InvalidArgumentError(absl::StrCat("first (", first, ") is after last (", last, ")"));
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    absl::Status status = absl::NotFoundError(absl::StrCat("cannot open the access log database \"", path,
+                                                            "\": ", db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return status;
+  }
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close);
+  sqlite3_busy_timeout(db, 5000);
+  absl::StatusOr<Statement> tables = Prepare(
+      db,
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+      "name IN ('access_records', 'access_checkpoints')");
+  if (!tables.ok()) {
+    return absl::NotFoundError(absl::StrCat("\"", path, "\" is not a readable SQLite database: ",
+                                            tables.status().message()));
+  }
+  if (sqlite3_step(tables->get()) != SQLITE_ROW || sqlite3_column_int(tables->get(), 0) != 2) {
+    return absl::NotFoundError(absl::StrCat("\"", path, "\" holds no access log"));
+  }
+  tables = Statement();
+  return VerifyChain(db, verifier, first, last);
+}
+
+// --- the log ---
+
+class SqliteAccessLog final : public AccessLog {
+ public:
+  SqliteAccessLog(const AccessLogOptions& options, std::unique_ptr<CheckpointSigner> signer,
+                  std::unique_ptr<CheckpointVerifier> verifier, std::unique_ptr<store::SqliteDatabase> writer_db,
+                  std::unique_ptr<store::SqliteDatabase> reader_db,
+                  std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db)
+      : options_(options),
+        signer_(std::move(signer)),
+        verifier_(std::move(verifier)),
+        writer_db_(std::move(writer_db)),
+        reader_db_(std::move(reader_db)),
+        wal_checkpointer_db_(std::move(wal_checkpointer_db)) {
+    if (options_.max_batch == 0) options_.max_batch = 1;
+  }
+
+  ~SqliteAccessLog() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      work_cv_.Signal();
+    }
+    if (writer_.joinable()) writer_.join();
+    {
+      absl::MutexLock lock(&wal_mu_);
+      wal_stopping_ = true;
+      wal_cv_.Signal();
+    }
+    if (wal_checkpointer_.joinable()) wal_checkpointer_.join();
+  }
+
+  // Prepares statements, loads the chain head and starts the writer thread.
+  absl::Status Start() {
+    absl::Status status = writer_db_->WithConnection([this](sqlite3* db) -> absl::Status {
+      absl::Status pragma =
+          store::SqliteDatabase::Exec(db, absl::StrCat("PRAGMA synchronous=FULL; ", kJournalSizeLimitPragma));
+      if (!pragma.ok()) return pragma;
+      // Replaces SQLite's autocheckpoint on this connection (see the top of this file).
+      sqlite3_wal_hook(db, &SqliteAccessLog::WalHook, this);
+      absl::StatusOr<Statement> stmt = Prepare(db, "BEGIN IMMEDIATE");
+      if (!stmt.ok()) return stmt.status();
+      begin_ = std::move(*stmt);
+      stmt = Prepare(db, "COMMIT");
+      if (!stmt.ok()) return stmt.status();
+      commit_ = std::move(*stmt);
+      stmt = Prepare(db, "ROLLBACK");
+      if (!stmt.ok()) return stmt.status();
+      rollback_ = std::move(*stmt);
+      stmt = Prepare(db, absl::StrCat("INSERT INTO access_records (", kRecordColumns,
+                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      if (!stmt.ok()) return stmt.status();
+      insert_record_ = std::move(*stmt);
+      stmt = Prepare(db,
+                     "INSERT INTO access_checkpoints (sequence, record_hash, signed_at_unix_us, signature) "
+                     "VALUES (?, ?, ?, ?)");
+      if (!stmt.ok()) return stmt.status();
+      insert_checkpoint_ = std::move(*stmt);
+      return LoadHead(db, /*opening=*/true);
+    });
+    if (!status.ok()) return status;
+    status = reader_db_->WithConnection([this](sqlite3* db) -> absl::Status {
+      absl::Status pragma = store::SqliteDatabase::Exec(db, "PRAGMA query_only=ON");
+      if (!pragma.ok()) return pragma;
+      absl::StatusOr<Statement> stmt =
+          Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
+                                   " FROM access_records WHERE person = ? AND sequence < ? "
+                                   "ORDER BY sequence DESC LIMIT ?"));
+      if (!stmt.ok()) return stmt.status();
+      list_by_person_ = std::move(*stmt);
+      stmt = Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
+                                      " FROM access_records WHERE sequence BETWEEN ? AND ? ORDER BY sequence"));
+      if (!stmt.ok()) return stmt.status();
+      read_range_ = std::move(*stmt);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    status = wal_checkpointer_db_->WithConnection([](sqlite3* db) {
+      return store::SqliteDatabase::Exec(db, absl::StrCat("PRAGMA synchronous=FULL; ", kJournalSizeLimitPragma));
+    });
+    if (!status.ok()) return status;
+    wal_checkpointer_ = std::thread([this] { WalCheckpointLoop(); });
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!writer_exited_) {
+        queue_.push_back(PendingAppend{std::move(record), std::move(done)});
+        if (writer_waiting_) work_cv_.Signal();
+        return;
+      }
+    }
+    // Only reachable by appending while the log is being destroyed, which callers must not do.
+    if (done) done(absl::FailedPreconditionError("the access log is closed"));
+  }
+
+  absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person, uint64_t before_sequence,
+                                                         int limit) override {
+    if (limit <= 0) return absl::InvalidArgumentError(absl::StrCat("limit must be positive, got ", limit));
+    const int64_t before = before_sequence == 0 || before_sequence > static_cast<uint64_t>(kMaxSequence)
+                               ? kMaxSequence
+                               : static_cast<int64_t>(before_sequence);
+    std::vector<AccessRecord> records;
+    absl::Status status = reader_db_->WithConnection([&](sqlite3* db) {
+      sqlite3_stmt* stmt = list_by_person_.get();
+      ResetOnExit reset(stmt);
+      BindBytes(stmt, 1, person);
+      sqlite3_bind_int64(stmt, 2, before);
+      sqlite3_bind_int(stmt, 3, limit);
+      return CollectRecords(db, stmt, &records);
+    });
+    if (!status.ok()) return status;
+    return records;
+  }
+
+  absl::StatusOr<std::vector<AccessRecord>> ReadRange(uint64_t first, uint64_t last) override {
+    if (first > last) {
+      return absl::InvalidArgumentError(absl::StrCat("first (", first, ") is after last (", last, ")"));
+    }
+    std::vector<AccessRecord> records;
+    absl::Status status = reader_db_->WithConnection([&](sqlite3* db) {
+      sqlite3_stmt* stmt = read_range_.get();
+      ResetOnExit reset(stmt);
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(std::min<uint64_t>(first, kMaxSequence)));
+      sqlite3_bind_int64(stmt, 2, static_cast<int64_t>(std::min<uint64_t>(last, kMaxSequence)));
+      return CollectRecords(db, stmt, &records);
+    });
+    if (!status.ok()) return status;
+    return records;
+  }
+
+  absl::StatusOr<VerificationResult> Verify(uint64_t first, uint64_t last) override {
+    return VerifyDatabaseFile(options_.sqlite_path, *verifier_, first, last);
+  }
+
+  absl::Status CheckpointNow() override {
+    CheckpointRequest request;
+    absl::MutexLock lock(&mu_);
+    if (writer_exited_) return absl::FailedPreconditionError("the access log is closed");
+    checkpoint_requests_.push_back(&request);
+    if (writer_waiting_) work_cv_.Signal();
+    while (!request.finished) checkpoint_cv_.Wait(&mu_);
+    return request.status;
+  }
+
+  uint64_t LastSequence() override { return last_sequence_.load(std::memory_order_acquire); }
+
+  AccessLogStats Stats() override {
+    AccessLogStats stats;
+    stats.commits = commits_.load(std::memory_order_relaxed);
+    stats.records_committed = records_committed_.load(std::memory_order_relaxed);
+    stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
+    stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+    stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    return stats;
+  }
+
+ private:
+  struct PendingAppend {
+    AccessRecord record;
+    std::function<void(absl::StatusOr<uint64_t>)> done;
+  };
+  struct CheckpointRequest {
+    bool finished = false;
+    absl::Status status;
+  };
+
+  // Called by SQLite on the writer thread after each commit, with the number of frames in the WAL.
+  static int WalHook(void* self, sqlite3* db, const char* schema, int frames) {
+    if (frames >= kWalInlineCheckpointFrames) {
+      // The background checkpointer is not keeping up: make the writer pay, to bound the WAL.
+      sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kWalCheckpointFrames) {
+      auto* log = static_cast<SqliteAccessLog*>(self);
+      absl::MutexLock lock(&log->wal_mu_);
+      log->wal_checkpoint_wanted_ = true;
+      log->wal_cv_.Signal();
+    }
+    return SQLITE_OK;
+  }
+
+  void WalCheckpointLoop() {
+    while (true) {
+      {
+        absl::MutexLock lock(&wal_mu_);
+        while (!wal_checkpoint_wanted_ && !wal_stopping_) wal_cv_.Wait(&wal_mu_);
+        if (wal_stopping_) return;
+        wal_checkpoint_wanted_ = false;
+      }
+      wal_checkpointer_db_
+          ->WithConnection([](sqlite3* db) {
+            // PASSIVE: copies what it can without waiting for readers or the writer. SQLITE_BUSY
+            // (another checkpoint is running) is harmless.
+            sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            return absl::OkStatus();
+          })
+          .IgnoreError();
+    }
+  }
+
+  static absl::Status CollectRecords(sqlite3* db, sqlite3_stmt* stmt, std::vector<AccessRecord>* records) {
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      absl::StatusOr<AccessRecord> record = ReadRecordRow(stmt);
+      if (!record.ok()) return record.status();
+      records->push_back(std::move(*record));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db, "reading access records");
+    return absl::OkStatus();
+  }
+
+  // Sets the chain head from the database (writer connection). The head is the newest record, or
+  // the newest checkpoint if that is newer (records after it were lost: continue after it, so that
+  // the gap stays visible instead of its sequences being reused).
+  absl::Status LoadHead(sqlite3* db, bool opening) {
+    absl::StatusOr<StoredHead> stored = ReadStoredHead(db);
+    if (!stored.ok()) return stored.status();
+    head_sequence_ = stored->record_sequence;
+    head_hash_ = stored->record_sequence > 0 ? stored->record_hash : std::string(32, '\0');
+    if (stored->checkpoint_sequence > stored->record_sequence) {
+      LogWarning("access log: the newest checkpoint is after the newest record; records are missing",
+                 {{"path", options_.sqlite_path},
+                  {"newest_record", absl::StrCat(stored->record_sequence)},
+                  {"newest_checkpoint", absl::StrCat(stored->checkpoint_sequence)}});
+      head_sequence_ = stored->checkpoint_sequence;
+      head_hash_ = stored->checkpoint_hash;
+    }
+    checkpointed_sequence_ = stored->checkpoint_sequence;
+    if (opening) {
+      // The interval runs from the newest checkpoint, so that an unsigned tail left by a crash is
+      // signed soon after a restart.
+      last_checkpoint_time_ =
+          stored->checkpoint_sequence > 0 ? std::min(stored->checkpoint_signed_at, absl::Now()) : absl::Now();
+    }
+    last_sequence_.store(head_sequence_, std::memory_order_release);
+    return absl::OkStatus();
+  }
+
+  bool IntervalCheckpointsEnabled() const {
+    return options_.checkpoint_interval > absl::ZeroDuration() &&
+           options_.checkpoint_interval != absl::InfiniteDuration();
+  }
+
+  // Whether a checkpoint is due once `batch_size` more records are committed (writer thread).
+  bool CheckpointDue(size_t batch_size) const {
+    const uint64_t head = head_sequence_ + batch_size;
+    if (head <= checkpointed_sequence_) return false;
+    if (options_.checkpoint_every_records > 0 && head - checkpointed_sequence_ >= options_.checkpoint_every_records) {
+      return true;
+    }
+    return IntervalCheckpointsEnabled() && absl::Now() - last_checkpoint_time_ >= options_.checkpoint_interval;
+  }
+
+  void WriterLoop() {
+    std::vector<PendingAppend> batch;
+    std::vector<CheckpointRequest*> requests;
+    while (true) {
+      bool final_round = false;
+      {
+        absl::MutexLock lock(&mu_);
+        while (queue_.empty() && checkpoint_requests_.empty() && !stopping_) {
+          writer_waiting_ = true;
+          if (IntervalCheckpointsEnabled() && head_sequence_ > checkpointed_sequence_) {
+            const absl::Time deadline = last_checkpoint_time_ + options_.checkpoint_interval;
+            const bool timed_out = absl::Now() >= deadline || work_cv_.WaitWithDeadline(&mu_, deadline);
+            writer_waiting_ = false;
+            if (timed_out && queue_.empty() && checkpoint_requests_.empty()) break;
+          } else {
+            work_cv_.Wait(&mu_);
+            writer_waiting_ = false;
+          }
+        }
+        writer_waiting_ = false;
+        if (queue_.size() <= options_.max_batch) {
+          batch.swap(queue_);  // queue_ keeps the batch's old capacity: no reallocation next time
+        } else {
+          auto end = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+          queue_.erase(queue_.begin(), end);
+        }
+        requests.swap(checkpoint_requests_);
+        final_round = stopping_ && queue_.empty();
+      }
+
+      const bool checkpoint = final_round || !requests.empty() || CheckpointDue(batch.size());
+      absl::Status checkpoint_status;
+      const absl::Status status = CommitBatch(batch, checkpoint, &checkpoint_status);
+      // No lock is held here: `done` may append again.
+      for (PendingAppend& pending : batch) {
+        if (!pending.done) continue;
+        if (status.ok()) {
+          pending.done(pending.record.sequence);
+        } else {
+          pending.done(status);
+        }
+      }
+      batch.clear();
+      if (!requests.empty()) {
+        absl::MutexLock lock(&mu_);
+        for (CheckpointRequest* request : requests) {
+          request->status = status.ok() ? checkpoint_status : status;
+          request->finished = true;
+        }
+        requests.clear();
+        checkpoint_cv_.SignalAll();
+      }
+      if (final_round) {
+        absl::MutexLock lock(&mu_);
+        // Requests that arrived during the final commit.
+        for (CheckpointRequest* request : checkpoint_requests_) {
+          request->status = absl::FailedPreconditionError("the access log is closed");
+          request->finished = true;
+        }
+        checkpoint_requests_.clear();
+        checkpoint_cv_.SignalAll();
+        writer_exited_ = true;
+        return;
+      }
+    }
+  }
+
+  // Assigns sequences and hashes to `batch`, writes it (and, if `checkpoint` and there is something
+  // new to sign, a checkpoint of its last record) in one transaction. On success advances the chain
+  // head; on failure leaves it at the last committed record. Returns the status of the records;
+  // *checkpoint_status gets that of the checkpoint.
+  absl::Status CommitBatch(std::vector<PendingAppend>& batch, bool checkpoint, absl::Status* checkpoint_status) {
+    uint64_t sequence = head_sequence_;
+    std::string previous = head_hash_;
+    for (PendingAppend& pending : batch) {
+      AccessRecord& record = pending.record;
+      record.sequence = ++sequence;
+      record.time = absl::FromUnixMicros(absl::ToUnixMicros(record.time));
+      record.previous_hash = previous;
+      record.record_hash = ComputeRecordHash(record, previous);
+      previous = record.record_hash;
+    }
+
+    bool write_checkpoint = checkpoint && sequence > checkpointed_sequence_;
+    absl::Time signed_at;
+    std::string signature;
+    if (write_checkpoint) {
+      signed_at = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
+      absl::StatusOr<std::string> signed_message = signer_->Sign(CheckpointMessage(sequence, previous, signed_at));
+      if (signed_message.ok()) {
+        signature = std::move(*signed_message);
+      } else {
+        // The records are still worth committing; the next checkpoint will cover them.
+        LogError("access log: cannot sign a checkpoint", {{"error", signed_message.status().ToString()}});
+        *checkpoint_status = signed_message.status();
+        write_checkpoint = false;
+        last_checkpoint_time_ = signed_at;  // retry after another interval, not in a tight loop
+      }
+    }
+    if (batch.empty() && !write_checkpoint) return absl::OkStatus();
+
+    absl::Status status = writer_db_->WithConnection([&](sqlite3* db) {
+      absl::Status written = WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
+      if (!written.ok()) {
+        if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
+        // Whatever happened, continue from what is really stored.
+        absl::Status reloaded = LoadHead(db, /*opening=*/false);
+        if (!reloaded.ok()) LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
+      }
+      return written;
+    });
+    if (!status.ok()) {
+      failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      LogError("access log: commit failed", {{"error", status.ToString()}});
+      return absl::InternalError(absl::StrCat("access log: ", status.message()));
+    }
+
+    head_sequence_ = sequence;
+    head_hash_ = std::move(previous);
+    if (write_checkpoint) {
+      checkpointed_sequence_ = sequence;
+      last_checkpoint_time_ = signed_at;
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    }
+    last_sequence_.store(sequence, std::memory_order_release);
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    records_committed_.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (batch.size() > largest_batch_.load(std::memory_order_relaxed)) {
+      largest_batch_.store(batch.size(), std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteTransaction(sqlite3* db, const std::vector<PendingAppend>& batch, bool write_checkpoint,
+                                uint64_t checkpoint_sequence, const std::string& checkpoint_hash,
+                                absl::Time signed_at, const std::string& signature) {
+    absl::Status status = StepToDone(db, begin_.get(), "beginning an access log transaction");
+    if (!status.ok()) return status;
+    sqlite3_stmt* insert = insert_record_.get();
+    std::string cities_json;
+    for (const PendingAppend& pending : batch) {
+      cities_json = EncodeCities(pending.record.cities_consulted);
+      BindRecord(insert, pending.record, cities_json);
+      status = StepToDone(db, insert, absl::StrCat("writing access record ", pending.record.sequence));
+      sqlite3_clear_bindings(insert);
+      if (!status.ok()) return status;
+    }
+    if (write_checkpoint) {
+      sqlite3_stmt* stmt = insert_checkpoint_.get();
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(checkpoint_sequence));
+      BindBlob(stmt, 2, checkpoint_hash);
+      sqlite3_bind_int64(stmt, 3, absl::ToUnixMicros(signed_at));
+      BindBlob(stmt, 4, signature);
+      status = StepToDone(db, stmt, absl::StrCat("writing the checkpoint at ", checkpoint_sequence));
+      sqlite3_clear_bindings(stmt);
+      if (!status.ok()) return status;
+    }
+    return StepToDone(db, commit_.get(), "committing access records");
+  }
+
+  AccessLogOptions options_;
+  const std::unique_ptr<CheckpointSigner> signer_;
+  const std::unique_ptr<CheckpointVerifier> verifier_;
+  // Declared before the statements, so that the statements are finalized before the connections close.
+  const std::unique_ptr<store::SqliteDatabase> writer_db_;
+  const std::unique_ptr<store::SqliteDatabase> reader_db_;
+  const std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db_;
+
+  // Writer connection statements and chain state: used only by the writer thread (and Start()).
+  Statement begin_, commit_, rollback_, insert_record_, insert_checkpoint_;
+  uint64_t head_sequence_ = 0;
+  std::string head_hash_;
+  uint64_t checkpointed_sequence_ = 0;
+  absl::Time last_checkpoint_time_;
+
+  // Reader connection statements: used only inside reader_db_->WithConnection (its mutex guards them).
+  Statement list_by_person_, read_range_;
+
+  absl::Mutex mu_;
+  absl::CondVar work_cv_;        // the writer waits here for work
+  absl::CondVar checkpoint_cv_;  // CheckpointNow() callers wait here
+  std::vector<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<CheckpointRequest*> checkpoint_requests_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_exited_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::atomic<uint64_t> last_sequence_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> records_committed_{0};
+  std::atomic<uint64_t> largest_batch_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> failed_commits_{0};
+
+  std::thread writer_;
+
+  absl::Mutex wal_mu_;
+  absl::CondVar wal_cv_;
+  bool wal_checkpoint_wanted_ ABSL_GUARDED_BY(wal_mu_) = false;
+  bool wal_stopping_ ABSL_GUARDED_BY(wal_mu_) = false;
+  std::thread wal_checkpointer_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOptions& options) {
+  if (options.sqlite_path.empty() || options.sqlite_path == ":memory:") {
+    return absl::InvalidArgumentError("sqlite_path must name a database file (\":memory:\" is not supported)");
+  }
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(options.signing_key_file);
+  if (!signer.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("signing_key_file: ", signer.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
+      CheckpointVerifier::FromPemFile(options.signing_cert_file);
+  if (!verifier.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("signing_cert_file: ", verifier.status().message()));
+  }
+  if (!(*signer)->Matches(**verifier)) {
+    return absl::InvalidArgumentError(absl::StrCat("signing_key_file \"", options.signing_key_file,
+                                                   "\" is not the private key of signing_cert_file \"",
+                                                   options.signing_cert_file, "\""));
+  }
+  absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> writer_db =
+      store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
+  if (!writer_db.ok()) return writer_db.status();
+  absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> reader_db =
+      store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
+  if (!reader_db.ok()) return reader_db.status();
+  absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> wal_checkpointer_db =
+      store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
+  if (!wal_checkpointer_db.ok()) return wal_checkpointer_db.status();
+  auto log = std::make_unique<SqliteAccessLog>(options, std::move(*signer), std::move(*verifier),
+                                               std::move(*writer_db), std::move(*reader_db),
+                                               std::move(*wal_checkpointer_db));
+  absl::Status started = log->Start();
+  if (!started.ok()) return started;
+  return log;
+}
+
+absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
+                                                       const std::string& signing_cert_file, uint64_t first,
+                                                       uint64_t last) {
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(signing_cert_file);
+  if (!verifier.ok()) return verifier.status();
+  return VerifyDatabaseFile(sqlite_path, **verifier, first, last);
+}
+
+}  // namespace interop::accesslog

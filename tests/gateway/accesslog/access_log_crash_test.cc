@@ -1,0 +1,124 @@
+// Durability: a record whose `done` said OK survives a kill -9 of the process.
+//
+// A forked child appends from several threads and, for each `done` OK, writes the sequence to a
+// pipe. The parent reads some acknowledged sequences, SIGKILLs the child in the middle of its
+// appends, reopens the log and checks that every acknowledged record is there and the chain verifies.
+// (SIGKILL tests that `done` comes after the commit; it cannot test the fsync itself, which only a
+// power cut would.)
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/accesslog/access_log.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/accesslog/test_support.h"
+
+namespace interop::accesslog {
+namespace {
+
+using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::ExampleRecord;
+using ::interop::accesslog::testing::KeyFiles;
+using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::WriteKeyFiles;
+
+constexpr int kAppenders = 8;
+constexpr size_t kAcksBeforeKill = 3000;
+
+// The child: appends forever, reporting each acknowledged sequence. Never returns.
+[[noreturn]] void RunChild(const AccessLogOptions& options, int ack_fd) {
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+  if (!log.ok()) _exit(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kAppenders; ++t) {
+    threads.emplace_back([&log, ack_fd, t] {
+      for (int i = 0;; ++i) {
+        absl::StatusOr<uint64_t> sequence = AppendAndWait(**log, ExampleRecord(t * 1000000 + i));
+        if (!sequence.ok()) _exit(4);
+        uint64_t value = *sequence;
+        // 8 bytes is below PIPE_BUF, so each write is atomic.
+        if (write(ack_fd, &value, sizeof(value)) != sizeof(value)) _exit(5);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  _exit(6);
+}
+
+// Reads one acknowledged sequence; false at end of stream or after 60 s without data.
+bool ReadAck(int fd, uint64_t* sequence) {
+  size_t got = 0;
+  char* bytes = reinterpret_cast<char*>(sequence);
+  while (got < sizeof(*sequence)) {
+    pollfd waiting{fd, POLLIN, 0};
+    if (poll(&waiting, 1, 60000) <= 0) return false;
+    ssize_t n = read(fd, bytes + got, sizeof(*sequence) - got);
+    if (n <= 0) return false;
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
+  TempDir dir;
+  KeyFiles keys = WriteKeyFiles(dir.path(), "gateway");
+  AccessLogOptions options = testing::Options(dir, keys);
+  options.checkpoint_every_records = 500;
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    RunChild(options, fds[1]);
+  }
+  close(fds[1]);
+
+  std::set<uint64_t> acknowledged;
+  uint64_t sequence = 0;
+  while (acknowledged.size() < kAcksBeforeKill && ReadAck(fds[0], &sequence)) acknowledged.insert(sequence);
+  ASSERT_EQ(acknowledged.size(), kAcksBeforeKill) << "the child stopped acknowledging";
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  // Acknowledgements written before the kill are still in the pipe.
+  while (ReadAck(fds[0], &sequence)) acknowledged.insert(sequence);
+  close(fds[0]);
+
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const uint64_t newest_acknowledged = *acknowledged.rbegin();
+  EXPECT_GE((*log)->LastSequence(), newest_acknowledged);
+  absl::StatusOr<std::vector<AccessRecord>> records = (*log)->ReadRange(1, newest_acknowledged);
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::set<uint64_t> stored;
+  for (const AccessRecord& record : *records) stored.insert(record.sequence);
+  for (uint64_t acked : acknowledged) ASSERT_TRUE(stored.count(acked)) << "acknowledged record " << acked << " lost";
+
+  absl::StatusOr<VerificationResult> result = (*log)->Verify(0, 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok) << result->problem;
+  EXPECT_EQ(result->records_checked, (*log)->LastSequence());
+
+  // The chain continues after the crash.
+  absl::StatusOr<uint64_t> next = AppendAndWait(**log, ExampleRecord(-1));
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE((*log)->CheckpointNow().ok());
+  result = (*log)->Verify(0, 0);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result->ok) << result->problem;
+  EXPECT_EQ(result->last_signed_sequence, *next);
+}
+
+}  // namespace
+}  // namespace interop::accesslog

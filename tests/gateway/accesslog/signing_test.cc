@@ -1,0 +1,81 @@
+// CheckpointSigner / CheckpointVerifier: ECDSA P-256 with SHA-256 from PEM files.
+#include "gateway/accesslog/signing.h"
+
+#include <openssl/err.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/accesslog/test_support.h"
+
+namespace interop::accesslog {
+namespace {
+
+using ::interop::accesslog::testing::KeyFiles;
+using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::WriteKeyFiles;
+using ::testing::HasSubstr;
+
+class SigningTest : public ::testing::Test {
+ protected:
+  SigningTest() : keys_(WriteKeyFiles(dir_.path(), "gateway")) {}
+  TempDir dir_;
+  KeyFiles keys_;
+};
+
+TEST_F(SigningTest, SignaturesVerifyWithTheCertificateAndThePublicKey) {
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(keys_.private_key);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  absl::StatusOr<std::string> signature = (*signer)->Sign("checkpoint message");
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_EQ((*signature)[0], '\x30') << "a DER SEQUENCE";
+
+  for (const std::string& file : {keys_.certificate, keys_.public_key}) {
+    absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(file);
+    ASSERT_TRUE(verifier.ok()) << verifier.status();
+    EXPECT_TRUE((*verifier)->Verify("checkpoint message", *signature));
+    EXPECT_FALSE((*verifier)->Verify("checkpoint messagE", *signature));
+    EXPECT_FALSE((*verifier)->Verify("checkpoint message", "not a signature"));
+    EXPECT_FALSE((*verifier)->Verify("checkpoint message", ""));
+    EXPECT_TRUE((*signer)->Matches(**verifier));
+  }
+  EXPECT_EQ(ERR_peek_error(), 0u) << "failed verifications leave no OpenSSL errors queued";
+}
+
+TEST_F(SigningTest, AnotherKeyDoesNotMatchOrVerify) {
+  KeyFiles other = WriteKeyFiles(dir_.path(), "other");
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(keys_.private_key);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(other.certificate);
+  ASSERT_TRUE(signer.ok() && verifier.ok());
+  EXPECT_FALSE((*signer)->Matches(**verifier));
+  absl::StatusOr<std::string> signature = (*signer)->Sign("m");
+  ASSERT_TRUE(signature.ok());
+  EXPECT_FALSE((*verifier)->Verify("m", *signature));
+}
+
+TEST_F(SigningTest, RejectsOtherCurvesAndUnreadableFiles) {
+  KeyFiles p384 = WriteKeyFiles(dir_.path(), "p384", "P-384");
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(p384.private_key);
+  EXPECT_EQ(signer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(signer.status().message(), HasSubstr("EC P-256"));
+  EXPECT_THAT(signer.status().message(), HasSubstr(p384.private_key));
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(p384.certificate).status().code(), absl::StatusCode::kInvalidArgument);
+
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> missing = CheckpointVerifier::FromPemFile(dir_.File("nope"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing.status().message(), HasSubstr("cannot be read"));
+
+  std::ofstream(dir_.File("garbage.pem")) << "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(dir_.File("garbage.pem")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(keys_.private_key).status().code(), absl::StatusCode::kInvalidArgument)
+      << "a private key file is neither a certificate nor a public key";
+  EXPECT_EQ(CheckpointSigner::FromPemFile(keys_.public_key).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+}  // namespace
+}  // namespace interop::accesslog

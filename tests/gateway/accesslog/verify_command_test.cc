@@ -1,0 +1,114 @@
+// The accesslog-verify command on a good file, a tampered file, ranges and usage errors.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/accesslog/access_log.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/accesslog/test_support.h"
+
+namespace interop::accesslog {
+namespace {
+
+using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::ExampleRecord;
+using ::interop::accesslog::testing::ExecRawSql;
+using ::interop::accesslog::testing::KeyFiles;
+using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::WriteKeyFiles;
+using ::testing::HasSubstr;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunVerify(const std::string& arguments) {
+  CommandResult result;
+  std::string command = absl::StrCat(ACCESSLOG_VERIFY_BINARY, " ", arguments, " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  int status = pclose(pipe);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+class VerifyCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = WriteKeyFiles(dir_.path(), "gateway");
+    AccessLogOptions options = testing::Options(dir_, keys_);
+    options.checkpoint_every_records = 10;
+    db_ = options.sqlite_path;
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 1; i <= 30; ++i) ASSERT_TRUE(AppendAndWait(**log, ExampleRecord(i)).ok());
+  }
+
+  TempDir dir_;
+  KeyFiles keys_;
+  std::string db_;
+};
+
+TEST_F(VerifyCommandTest, GoodFileWithCertificateOrPublicKey) {
+  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output, "OK: 30 records, 3 checkpoints verified\n");
+
+  result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.public_key));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output, "OK: 30 records, 3 checkpoints verified\n");
+}
+
+TEST_F(VerifyCommandTest, Range) {
+  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=11 --last=25"));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output,
+            "OK: 15 records, 1 checkpoints verified\n"
+            "note: records 21..25 are not yet covered by a signed checkpoint\n");
+}
+
+TEST_F(VerifyCommandTest, TamperedFile) {
+  ASSERT_EQ(ExecRawSql(db_, "UPDATE access_records SET purpose = 'PURPOSE_CURIOSITY' WHERE sequence = 17"), "");
+  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate));
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_EQ(result.output, "BAD: record 17: hash does not match its contents\n");
+
+  result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --last=16"));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("OK: 16 records, 1 checkpoints verified"));
+}
+
+TEST_F(VerifyCommandTest, WrongKey) {
+  KeyFiles other = WriteKeyFiles(dir_.path(), "other");
+  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", other.certificate));
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_EQ(result.output, "BAD: checkpoint at 10: signature does not verify\n");
+}
+
+TEST_F(VerifyCommandTest, UsageErrors) {
+  EXPECT_EQ(RunVerify("").exit_code, 2);
+  EXPECT_EQ(RunVerify(absl::StrCat("--db=", db_)).exit_code, 2);
+  EXPECT_EQ(RunVerify(absl::StrCat("--cert=", keys_.certificate)).exit_code, 2);
+  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --frist=3"));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, HasSubstr("unknown flag --frist"));
+  EXPECT_EQ(RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=x")).exit_code, 2);
+  EXPECT_EQ(RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=5 --last=4")).exit_code, 2);
+  result = RunVerify(absl::StrCat("--db=", dir_.File("missing.db"), " --cert=", keys_.certificate));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, HasSubstr("ERROR: cannot open"));
+  result = RunVerify(absl::StrCat("--db=", db_, " --cert=", dir_.File("missing.pem")));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, HasSubstr("missing.pem"));
+}
+
+}  // namespace
+}  // namespace interop::accesslog
