@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -507,6 +508,12 @@ class SqliteAccessLog final : public AccessLog {
     }
     if (writer_.joinable()) writer_.join();
     {
+      absl::MutexLock lock(&completion_mu_);
+      completion_stopping_ = true;
+      completion_cv_.Signal();
+    }
+    if (completer_.joinable()) completer_.join();
+    {
       absl::MutexLock lock(&wal_mu_);
       wal_stopping_ = true;
       wal_cv_.Signal();
@@ -564,6 +571,7 @@ class SqliteAccessLog final : public AccessLog {
     });
     if (!status.ok()) return status;
     wal_checkpointer_ = std::thread([this] { WalCheckpointLoop(); });
+    completer_ = std::thread([this] { CompletionLoop(); });
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
@@ -650,6 +658,13 @@ class SqliteAccessLog final : public AccessLog {
   struct CheckpointRequest {
     bool finished = false;
     absl::Status status;
+  };
+  // A batch after its commit, on its way to the completion thread.
+  struct CompletedBatch {
+    std::vector<PendingAppend> appends;
+    absl::Status status;             // of the records
+    absl::Status checkpoint_status;  // of the checkpoint, if the records committed
+    std::vector<CheckpointRequest*> checkpoint_requests;
   };
 
   // Called by SQLite on the writer thread after each commit, with the number of frames in the WAL.
@@ -770,26 +785,19 @@ class SqliteAccessLog final : public AccessLog {
       }
 
       const bool checkpoint = final_round || !requests.empty() || CheckpointDue(batch.size());
-      absl::Status checkpoint_status;
-      const absl::Status status = CommitBatch(batch, checkpoint, &checkpoint_status);
-      // No lock is held here: `done` may append again.
-      for (PendingAppend& pending : batch) {
-        if (!pending.done) continue;
-        if (status.ok()) {
-          pending.done(pending.record.sequence);
-        } else {
-          pending.done(status);
+      CompletedBatch completed;
+      completed.status = CommitBatch(batch, checkpoint, &completed.checkpoint_status);
+      if (!batch.empty() || !requests.empty()) {
+        // The completion thread calls `done` while this thread commits the next batch.
+        completed.appends.swap(batch);
+        completed.checkpoint_requests.swap(requests);
+        absl::MutexLock lock(&completion_mu_);
+        completions_.push_back(std::move(completed));
+        completion_cv_.Signal();
+        if (!spare_batches_.empty()) {
+          batch.swap(spare_batches_.back());
+          spare_batches_.pop_back();
         }
-      }
-      batch.clear();
-      if (!requests.empty()) {
-        absl::MutexLock lock(&mu_);
-        for (CheckpointRequest* request : requests) {
-          request->status = status.ok() ? checkpoint_status : status;
-          request->finished = true;
-        }
-        requests.clear();
-        checkpoint_cv_.SignalAll();
       }
       if (final_round) {
         absl::MutexLock lock(&mu_);
@@ -803,6 +811,47 @@ class SqliteAccessLog final : public AccessLog {
         writer_exited_ = true;
         return;
       }
+    }
+  }
+
+  // Calls the `done` callbacks of committed (or failed) batches, in commit order, and then completes
+  // the CheckpointNow() calls of each batch. Runs until the writer has finished and everything is
+  // delivered.
+  void CompletionLoop() {
+    std::deque<CompletedBatch> work;
+    while (true) {
+      {
+        absl::MutexLock lock(&completion_mu_);
+        while (completions_.empty() && !completion_stopping_) completion_cv_.Wait(&completion_mu_);
+        if (completions_.empty()) return;  // stopping, and everything delivered
+        work.swap(completions_);
+      }
+      for (CompletedBatch& completed : work) {
+        // No lock is held here: `done` may append again.
+        for (PendingAppend& pending : completed.appends) {
+          if (!pending.done) continue;
+          if (completed.status.ok()) {
+            pending.done(pending.record.sequence);
+          } else {
+            pending.done(completed.status);
+          }
+        }
+        if (!completed.checkpoint_requests.empty()) {
+          absl::MutexLock lock(&mu_);
+          for (CheckpointRequest* request : completed.checkpoint_requests) {
+            request->status = completed.status.ok() ? completed.checkpoint_status : completed.status;
+            request->finished = true;
+          }
+          checkpoint_cv_.SignalAll();
+        }
+      }
+      absl::MutexLock lock(&completion_mu_);
+      for (CompletedBatch& completed : work) {
+        if (spare_batches_.size() >= 4) break;
+        completed.appends.clear();  // keeps the capacity for a later batch
+        spare_batches_.push_back(std::move(completed.appends));
+      }
+      work.clear();
     }
   }
 
@@ -934,6 +983,13 @@ class SqliteAccessLog final : public AccessLog {
   std::atomic<uint64_t> failed_commits_{0};
 
   std::thread writer_;
+
+  absl::Mutex completion_mu_;
+  absl::CondVar completion_cv_;
+  std::deque<CompletedBatch> completions_ ABSL_GUARDED_BY(completion_mu_);
+  std::vector<std::vector<PendingAppend>> spare_batches_ ABSL_GUARDED_BY(completion_mu_);
+  bool completion_stopping_ ABSL_GUARDED_BY(completion_mu_) = false;
+  std::thread completer_;
 
   absl::Mutex wal_mu_;
   absl::CondVar wal_cv_;
