@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
         const bool measured = measuring.load(std::memory_order_relaxed);
         const Clock::time_point start = Clock::now();
         log.Append(std::move(record), [&me, start, measured](absl::StatusOr<uint64_t> done) {
-          const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+          const int64_t ns =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
           absl::MutexLock lock(&me.mu);
           --me.outstanding;
           if (!done.ok()) ++me.errors;
@@ -230,7 +231,8 @@ int main(int argc, char** argv) {
   const uint64_t commits = after.commits - before.commits;
   std::printf("threads=%d window=%d persons=%zu seconds=%.1f\n", threads, window, persons.size(), elapsed);
   std::printf("records/s: %.0f  (%llu records, %llu commits, mean batch %.1f, largest %llu, errors %llu)\n",
-              records / elapsed, static_cast<unsigned long long>(records), static_cast<unsigned long long>(commits),
+              records / elapsed, static_cast<unsigned long long>(records),
+              static_cast<unsigned long long>(commits),
               commits ? static_cast<double>(records) / commits : 0.0,
               static_cast<unsigned long long>(after.largest_batch), static_cast<unsigned long long>(errors));
   std::printf("append-to-durable latency: p50 %.0f us, p99 %.0f us, max %.0f us\n", percentile(0.50),

@@ -9,18 +9,20 @@
 // Changing, deleting, inserting or reordering any stored record breaks the chain at that record.
 //
 // Checkpoints: at intervals (every `checkpoint_every_records` records or `checkpoint_interval`,
-// whichever comes first, when CheckpointNow() is called, and when the log is destroyed) the log signs (sequence, record_hash of that record, time)
-// with the gateway's private key (ECDSA P-256 with SHA-256 through OpenSSL EVP) and stores the
-// signature. A checkpoint fixes the chain up to its sequence: even someone who rewrites the records
-// and recomputes every hash cannot produce a matching signature without the key.
+// whichever comes first, when CheckpointNow() is called, and when the log is destroyed) the log
+// signs (sequence, record_hash of that record, time) with the gateway's private key (ECDSA P-256
+// with SHA-256 through OpenSSL EVP) and stores the signature. A checkpoint fixes the chain up to its
+// sequence: even someone who rewrites the records and recomputes every hash cannot produce a matching
+// signature without the key.
 //
 // Group commit: Append() queues the record and returns at once; a single writer thread takes every
 // queued record, assigns sequences and hashes, writes them in ONE transaction with
-// synchronous=FULL, and only then calls each record's `done` (with OK, or the error). So the cost
-// of an fsync is shared by all concurrent appenders.
+// synchronous=FULL, and only then are the records' `done` callbacks called (with OK, or the error),
+// on a completion thread, while the writer commits the next batch. So the cost of an fsync is
+// shared by all concurrent appenders, and delivering the answers overlaps the next fsync.
 //
 // Thread-safe. Destroying the log (there is no separate Close()) waits for every queued record to be
-// committed and its `done` called, writes a final checkpoint, and stops the writer thread.
+// committed and its `done` called, writes a final checkpoint, and stops the log's threads.
 #ifndef INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 #define INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 
@@ -67,10 +69,10 @@ struct AccessRecord {
 
 // A signed checkpoint of the chain.
 struct Checkpoint {
-  uint64_t sequence = 0;       // the last record covered
-  std::string record_hash;     // that record's hash, 32 bytes
+  uint64_t sequence = 0;    // the last record covered
+  std::string record_hash;  // that record's hash, 32 bytes
   absl::Time signed_at;
-  std::string signature;       // DER-encoded ECDSA signature over CheckpointMessage()
+  std::string signature;  // DER-encoded ECDSA signature over CheckpointMessage()
 };
 
 // The exact bytes a checkpoint signature covers.
@@ -97,6 +99,7 @@ struct VerificationResult {
 // Counters of the writer since the log was opened, for tests, benchmarks and metrics.
 // Mean batch size = records_committed / commits.
 struct AccessLogStats {
+  uint64_t batches_started = 0;    // batches of records taken from the queue (done or in progress)
   uint64_t commits = 0;            // transactions that committed at least one record or checkpoint
   uint64_t records_committed = 0;  // records made durable
   uint64_t largest_batch = 0;      // most records committed in one transaction
@@ -107,7 +110,8 @@ struct AccessLogStats {
 struct AccessLogOptions {
   // SQLite database file; the log creates its tables if missing (schema migrations of
   // gateway/store/schema.cc). It may be the file the rest of the gateway uses: the log opens its own
-  // connections (one writer with synchronous=FULL, one reader). ":memory:" is not supported.
+  // connections (a writer with synchronous=FULL, a reader, one for WAL checkpoints, and one per
+  // Verify() call). ":memory:" is not supported.
   std::string sqlite_path;
   // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
   // (or certificate) verifies them.
@@ -127,8 +131,11 @@ class AccessLog {
   virtual ~AccessLog() = default;
 
   // Queues `record` for the next group commit and returns at once. `done` is called exactly once, on
-  // the writer thread, after the record is durable (OK, with the assigned sequence) or could not be
-  // written (INTERNAL; the caller must then not send a successful reply). `done` must not block.
+  // the log's completion thread (never inside Append(), and with no lock of the log held, so it may
+  // Append() again), after the record is durable (OK, with the assigned sequence) or could not be
+  // written (INTERNAL; the caller must then not send a successful reply). Callbacks run one at a
+  // time, in the order the records were committed (or failed). `done` must not block: it delays
+  // every later callback.
   virtual void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) = 0;
 
   // Every record about `person`, newest first, starting below `before_sequence` (0 = from the newest),
@@ -146,7 +153,8 @@ class AccessLog {
   // the range extends to the newest record or checkpoint, so a checkpoint beyond the newest record
   // (a truncated log) is reported as missing records. A bad log is an OK status with !result.ok;
   // the status is an error only if the check could not run (INVALID_ARGUMENT if last != 0 and
-  // first > last; INTERNAL for SQLite). first = 0 is taken as 1.
+  // first > last; INTERNAL for SQLite). first = 0 is taken as 1. Reads one snapshot through its own
+  // read-only connection, so it neither blocks nor is blocked by appends and ListByPerson().
   virtual absl::StatusOr<VerificationResult> Verify(uint64_t first, uint64_t last) = 0;
 
   // Writes a checkpoint of the newest record now (if it is not already checkpointed), after

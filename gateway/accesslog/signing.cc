@@ -51,7 +51,9 @@ struct MdCtxFree {
 };
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
-BioPtr MemoryBio(const std::string& pem) { return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
+BioPtr MemoryBio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
 
 // OK if `key` is an EC key on P-256; otherwise INVALID_ARGUMENT naming `path`.
 absl::Status CheckP256(EVP_PKEY* key, const std::string& path) {
@@ -139,11 +141,10 @@ CheckpointVerifier::~CheckpointVerifier() { EVP_PKEY_free(key_); }
 
 bool CheckpointVerifier::Verify(absl::string_view message, absl::string_view signature) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  bool good = ctx &&
-              EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key_, nullptr) == 1 &&
-              EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                               signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
-                               message.size()) == 1;
+  bool good =
+      ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key_, nullptr) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   ERR_clear_error();
   return good;
 }

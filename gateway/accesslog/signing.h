@@ -2,8 +2,8 @@
 //
 //   absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(key_path);
 //   absl::StatusOr<std::string> signature = (*signer)->Sign(message);        // DER-encoded
-//   absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(cert_path);
-//   bool good = (*verifier)->Verify(message, *signature);
+//   absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
+//   CheckpointVerifier::FromPemFile(cert_path); bool good = (*verifier)->Verify(message, *signature);
 //
 // Only EC keys on the P-256 curve (prime256v1) are accepted, so that every checkpoint of a log has
 // the same, documented signature format. Both classes are thread-safe (each call uses its own

@@ -11,7 +11,9 @@
 //   - Append() only queues (under mu_). One writer thread owns the writer connection
 //     (synchronous=FULL, WAL) and the chain head; it takes everything queued (up to max_batch),
 //     hashes it, writes it with reused prepared statements in one BEGIN IMMEDIATE ... COMMIT, and
-//     only then, holding no lock, calls the `done` callbacks.
+//     hands the committed (or failed) batch to the completion thread, which calls the `done`
+//     callbacks holding no lock while the writer already commits the next batch. On two cores this
+//     overlaps waking the appenders with the next fsync.
 //   - ListByPerson()/ReadRange() use a second, query-only connection, so they never wait for an fsync.
 //   - Verify() opens a fresh read-only connection per call and reads one snapshot.
 //   - WAL checkpoints (copying committed pages from the WAL into the database file, and its fsync;
@@ -298,9 +300,9 @@ absl::StatusOr<StoredHead> ReadStoredHead(sqlite3* db) {
     }
   }
   {
-    absl::StatusOr<Statement> stmt = Prepare(
-        db,
-        "SELECT sequence, record_hash, signed_at_unix_us FROM access_checkpoints ORDER BY sequence DESC LIMIT 1");
+    absl::StatusOr<Statement> stmt = Prepare(db,
+                                             "SELECT sequence, record_hash, signed_at_unix_us FROM "
+                                             "access_checkpoints ORDER BY sequence DESC LIMIT 1");
     if (!stmt.ok()) return stmt.status();
     int rc = sqlite3_step(stmt->get());
     if (rc == SQLITE_ROW) {
@@ -325,8 +327,8 @@ absl::StatusOr<uint64_t> QueryMaxSequence(sqlite3* db, const char* table) {
 }
 
 // Verifies records first..last (see AccessLog::Verify) inside one read transaction on `db`.
-absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVerifier& verifier, uint64_t first,
-                                               uint64_t last) {
+absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVerifier& verifier,
+                                               uint64_t first, uint64_t last) {
   if (first == 0) first = 1;
   if (last != 0 && first > last) {
     return absl::InvalidArgumentError(absl::StrCat("first (", first, ") is after last (", last, ")"));
@@ -378,10 +380,10 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
 
   std::vector<Checkpoint> checkpoints;
   {
-    absl::StatusOr<Statement> stmt = Prepare(
-        db,
-        "SELECT sequence, record_hash, signed_at_unix_us, signature FROM access_checkpoints "
-        "WHERE sequence BETWEEN ? AND ? ORDER BY sequence");
+    absl::StatusOr<Statement> stmt =
+        Prepare(db,
+                "SELECT sequence, record_hash, signed_at_unix_us, signature FROM access_checkpoints "
+                "WHERE sequence BETWEEN ? AND ? ORDER BY sequence");
     if (!stmt.ok()) return stmt.status();
     sqlite3_bind_int64(stmt->get(), 1, static_cast<int64_t>(first));
     sqlite3_bind_int64(stmt->get(), 2, static_cast<int64_t>(last));
@@ -397,9 +399,9 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
     if (rc != SQLITE_DONE) return SqliteError(db, "reading access log checkpoints");
   }
 
-  absl::StatusOr<Statement> records = Prepare(
-      db, absl::StrCat("SELECT ", kRecordColumns, " FROM access_records WHERE sequence BETWEEN ? AND ? ",
-                       "ORDER BY sequence"));
+  absl::StatusOr<Statement> records =
+      Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
+                               " FROM access_records WHERE sequence BETWEEN ? AND ? ", "ORDER BY sequence"));
   if (!records.ok()) return records.status();
   sqlite3_bind_int64(records->get(), 1, static_cast<int64_t>(first));
   sqlite3_bind_int64(records->get(), 2, static_cast<int64_t>(last));
@@ -411,8 +413,9 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
   while ((rc = sqlite3_step(records->get())) == SQLITE_ROW) {
     const uint64_t sequence = static_cast<uint64_t>(sqlite3_column_int64(records->get(), 0));
     if (sequence != expected) {
-      return bad(expected, absl::StrCat("record ", expected, ": missing (sequence gap; the next stored record is ",
-                                        sequence, ")"));
+      return bad(expected,
+                 absl::StrCat("record ", expected, ": missing (sequence gap; the next stored record is ",
+                              sequence, ")"));
     }
     absl::StatusOr<AccessRecord> record = ReadRecordRow(records->get());
     if (!record.ok()) return bad(sequence, std::string(record.status().message()));
@@ -420,13 +423,15 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
       return bad(sequence, absl::StrCat("record ", sequence, ": hash does not match its contents"));
     }
     if (record->previous_hash != expected_previous) {
-      return bad(sequence, absl::StrCat("record ", sequence, ": previous_hash does not match the hash of record ",
-                                        sequence - 1, " (records reordered, inserted or replaced)"));
+      return bad(sequence,
+                 absl::StrCat("record ", sequence, ": previous_hash does not match the hash of record ",
+                              sequence - 1, " (records reordered, inserted or replaced)"));
     }
     if (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].sequence == sequence) {
       const Checkpoint& checkpoint = checkpoints[next_checkpoint++];
-      if (!verifier.Verify(CheckpointMessage(checkpoint.sequence, checkpoint.record_hash, checkpoint.signed_at),
-                           checkpoint.signature)) {
+      if (!verifier.Verify(
+              CheckpointMessage(checkpoint.sequence, checkpoint.record_hash, checkpoint.signed_at),
+              checkpoint.signature)) {
         return bad(sequence, absl::StrCat("checkpoint at ", sequence, ": signature does not verify"));
       }
       if (checkpoint.record_hash != record->record_hash) {
@@ -446,35 +451,36 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
   }
   if (rc != SQLITE_DONE) return SqliteError(db, "reading access records");
   if (expected <= last) {
-    return bad(expected, absl::StrCat("record ", expected, ": missing (sequence gap; the range or a checkpoint ",
-                                      "goes to ", last, " but the stored records end at ", expected - 1, ")"));
+    return bad(expected,
+               absl::StrCat("record ", expected, ": missing (sequence gap; the range or a checkpoint ",
+                            "goes to ", last, " but the stored records end at ", expected - 1, ")"));
   }
   result.ok = true;
   return result;
 }
 
 // Opens `path` read-only and verifies it.
-absl::StatusOr<VerificationResult> VerifyDatabaseFile(const std::string& path, const CheckpointVerifier& verifier,
-                                                      uint64_t first, uint64_t last) {
+absl::StatusOr<VerificationResult> VerifyDatabaseFile(const std::string& path,
+                                                      const CheckpointVerifier& verifier, uint64_t first,
+                                                      uint64_t last) {
   if (last != 0 && first > last) {
     return absl::InvalidArgumentError(absl::StrCat("first (", first, ") is after last (", last, ")"));
   }
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    absl::Status status = absl::NotFoundError(absl::StrCat("cannot open the access log database \"", path,
-                                                            "\": ", db ? sqlite3_errmsg(db) : "out of memory"));
+    absl::Status status = absl::NotFoundError(absl::StrCat(
+        "cannot open the access log database \"", path, "\": ", db ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return status;
   }
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close);
   sqlite3_busy_timeout(db, 5000);
-  absl::StatusOr<Statement> tables = Prepare(
-      db,
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
-      "name IN ('access_records', 'access_checkpoints')");
+  absl::StatusOr<Statement> tables = Prepare(db,
+                                             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                                             "name IN ('access_records', 'access_checkpoints')");
   if (!tables.ok()) {
-    return absl::NotFoundError(absl::StrCat("\"", path, "\" is not a readable SQLite database: ",
-                                            tables.status().message()));
+    return absl::NotFoundError(
+        absl::StrCat("\"", path, "\" is not a readable SQLite database: ", tables.status().message()));
   }
   if (sqlite3_step(tables->get()) != SQLITE_ROW || sqlite3_column_int(tables->get(), 0) != 2) {
     return absl::NotFoundError(absl::StrCat("\"", path, "\" holds no access log"));
@@ -488,7 +494,8 @@ absl::StatusOr<VerificationResult> VerifyDatabaseFile(const std::string& path, c
 class SqliteAccessLog final : public AccessLog {
  public:
   SqliteAccessLog(const AccessLogOptions& options, std::unique_ptr<CheckpointSigner> signer,
-                  std::unique_ptr<CheckpointVerifier> verifier, std::unique_ptr<store::SqliteDatabase> writer_db,
+                  std::unique_ptr<CheckpointVerifier> verifier,
+                  std::unique_ptr<store::SqliteDatabase> writer_db,
                   std::unique_ptr<store::SqliteDatabase> reader_db,
                   std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db)
       : options_(options),
@@ -559,15 +566,17 @@ class SqliteAccessLog final : public AccessLog {
                                    "ORDER BY sequence DESC LIMIT ?"));
       if (!stmt.ok()) return stmt.status();
       list_by_person_ = std::move(*stmt);
-      stmt = Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
-                                      " FROM access_records WHERE sequence BETWEEN ? AND ? ORDER BY sequence"));
+      stmt =
+          Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
+                                   " FROM access_records WHERE sequence BETWEEN ? AND ? ORDER BY sequence"));
       if (!stmt.ok()) return stmt.status();
       read_range_ = std::move(*stmt);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
     status = wal_checkpointer_db_->WithConnection([](sqlite3* db) {
-      return store::SqliteDatabase::Exec(db, absl::StrCat("PRAGMA synchronous=FULL; ", kJournalSizeLimitPragma));
+      return store::SqliteDatabase::Exec(db,
+                                         absl::StrCat("PRAGMA synchronous=FULL; ", kJournalSizeLimitPragma));
     });
     if (!status.ok()) return status;
     wal_checkpointer_ = std::thread([this] { WalCheckpointLoop(); });
@@ -585,7 +594,8 @@ class SqliteAccessLog final : public AccessLog {
         return;
       }
     }
-    // Only reachable by appending while the log is being destroyed, which callers must not do.
+    // Only reachable by appending while the log is being destroyed, which callers must not do; the
+    // one case where `done` runs inside Append().
     if (done) done(absl::FailedPreconditionError("the access log is closed"));
   }
 
@@ -642,6 +652,7 @@ class SqliteAccessLog final : public AccessLog {
 
   AccessLogStats Stats() override {
     AccessLogStats stats;
+    stats.batches_started = batches_started_.load(std::memory_order_relaxed);
     stats.commits = commits_.load(std::memory_order_relaxed);
     stats.records_committed = records_committed_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
@@ -747,10 +758,12 @@ class SqliteAccessLog final : public AccessLog {
   bool CheckpointDue(size_t batch_size) const {
     const uint64_t head = head_sequence_ + batch_size;
     if (head <= checkpointed_sequence_) return false;
-    if (options_.checkpoint_every_records > 0 && head - checkpointed_sequence_ >= options_.checkpoint_every_records) {
+    if (options_.checkpoint_every_records > 0 &&
+        head - checkpointed_sequence_ >= options_.checkpoint_every_records) {
       return true;
     }
-    return IntervalCheckpointsEnabled() && absl::Now() - last_checkpoint_time_ >= options_.checkpoint_interval;
+    return IntervalCheckpointsEnabled() &&
+           absl::Now() - last_checkpoint_time_ >= options_.checkpoint_interval;
   }
 
   void WriterLoop() {
@@ -783,6 +796,7 @@ class SqliteAccessLog final : public AccessLog {
         requests.swap(checkpoint_requests_);
         final_round = stopping_ && queue_.empty();
       }
+      if (!batch.empty()) batches_started_.fetch_add(1, std::memory_order_relaxed);
 
       const bool checkpoint = final_round || !requests.empty() || CheckpointDue(batch.size());
       CompletedBatch completed;
@@ -859,7 +873,8 @@ class SqliteAccessLog final : public AccessLog {
   // new to sign, a checkpoint of its last record) in one transaction. On success advances the chain
   // head; on failure leaves it at the last committed record. Returns the status of the records;
   // *checkpoint_status gets that of the checkpoint.
-  absl::Status CommitBatch(std::vector<PendingAppend>& batch, bool checkpoint, absl::Status* checkpoint_status) {
+  absl::Status CommitBatch(std::vector<PendingAppend>& batch, bool checkpoint,
+                           absl::Status* checkpoint_status) {
     uint64_t sequence = head_sequence_;
     std::string previous = head_hash_;
     for (PendingAppend& pending : batch) {
@@ -876,7 +891,8 @@ class SqliteAccessLog final : public AccessLog {
     std::string signature;
     if (write_checkpoint) {
       signed_at = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
-      absl::StatusOr<std::string> signed_message = signer_->Sign(CheckpointMessage(sequence, previous, signed_at));
+      absl::StatusOr<std::string> signed_message =
+          signer_->Sign(CheckpointMessage(sequence, previous, signed_at));
       if (signed_message.ok()) {
         signature = std::move(*signed_message);
       } else {
@@ -890,16 +906,20 @@ class SqliteAccessLog final : public AccessLog {
     if (batch.empty() && !write_checkpoint) return absl::OkStatus();
 
     absl::Status status = writer_db_->WithConnection([&](sqlite3* db) {
-      absl::Status written = WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
+      absl::Status written =
+          WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
       if (!written.ok()) {
         if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
         // Whatever happened, continue from what is really stored.
         absl::Status reloaded = LoadHead(db, /*opening=*/false);
-        if (!reloaded.ok()) LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
+        if (!reloaded.ok())
+          LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
       }
       return written;
     });
     if (!status.ok()) {
+      // An interval checkpoint that failed is retried after another interval, not in a tight loop.
+      if (write_checkpoint) last_checkpoint_time_ = absl::Now();
       failed_commits_.fetch_add(1, std::memory_order_relaxed);
       LogError("access log: commit failed", {{"error", status.ToString()}});
       return absl::InternalError(absl::StrCat("access log: ", status.message()));
@@ -976,6 +996,7 @@ class SqliteAccessLog final : public AccessLog {
   bool writer_exited_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<uint64_t> last_sequence_{0};
+  std::atomic<uint64_t> batches_started_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> records_committed_{0};
   std::atomic<uint64_t> largest_batch_{0};
@@ -1002,9 +1023,11 @@ class SqliteAccessLog final : public AccessLog {
 
 absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOptions& options) {
   if (options.sqlite_path.empty() || options.sqlite_path == ":memory:") {
-    return absl::InvalidArgumentError("sqlite_path must name a database file (\":memory:\" is not supported)");
+    return absl::InvalidArgumentError(
+        "sqlite_path must name a database file (\":memory:\" is not supported)");
   }
-  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(options.signing_key_file);
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer =
+      CheckpointSigner::FromPemFile(options.signing_key_file);
   if (!signer.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("signing_key_file: ", signer.status().message()));
   }
@@ -1038,7 +1061,8 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
 absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
                                                        const std::string& signing_cert_file, uint64_t first,
                                                        uint64_t last) {
-  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(signing_cert_file);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
+      CheckpointVerifier::FromPemFile(signing_cert_file);
   if (!verifier.ok()) return verifier.status();
   return VerifyDatabaseFile(sqlite_path, **verifier, first, last);
 }

@@ -62,6 +62,14 @@ absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   return status;
 }
 
+absl::Status WithMessagePrefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  absl::Status out(status.code(), absl::StrCat(prefix, ": ", status.message()));
+  status.ForEachPayload(
+      [&out](absl::string_view type_url, const absl::Cord& payload) { out.SetPayload(type_url, payload); });
+  return out;
+}
+
 std::string ErrorReason(const absl::Status& status) {
   std::optional<google::rpc::ErrorInfo> info = Payload<google::rpc::ErrorInfo>(status);
   return info.has_value() ? info->reason() : std::string();

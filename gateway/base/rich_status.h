@@ -35,6 +35,9 @@ absl::Status Refusal(absl::StatusCode code, absl::string_view reason, absl::stri
 // `status` with a RetryInfo saying to retry after `delay`.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 
+// `status` with "<prefix>: " before its message, keeping its code and details.
+absl::Status WithMessagePrefix(const absl::Status& status, absl::string_view prefix);
+
 // The ErrorInfo reason attached to `status`, or "" if none.
 std::string ErrorReason(const absl::Status& status);
 

@@ -6,10 +6,10 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "interop/accesslog/v1/access_log.pb.h"
-#include "interop/household/v1/household.pb.h"
-#include "interop/medical/v1/medical.pb.h"
-#include "interop/social/v1/social.pb.h"
+#include "interop/accesslog/v1/access_log.grpc.pb.h"
+#include "interop/household/v1/household.grpc.pb.h"
+#include "interop/medical/v1/medical.grpc.pb.h"
+#include "interop/social/v1/social.grpc.pb.h"
 
 namespace interop::policy {
 namespace {
@@ -34,13 +34,27 @@ void EnsureApiDescriptorsLinked() {
   (void)linked;
 }
 
-// "/pkg.Service/Method" -> the method's descriptor in the generated pool, or nullptr.
+// The services the gateway serves; a policy may grant only their methods.
+bool IsPublicService(absl::string_view full_name) {
+  for (absl::string_view served : {medical::v1::MedicalInsuranceService::service_full_name(),
+                                   social::v1::SocialSecurityService::service_full_name(),
+                                   household::v1::HouseholdRegistrationService::service_full_name(),
+                                   accesslog::v1::AccessLogService::service_full_name()}) {
+    if (full_name == served) return true;
+  }
+  return false;
+}
+
+// "/pkg.Service/Method" -> the descriptor of a method of one of the gateway's public services, or
+// nullptr.
 const MethodDescriptor* FindMethod(const std::string& method) {
   EnsureApiDescriptorsLinked();
   if (method.size() < 3 || method[0] != '/') return nullptr;
   std::vector<std::string> parts = absl::StrSplit(method.substr(1), '/');
-  if (parts.size() != 2) return nullptr;
-  return DescriptorPool::generated_pool()->FindMethodByName(absl::StrCat(parts[0], ".", parts[1]));
+  if (parts.size() != 2 || !IsPublicService(parts[0])) return nullptr;
+  const google::protobuf::ServiceDescriptor* service =
+      DescriptorPool::generated_pool()->FindServiceByName(parts[0]);
+  return service == nullptr ? nullptr : service->FindMethodByName(parts[1]);
 }
 
 bool TakesAccessContext(const MethodDescriptor& method) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/base/rich_status.h"
 
 namespace interop::policy {
 namespace {
@@ -25,9 +26,7 @@ absl::StatusOr<std::shared_ptr<const AccessPolicy>> PolicyFile::Load(std::string
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<std::shared_ptr<const AccessPolicy>> policy = AccessPolicy::FromText(text.str());
-  if (!policy.ok()) {
-    return absl::Status(policy.status().code(), absl::StrCat(path_, ": ", policy.status().message()));
-  }
+  if (!policy.ok()) return WithMessagePrefix(policy.status(), path_);
   return policy;
 }
 

@@ -42,8 +42,11 @@ absl::Status RateLimiter::Admit(const std::string& key, const config::v1::RateLi
     bucket.tokens = std::min(burst, bucket.tokens + elapsed * rate);
   }
   bucket.updated = now;
-  if (bucket.tokens >= 1.0) {
-    bucket.tokens -= 1.0;
+  // Refill is floating point: a caller who waited exactly the advertised delay may find the bucket a
+  // rounding error short of a token. Such a shortfall counts as a whole token.
+  constexpr double kRoundingSlack = 1e-9;
+  if (bucket.tokens >= 1.0 - kRoundingSlack) {
+    bucket.tokens = std::max(0.0, bucket.tokens - 1.0);
     return absl::OkStatus();
   }
   absl::Duration wait = absl::Seconds((1.0 - bucket.tokens) / rate);

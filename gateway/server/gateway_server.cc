@@ -1,5 +1,7 @@
 #include "gateway/server/gateway_server.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "adapters/adapter_factory.h"
@@ -13,6 +15,32 @@
 #include "grpcpp/server_builder.h"
 
 namespace interop::server {
+namespace {
+
+// For benchmarks only (ServerOptions::benchmark_without_access_log): acknowledges every record at
+// once and keeps nothing.
+class DiscardingAccessLog final : public accesslog::AccessLog {
+ public:
+  void Append(accesslog::AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) override {
+    done(++sequence_);
+  }
+  absl::StatusOr<std::vector<accesslog::AccessRecord>> ListByPerson(const std::string&, uint64_t, int) override {
+    return std::vector<accesslog::AccessRecord>();
+  }
+  absl::StatusOr<std::vector<accesslog::AccessRecord>> ReadRange(uint64_t, uint64_t) override {
+    return std::vector<accesslog::AccessRecord>();
+  }
+  absl::StatusOr<accesslog::VerificationResult> Verify(uint64_t, uint64_t) override {
+    return absl::FailedPreconditionError("the access log is disabled (benchmark mode)");
+  }
+  absl::Status CheckpointNow() override { return absl::OkStatus(); }
+  uint64_t LastSequence() override { return sequence_.load(); }
+
+ private:
+  std::atomic<uint64_t> sequence_{0};
+};
+
+}  // namespace
 
 std::string CityHealthServiceName(City city) { return absl::StrCat("interop.city.", CityName(city)); }
 
@@ -49,7 +77,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   log_options.signing_cert_file = config.access_log().signing_cert_file();
   log_options.checkpoint_every_records = config.access_log().checkpoint_every_records();
   log_options.checkpoint_interval = absl::Seconds(config.access_log().checkpoint_interval_seconds());
-  INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
+  if (options.benchmark_without_access_log) {
+    LogWarning("BENCHMARK MODE: access records are NOT written. Never run a gateway that serves real callers so.");
+    server->access_log_ = std::make_unique<DiscardingAccessLog>();
+  } else {
+    INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
+  }
   server->work_ = std::make_unique<WorkQueue>(2);
 
   services::GuardDependencies guard_deps;

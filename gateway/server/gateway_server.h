@@ -43,6 +43,9 @@ struct ServerOptions {
   // Serve the public API without TLS. Development only; logged loudly.
   bool insecure_dev = false;
   const Clock* clock = &Clock::Real();
+  // BENCHMARKS ONLY: acknowledge access records without writing them, to measure what the durable
+  // access log costs. Breaks the promise that every call leaves a record; logged loudly.
+  bool benchmark_without_access_log = false;
 };
 
 class GatewayServer {

@@ -15,6 +15,8 @@
 ABSL_FLAG(std::string, config, "", "Path of the gateway configuration (interop.config.v1.GatewayConfig, text format).");
 ABSL_FLAG(bool, insecure_dev, false,
           "DEVELOPMENT ONLY: serve the public API in plaintext, without client certificates.");
+ABSL_FLAG(bool, benchmark_without_access_log, false,
+          "BENCHMARKS ONLY: do not write access records (to measure what the access log costs).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 
 int main(int argc, char** argv) {
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   }
   interop::server::ServerOptions options;
   options.insecure_dev = load_options.insecure_dev;
+  options.benchmark_without_access_log = absl::GetFlag(FLAGS_benchmark_without_access_log);
   auto server = interop::server::GatewayServer::Start(*config, options);
   if (!server.ok()) {
     interop::LogError("cannot start", {{"error", std::string(server.status().message())}});

@@ -103,7 +103,8 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   ASSERT_TRUE(records.ok()) << records.status();
   std::set<uint64_t> stored;
   for (const AccessRecord& record : *records) stored.insert(record.sequence);
-  for (uint64_t acked : acknowledged) ASSERT_TRUE(stored.count(acked)) << "acknowledged record " << acked << " lost";
+  for (uint64_t acked : acknowledged)
+    ASSERT_TRUE(stored.count(acked)) << "acknowledged record " << acked << " lost";
 
   absl::StatusOr<VerificationResult> result = (*log)->Verify(0, 0);
   ASSERT_TRUE(result.ok()) << result.status();

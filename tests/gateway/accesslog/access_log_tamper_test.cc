@@ -31,7 +31,9 @@ using ::testing::StartsWith;
 
 constexpr int kRecords = 205;
 
-std::string HexBlob(const std::string& bytes) { return absl::StrCat("X'", absl::BytesToHexString(bytes), "'"); }
+std::string HexBlob(const std::string& bytes) {
+  return absl::StrCat("X'", absl::BytesToHexString(bytes), "'");
+}
 
 class AccessLogTamperTest : public ::testing::Test {
  protected:
@@ -80,13 +82,15 @@ class AccessLogTamperTest : public ::testing::Test {
     for (AccessRecord& record : records) {
       if (record.sequence == target) {
         record.caller_role = "auditor";
-        absl::StrAppend(&sql, "UPDATE access_records SET caller_role = 'auditor' WHERE sequence = ", target, ";");
+        absl::StrAppend(&sql, "UPDATE access_records SET caller_role = 'auditor' WHERE sequence = ", target,
+                        ";");
       }
       record.previous_hash = previous;
       record.record_hash = ComputeRecordHash(record, previous);
       previous = record.record_hash;
       absl::StrAppend(&sql, "UPDATE access_records SET previous_hash = ", HexBlob(record.previous_hash),
-                      ", record_hash = ", HexBlob(record.record_hash), " WHERE sequence = ", record.sequence, ";");
+                      ", record_hash = ", HexBlob(record.record_hash), " WHERE sequence = ", record.sequence,
+                      ";");
     }
     sql += "COMMIT;";
     Tamper(sql);
@@ -124,8 +128,9 @@ TEST_F(AccessLogTamperTest, UpdatedFieldNamesTheRecord) {
 }
 
 TEST_F(AccessLogTamperTest, UpdatedResultCodeAndTimeAreCaughtToo) {
-  Tamper("UPDATE access_records SET result_code = 7 WHERE sequence = 3;"
-         "UPDATE access_records SET time_unix_us = time_unix_us + 1 WHERE sequence = 9;");
+  Tamper(
+      "UPDATE access_records SET result_code = 7 WHERE sequence = 3;"
+      "UPDATE access_records SET time_unix_us = time_unix_us + 1 WHERE sequence = 9;");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.first_bad_sequence, 3u);
@@ -173,7 +178,8 @@ TEST_F(AccessLogTamperTest, SwappedRecordsNameTheFirst) {
   Tamper(
       "CREATE TEMP TABLE saved AS SELECT * FROM access_records WHERE sequence IN (130, 131);"
       "UPDATE access_records SET (time_unix_us, request_id, caller_organization, caller_city, caller_role, "
-      "  method, person, purpose, result_code, result_reason, cities_consulted, previous_hash, record_hash) = "
+      "  method, person, purpose, result_code, result_reason, cities_consulted, previous_hash, record_hash) "
+      "= "
       "  (SELECT time_unix_us, request_id, caller_organization, caller_city, caller_role, method, person, "
       "   purpose, result_code, result_reason, cities_consulted, previous_hash, record_hash "
       "   FROM saved WHERE saved.sequence = 261 - access_records.sequence) "
@@ -213,9 +219,10 @@ TEST_F(AccessLogTamperTest, RewrittenAndRechainedRecordsAreCaughtByTheNextCheckp
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.first_bad_sequence, 150u);
-  EXPECT_EQ(result.problem,
-            "checkpoint at 150: record 150 does not have the signed hash: records after checkpoint 100 to 150 "
-            "were changed after they were signed");
+  EXPECT_EQ(
+      result.problem,
+      "checkpoint at 150: record 150 does not have the signed hash: records after checkpoint 100 to 150 "
+      "were changed after they were signed");
   EXPECT_EQ(result.records_checked, 149u) << "the chain itself is consistent up to the checkpoint";
 }
 
@@ -223,7 +230,8 @@ TEST_F(AccessLogTamperTest, RewrittenAndRechainedRecordsAreCaughtByTheNextCheckp
 TEST_F(AccessLogTamperTest, CheckpointsResignedWithAnotherKeyAreCaught) {
   RewriteRecordAndRechain(120);
   KeyFiles attacker = WriteKeyFiles(dir_.path(), "attacker");
-  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(attacker.private_key);
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer =
+      CheckpointSigner::FromPemFile(attacker.private_key);
   ASSERT_TRUE(signer.ok()) << signer.status();
   std::vector<AccessRecord> records = Read(150, kRecords);
   std::string sql;
@@ -249,14 +257,17 @@ TEST_F(AccessLogTamperTest, TamperedCheckpointSignatureIsNamed) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(options_.sqlite_path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT signature FROM access_checkpoints WHERE sequence = 100", -1, &stmt, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT signature FROM access_checkpoints WHERE sequence = 100", -1, &stmt,
+                               nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  std::string signature(static_cast<const char*>(sqlite3_column_blob(stmt, 0)), sqlite3_column_bytes(stmt, 0));
+  std::string signature(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
+                        sqlite3_column_bytes(stmt, 0));
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   signature[signature.size() / 2] ^= 0x01;
-  Tamper(absl::StrCat("UPDATE access_checkpoints SET signature = ", HexBlob(signature), " WHERE sequence = 100"));
+  Tamper(absl::StrCat("UPDATE access_checkpoints SET signature = ", HexBlob(signature),
+                      " WHERE sequence = 100"));
 
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -266,8 +277,9 @@ TEST_F(AccessLogTamperTest, TamperedCheckpointSignatureIsNamed) {
 }
 
 TEST_F(AccessLogTamperTest, CheckpointWithAnotherCheckpointsSignatureIsNamed) {
-  Tamper("UPDATE access_checkpoints SET signature = (SELECT signature FROM access_checkpoints "
-         "WHERE sequence = 50) WHERE sequence = 200");
+  Tamper(
+      "UPDATE access_checkpoints SET signature = (SELECT signature FROM access_checkpoints "
+      "WHERE sequence = 50) WHERE sequence = 200");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.first_bad_sequence, 200u);
@@ -275,7 +287,8 @@ TEST_F(AccessLogTamperTest, CheckpointWithAnotherCheckpointsSignatureIsNamed) {
 }
 
 TEST_F(AccessLogTamperTest, CheckpointWithAChangedTimeIsNamed) {
-  Tamper("UPDATE access_checkpoints SET signed_at_unix_us = signed_at_unix_us - 3600000000 WHERE sequence = 50");
+  Tamper(
+      "UPDATE access_checkpoints SET signed_at_unix_us = signed_at_unix_us - 3600000000 WHERE sequence = 50");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.first_bad_sequence, 50u);
@@ -283,7 +296,8 @@ TEST_F(AccessLogTamperTest, CheckpointWithAChangedTimeIsNamed) {
 
 TEST_F(AccessLogTamperTest, VerifyingWithTheWrongPublicKeyFailsAtTheFirstCheckpoint) {
   KeyFiles other = WriteKeyFiles(dir_.path(), "other");
-  absl::StatusOr<VerificationResult> result = VerifyAccessLogFile(options_.sqlite_path, other.public_key, 0, 0);
+  absl::StatusOr<VerificationResult> result =
+      VerifyAccessLogFile(options_.sqlite_path, other.public_key, 0, 0);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->first_bad_sequence, 50u);

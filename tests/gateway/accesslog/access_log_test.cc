@@ -31,7 +31,9 @@ using ::interop::accesslog::testing::ExecRawSql;
 using ::interop::accesslog::testing::KeyFiles;
 using ::interop::accesslog::testing::QueryRawInt;
 using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::WaitForBatchesStarted;
 using ::interop::accesslog::testing::WriteKeyFiles;
+using ::interop::accesslog::testing::WriteLockHolder;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -66,9 +68,10 @@ TEST(CanonicalEncodingTest, RecordHashCoversPreviousHashAndEveryFieldInTheDocume
 
   const std::string expected_input =
       previous + Str("interop-accesslog-record-v1") + BigEndian(42, 8) + BigEndian(1764115200123456, 8) +
-      Str(record.request_id) + Str(record.caller_organization) + Str(record.caller_city) + Str(record.caller_role) +
-      Str(record.method) + Str(record.person) + Str(record.purpose) + BigEndian(static_cast<uint64_t>(-3), 8) +
-      Str(record.result_reason) + BigEndian(2, 4) + Str("jinzhong") + Str("lvliang");
+      Str(record.request_id) + Str(record.caller_organization) + Str(record.caller_city) +
+      Str(record.caller_role) + Str(record.method) + Str(record.person) + Str(record.purpose) +
+      BigEndian(static_cast<uint64_t>(-3), 8) + Str(record.result_reason) + BigEndian(2, 4) +
+      Str("jinzhong") + Str("lvliang");
   EXPECT_EQ(ComputeRecordHash(record, previous), Sha256(expected_input));
 }
 
@@ -172,8 +175,9 @@ TEST_F(AccessLogTest, StoresEveryFieldExactly) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->records_checked, 3u);
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT json_array_length(cities_consulted) FROM access_records "
-                                   "WHERE sequence = 1"),
+  EXPECT_EQ(QueryRawInt(db_path(),
+                        "SELECT json_array_length(cities_consulted) FROM access_records "
+                        "WHERE sequence = 1"),
             6)
       << "cities_consulted is stored as a JSON array that SQLite itself can read";
 }
@@ -220,21 +224,18 @@ TEST_F(AccessLogTest, GroupCommitOfManyConcurrentAppenders) {
   EXPECT_EQ(result->records_checked, sequences.size());
 }
 
-// Everything queued while the writer is busy goes into the next transaction (deterministic: the
-// first record's `done` holds the writer until the others are queued).
+// Everything queued while the writer is busy goes into the next transaction, up to max_batch
+// (deterministic: another connection holds the write lock, so the writer waits in the BEGIN of the
+// first record's transaction until the others are queued).
 TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
   AccessLogOptions options = DefaultOptions();
   options.max_batch = 40;
   std::unique_ptr<AccessLog> log = OpenLog(options);
   ASSERT_NE(log, nullptr);
 
-  absl::Notification writer_busy, release;
-  log->Append(ExampleRecord(0), [&](absl::StatusOr<uint64_t> sequence) {
-    EXPECT_TRUE(sequence.ok());
-    writer_busy.Notify();
-    release.WaitForNotification();
-  });
-  writer_busy.WaitForNotification();
+  WriteLockHolder lock(db_path());
+  log->Append(ExampleRecord(0), [](absl::StatusOr<uint64_t> sequence) { EXPECT_TRUE(sequence.ok()); });
+  WaitForBatchesStarted(*log, 1);
 
   constexpr int kQueued = 100;
   absl::Mutex mu;
@@ -251,7 +252,7 @@ TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
       if (--remaining == 0) all_done.Notify();
     });
   }
-  release.Notify();
+  lock.Release();
   all_done.WaitForNotification();
 
   // Callbacks run in queue order, so the sequences follow the order of Append().
@@ -260,7 +261,23 @@ TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
   AccessLogStats stats = log->Stats();
   EXPECT_EQ(stats.largest_batch, 40u) << "max_batch bounds a transaction";
   EXPECT_EQ(stats.commits, 1u + 3u) << "1 + 40 + 40 + 20";
+  EXPECT_EQ(stats.batches_started, 4u);
   EXPECT_EQ(stats.records_committed, 101u);
+}
+
+TEST_F(AccessLogTest, DoneMayAppendAgain) {
+  std::unique_ptr<AccessLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  absl::Notification second_done;
+  log->Append(ExampleRecord(1), [&](absl::StatusOr<uint64_t> first) {
+    ASSERT_TRUE(first.ok());
+    log->Append(ExampleRecord(2), [&](absl::StatusOr<uint64_t> second) {
+      EXPECT_TRUE(second.ok());
+      EXPECT_EQ(*second, 2u);
+      second_done.Notify();
+    });
+  });
+  second_done.WaitForNotification();
 }
 
 TEST_F(AccessLogTest, ChainContinuesAcrossCloseAndReopen) {
@@ -381,8 +398,9 @@ TEST_F(AccessLogTest, CheckpointsEveryNRecordsAndOnClose) {
     for (int i = 1; i <= 35; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
     EXPECT_EQ(log->Stats().checkpoints, 3u);
   }
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT group_concat(sequence) = '10,20,30,35' FROM "
-                                   "(SELECT sequence FROM access_checkpoints ORDER BY sequence)"),
+  EXPECT_EQ(QueryRawInt(db_path(),
+                        "SELECT group_concat(sequence) = '10,20,30,35' FROM "
+                        "(SELECT sequence FROM access_checkpoints ORDER BY sequence)"),
             1);
 }
 
@@ -449,13 +467,11 @@ TEST_F(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
                        "WHEN NEW.request_id = 'poison' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"),
             "");
 
-  absl::Notification writer_busy, release;
-  log->Append(ExampleRecord(1), [&](absl::StatusOr<uint64_t> sequence) {
-    EXPECT_TRUE(sequence.ok());
-    writer_busy.Notify();
-    release.WaitForNotification();
-  });
-  writer_busy.WaitForNotification();
+  // Records 2, poison and 4 are queued while the writer waits for the write lock with record 1, so
+  // they form the next batch together.
+  WriteLockHolder lock(db_path());
+  log->Append(ExampleRecord(1), [](absl::StatusOr<uint64_t> sequence) { EXPECT_TRUE(sequence.ok()); });
+  WaitForBatchesStarted(*log, 1);
   AccessRecord poison = ExampleRecord(3);
   poison.request_id = "poison";
   absl::Mutex mu;
@@ -468,7 +484,7 @@ TEST_F(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
       if (results.size() == 3) batch_done.Notify();
     });
   }
-  release.Notify();
+  lock.Release();
   batch_done.WaitForNotification();
   for (const absl::Status& status : results) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
@@ -573,7 +589,8 @@ TEST_F(AccessLogTest, VerifyAccessLogFileErrors) {
   EXPECT_EQ(VerifyAccessLogFile(dir_.File("missing.db"), keys_.certificate, 0, 0).status().code(),
             absl::StatusCode::kNotFound);
   ASSERT_EQ(ExecRawSql(dir_.File("other.db"), "CREATE TABLE t (x)"), "");
-  absl::StatusOr<VerificationResult> result = VerifyAccessLogFile(dir_.File("other.db"), keys_.certificate, 0, 0);
+  absl::StatusOr<VerificationResult> result =
+      VerifyAccessLogFile(dir_.File("other.db"), keys_.certificate, 0, 0);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(result.status().message(), HasSubstr("holds no access log"));
   {

@@ -48,7 +48,8 @@ TEST_F(SigningTest, SignaturesVerifyWithTheCertificateAndThePublicKey) {
 TEST_F(SigningTest, AnotherKeyDoesNotMatchOrVerify) {
   KeyFiles other = WriteKeyFiles(dir_.path(), "other");
   absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(keys_.private_key);
-  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = CheckpointVerifier::FromPemFile(other.certificate);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
+      CheckpointVerifier::FromPemFile(other.certificate);
   ASSERT_TRUE(signer.ok() && verifier.ok());
   EXPECT_FALSE((*signer)->Matches(**verifier));
   absl::StatusOr<std::string> signature = (*signer)->Sign("m");
@@ -62,18 +63,23 @@ TEST_F(SigningTest, RejectsOtherCurvesAndUnreadableFiles) {
   EXPECT_EQ(signer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(signer.status().message(), HasSubstr("EC P-256"));
   EXPECT_THAT(signer.status().message(), HasSubstr(p384.private_key));
-  EXPECT_EQ(CheckpointVerifier::FromPemFile(p384.certificate).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(p384.certificate).status().code(),
+            absl::StatusCode::kInvalidArgument);
 
-  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> missing = CheckpointVerifier::FromPemFile(dir_.File("nope"));
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> missing =
+      CheckpointVerifier::FromPemFile(dir_.File("nope"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing.status().message(), HasSubstr("cannot be read"));
 
-  std::ofstream(dir_.File("garbage.pem")) << "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+  std::ofstream(dir_.File("garbage.pem"))
+      << "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
   EXPECT_EQ(CheckpointVerifier::FromPemFile(dir_.File("garbage.pem")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckpointVerifier::FromPemFile(keys_.private_key).status().code(), absl::StatusCode::kInvalidArgument)
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(keys_.private_key).status().code(),
+            absl::StatusCode::kInvalidArgument)
       << "a private key file is neither a certificate nor a public key";
-  EXPECT_EQ(CheckpointSigner::FromPemFile(keys_.public_key).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckpointSigner::FromPemFile(keys_.public_key).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
@@ -50,8 +51,8 @@ KeyFiles WriteKeyFiles(const std::string& dir, const std::string& name, const st
   X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
   X509_set_pubkey(cert, key);
   X509_NAME* subject = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test gateway"),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("test gateway"), -1, -1, 0);
   X509_set_issuer_name(cert, subject);
   if (X509_sign(cert, key, EVP_sha256()) == 0) Die("signing the test certificate");
   WritePem(files.certificate, [cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); });
@@ -112,7 +113,8 @@ absl::StatusOr<uint64_t> AppendAndWait(AccessLog& log, AccessRecord record) {
 std::string ExecRawSql(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   std::string error;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
     error = db ? sqlite3_errmsg(db) : "out of memory";
   } else {
     sqlite3_busy_timeout(db, 5000);
@@ -132,13 +134,39 @@ int64_t QueryRawInt(const std::string& db_path, const std::string& sql) {
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
       value = sqlite3_column_int64(stmt, 0);
     }
     sqlite3_finalize(stmt);
   }
   sqlite3_close(db);
   return value;
+}
+
+WriteLockHolder::WriteLockHolder(const std::string& db_path) {
+  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Die(absl::StrCat("taking the write lock of ", db_path, ": ", sqlite3_errmsg(db_)));
+  }
+}
+
+void WriteLockHolder::Release() {
+  if (db_ == nullptr) return;
+  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+void WaitForBatchesStarted(AccessLog& log, uint64_t batches) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (log.Stats().batches_started < batches) {
+    if (absl::Now() > give_up) {
+      ADD_FAILURE() << "the writer did not start batch " << batches;
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
 }
 
 }  // namespace interop::accesslog::testing

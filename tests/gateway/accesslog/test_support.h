@@ -8,6 +8,8 @@
 
 #include "gateway/accesslog/access_log.h"
 
+struct sqlite3;
+
 namespace interop::accesslog::testing {
 
 // PEM files of one freshly generated key pair (EVP_PKEY_Q_keygen "EC" "P-256").
@@ -52,6 +54,24 @@ std::string ExecRawSql(const std::string& db_path, const std::string& sql);
 
 // The first column of the first row of `sql` as an integer (-1 if there is no row).
 int64_t QueryRawInt(const std::string& db_path, const std::string& sql);
+
+// Holds the database's write lock (BEGIN IMMEDIATE on its own connection) from construction until
+// Release() or destruction, so that the log's writer waits in its BEGIN. Aborts if it cannot.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& db_path);
+  ~WriteLockHolder() { Release(); }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+  void Release();
+
+ private:
+  ::sqlite3* db_ = nullptr;
+};
+
+// Waits (polling) until log.Stats().batches_started reaches `batches`: the writer has taken that
+// many batches from the queue. Fails the test after 30 s.
+void WaitForBatchesStarted(AccessLog& log, uint64_t batches);
 
 }  // namespace interop::accesslog::testing
 

@@ -68,7 +68,8 @@ TEST_F(VerifyCommandTest, GoodFileWithCertificateOrPublicKey) {
 }
 
 TEST_F(VerifyCommandTest, Range) {
-  CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=11 --last=25"));
+  CommandResult result =
+      RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=11 --last=25"));
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output,
             "OK: 15 records, 1 checkpoints verified\n"
@@ -76,7 +77,8 @@ TEST_F(VerifyCommandTest, Range) {
 }
 
 TEST_F(VerifyCommandTest, TamperedFile) {
-  ASSERT_EQ(ExecRawSql(db_, "UPDATE access_records SET purpose = 'PURPOSE_CURIOSITY' WHERE sequence = 17"), "");
+  ASSERT_EQ(ExecRawSql(db_, "UPDATE access_records SET purpose = 'PURPOSE_CURIOSITY' WHERE sequence = 17"),
+            "");
   CommandResult result = RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate));
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_EQ(result.output, "BAD: record 17: hash does not match its contents\n");
@@ -101,7 +103,9 @@ TEST_F(VerifyCommandTest, UsageErrors) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.output, HasSubstr("unknown flag --frist"));
   EXPECT_EQ(RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=x")).exit_code, 2);
-  EXPECT_EQ(RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=5 --last=4")).exit_code, 2);
+  EXPECT_EQ(
+      RunVerify(absl::StrCat("--db=", db_, " --cert=", keys_.certificate, " --first=5 --last=4")).exit_code,
+      2);
   result = RunVerify(absl::StrCat("--db=", dir_.File("missing.db"), " --cert=", keys_.certificate));
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.output, HasSubstr("ERROR: cannot open"));
