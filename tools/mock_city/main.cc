@@ -57,6 +57,9 @@ ABSL_FLAG(std::string, key, "", "This backend's private key.");
 ABSL_FLAG(uint64_t, seed, 20261126, "Seed of the synthetic population (all five mock cities must agree).");
 ABSL_FLAG(int32_t, persons_per_city, 12000, "Persons whose identity numbers were issued in each city.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
+ABSL_FLAG(std::string, print_ids, "",
+          "Instead of serving, print the identity numbers of every person insured (\"medical\") or "
+          "insured in the city named by --city (\"medical-in-city\"), one per line: input for load tests.");
 ABSL_FLAG(bool, print_examples, false,
           "Print example residents for demos and tests (see the top of main.cc) and exit; serves nothing.");
 
@@ -141,6 +144,22 @@ void PrintExamples(const Population& population) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("A mock city backend for the five-city interop gateway.");
   absl::ParseCommandLine(argc, argv);
+  if (!absl::GetFlag(FLAGS_print_ids).empty()) {
+    interop::mock_city::PopulationOptions options;
+    options.seed = absl::GetFlag(FLAGS_seed);
+    options.persons_per_issuing_city = absl::GetFlag(FLAGS_persons_per_city);
+    const std::string which = absl::GetFlag(FLAGS_print_ids);
+    interop::City only = interop::CityForName(absl::GetFlag(FLAGS_city));
+    if (which != "medical" && !(which == "medical-in-city" && only != interop::City::CITY_UNSPECIFIED)) {
+      std::fprintf(stderr, "mock-city: --print_ids must be medical, or medical-in-city with --city\n");
+      return 2;
+    }
+    for (const auto& person : Population::Generate(options).persons()) {
+      if (!person.has_medical || (which == "medical-in-city" && person.medical.city != only)) continue;
+      std::printf("%s\n", person.resident_id.c_str());
+    }
+    return 0;
+  }
   if (absl::GetFlag(FLAGS_print_examples)) {
     interop::mock_city::PopulationOptions options;
     options.seed = absl::GetFlag(FLAGS_seed);

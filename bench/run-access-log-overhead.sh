@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# What the durable access log costs a read through the gateway: the same call (GetInsuranceStatus,
+# mutual TLS, authorization on) with the access log on, and with it switched off
+# (--benchmark_without_access_log), alternating runs. Writes the table into docs/BENCHMARKS.md.
+#
+#   bench/run-access-log-overhead.sh [SECONDS_PER_RUN] [ROUNDS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+WORK="$(mktemp -d /tmp/interop-bench-XXXXXX)"
+SECONDS_PER_RUN=${1:-10}
+ROUNDS=${2:-3}
+# shellcheck source=bench/gateway_bench_lib.sh
+source "$ROOT/bench/gateway_bench_lib.sh"
+trap stop_all EXIT
+
+"$ROOT/tools/dev" setup >/dev/null
+"$MOCK" --print_ids=medical >"$WORK/ids.txt"
+write_bench_policy
+write_gateway_config "$WORK/access_policy.textproto"
+start_cities
+
+run() {  # label, gateway flags...
+  local label=$1
+  shift
+  start_gateway "$@"
+  "$LOADGEN" --target="127.0.0.1:$GATEWAY_PORT" --ca="$CERTS/ca.pem" --cert="$CERTS/caller-hospital-taiyuan.pem" \
+    --key="$CERTS/caller-hospital-taiyuan.key" --ids_file="$WORK/ids.txt" --mode=closed --concurrency=64 \
+    --connections=4 --duration_s="$SECONDS_PER_RUN" --warmup_s=2 --label="$label" | tee -a "$WORK/results.jsonl"
+  stop_gateway
+}
+
+for ((r = 0; r < ROUNDS; r++)); do
+  run "log on"
+  run "log off" --benchmark_without_access_log
+done
+
+python3 - "$WORK/results.jsonl" "$ROOT/docs/BENCHMARKS.md" "$(machine_line)" "$SECONDS_PER_RUN" "$ROUNDS" <<'PY'
+import json, statistics, sys, re
+rows = [json.loads(l) for l in open(sys.argv[1])]
+out, machine, secs, rounds = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def med(label, key):
+    return statistics.median(r[key] for r in rows if r["label"] == label)
+on, off = med("log on", "calls_per_s"), med("log off", "calls_per_s")
+lines = [
+    "## Gateway read with the access log on and off",
+    "",
+    f"Machine: {machine}. Command: `bench/run-access-log-overhead.sh {secs} {rounds}`.",
+    f"GetInsuranceStatus through the gateway (mutual TLS, certificate verification, policy, field mask),",
+    f"64 calls in flight over 4 connections, {rounds} alternating runs of {secs} s each; medians.",
+    f"The load generator, the gateway and the five mock cities share the machine's cores.",
+    "",
+    "| access log | calls/s | p50 ms | p99 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: |",
+]
+for label in ("log on", "log off"):
+    lines.append(f"| {label[4:]} | {med(label,'calls_per_s'):.0f} | {med(label,'p50_us')/1000:.2f} | "
+                 f"{med(label,'p99_us')/1000:.2f} | {sum(r['errors'] for r in rows if r['label']==label)} |")
+lines += ["", f"Ratio on/off: **{on/off:.3f}** (target at least 0.95).", ""]
+section = "\n".join(lines)
+try:
+    text = open(out).read()
+except FileNotFoundError:
+    text = "# Benchmarks\n\n"
+pattern = re.compile(r"## Gateway read with the access log on and off\n.*?(?=\n## |\Z)", re.S)
+text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+open(out, "w").write(text)
+print(section)
+PY
