@@ -1,5 +1,6 @@
-// Builds the adapter of each configured city: the mutual-TLS channel to its backend and the city's
-// own adapter from adapters/<city>/.
+// Builds the adapter of each configured city: the city's dialect (CityBackendConfig.dialect_file,
+// normally adapters/<city>/dialect.textproto), the mutual-TLS channel to its backend, and the
+// city's own adapter from adapters/<city>/.
 #ifndef INTEROP_ADAPTERS_ADAPTER_FACTORY_H_
 #define INTEROP_ADAPTERS_ADAPTER_FACTORY_H_
 
@@ -7,12 +8,20 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/city_adapter.h"
+#include "adapters/dialect/dialect.h"
 #include "interop/config/v1/gateway_config.pb.h"
 
 namespace interop::adapters {
 
-// The adapter for `config.city()`, connected (lazily) to `config.address()` over mutual TLS.
-// Errors: those of reading the TLS files (naming the field), INVALID_ARGUMENT for an unknown city.
+// Reads and validates the dialect file of `config`, which must describe `config.city()`. Errors
+// start with "cities[<city>].dialect_file: ": INVALID_ARGUMENT if the field is empty, the file is
+// not a valid dialect (naming the file, the table and the code, see Dialect::FromProto) or
+// describes another city; NOT_FOUND if the file cannot be read.
+absl::StatusOr<std::shared_ptr<const Dialect>> LoadCityDialect(const config::v1::CityBackendConfig& config);
+
+// The adapter for `config.city()` speaking its dialect, connected (lazily) to `config.address()`
+// over mutual TLS. Errors: those of LoadCityDialect, those of reading the TLS files (naming the
+// field), INVALID_ARGUMENT for an unknown city.
 absl::StatusOr<std::unique_ptr<CityAdapter>> NewCityAdapter(const config::v1::CityBackendConfig& config);
 
 }  // namespace interop::adapters

@@ -24,7 +24,9 @@ start_cities() {
   for i in "${!CITIES[@]}"; do
     name=${CITIES[$i]}
     rm -f "$WORK/$name.port"
-    "$MOCK" --city="$name" --listen="127.0.0.1:$((CITY_BASE_PORT + i))" --ca="$CERTS/ca.pem" \
+    # Lvliang's backend speaks HTTP/JSON in the national interface's envelope (adapters/lvliang/).
+    "$MOCK" --city="$name" --transport="$([[ $name == lvliang ]] && echo http || echo grpc)" \
+      --dialect="$ROOT/adapters/$name/dialect.textproto" --listen="127.0.0.1:$((CITY_BASE_PORT + i))" --ca="$CERTS/ca.pem" \
       --cert="$CERTS/city-$name.pem" --key="$CERTS/city-$name.key" --port_file="$WORK/$name.port" \
       >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
@@ -44,6 +46,8 @@ write_gateway_config() {
     echo "access_log { signing_key_file: \"$CERTS/gateway.key\" signing_cert_file: \"$CERTS/gateway.pem\" }"
     for i in "${!CITIES[@]}"; do
       echo "cities { city: CITY_${CITIES[$i]^^} address: \"127.0.0.1:$((CITY_BASE_PORT + i))\" tls_server_name: \"localhost\""
+      echo "  dialect_file: \"$ROOT/adapters/${CITIES[$i]}/dialect.textproto\""
+      [[ ${CITIES[$i]} != lvliang ]] || echo "  transport: TRANSPORT_HTTP_NATIONAL_INTERFACE"
       echo "  tls { ca_cert_file: \"$CERTS/ca.pem\" cert_file: \"$CERTS/gateway.pem\" key_file: \"$CERTS/gateway.key\" } }"
     done
   } >"$WORK/gateway.textproto"

@@ -1,19 +1,37 @@
-// Translation of the city backend contract (interop.citybackend.v1) into canonical types.
+// DialectTranslator: the city backend contract (interop.citybackend.v1) in one city's dialect, to
+// and from canonical types.
 //
-// A city's codes arrive as strings in its own tables; a CityCodeTables maps them to national codes.
-// Anything that cannot be translated is INTERNAL naming the city, the field and the value: the
-// gateway never guesses or substitutes a default.
+// A city's backend writes money, dates, names, identity numbers and codes its own way, as its
+// Dialect (adapters/dialect/dialect.h, loaded from adapters/<city>/dialect.textproto) describes. The
+// translator turns the identity number the gateway asks about into the form the backend keys the
+// person by, and each answer into the canonical API. Anything it cannot translate is INTERNAL naming
+// the city, the field and why, for example
+//   city jinzhong answered an untranslatable insurance_type_code: code "XX" is not in its
+//   insurance_types table (adapters/jinzhong/dialect.textproto)
+// The gateway never guesses, rounds or substitutes a default. These messages travel to the
+// gateway's callers: they quote a malformed code, amount or date, but never a name or an identity
+// number from the answer (which may be another person's).
 //
-// Thread-safe: pure functions over immutable tables.
+// Example:
+//   DialectTranslator translator(dialect);
+//   request.set_resident_id(translator.BackendResidentId(resident_id));
+//   ... call ...
+//   absl::StatusOr<medical::v1::GetInsuranceStatusResponse> status =
+//       translator.TranslateMedicalEnrollment(resident_id, reply);
+//
+// Thread-safe: immutable after construction.
 #ifndef INTEROP_ADAPTERS_GRPC_BACKEND_BACKEND_TRANSLATION_H_
 #define INTEROP_ADAPTERS_GRPC_BACKEND_BACKEND_TRANSLATION_H_
 
-#include <map>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "adapters/dialect/dialect.h"
 #include "interop/citybackend/v1/city_backend.pb.h"
 #include "interop/common/v1/common.pb.h"
 #include "interop/household/v1/household.pb.h"
@@ -22,37 +40,55 @@
 
 namespace interop::adapters {
 
-// A city's local code tables, each mapping the city's code to the canonical enum value.
-struct CityCodeTables {
-  std::map<std::string, medical::v1::InsuranceType> insurance_types;
-  std::map<std::string, medical::v1::EnrollmentStatus> enrollment_statuses;
-  std::map<std::string, social::v1::InsuranceKind> insurance_kinds;
-  std::map<std::string, household::v1::RelationToHead> relations;
-  std::map<std::string, household::v1::HouseholdType> household_types;
+class DialectTranslator {
+ public:
+  // `dialect` must not be null.
+  explicit DialectTranslator(std::shared_ptr<const Dialect> dialect);
 
-  // The national code tables as the backend contract documents them. A city whose backend uses the
-  // national codes uses these unchanged.
-  static CityCodeTables National();
+  City city() const { return dialect_->city(); }
+  const Dialect& dialect() const { return *dialect_; }
+
+  // The identity number to send the backend for the person with the valid, normalised 18-character
+  // `resident_id`: the legacy 15-digit number if the backend keys the person by it, else
+  // `resident_id`.
+  std::string BackendResidentId(const std::string& resident_id) const;
+
+  // The translations of whole answers. `asked_resident_id` is the 18-character number the gateway
+  // asked about; an answer about anyone else is an error. Every field is checked: codes against the
+  // city's tables, amounts, dates and months against the city's formats (amounts never negative),
+  // names decoded from the city's encoding (never empty), region and address codes six digits, the
+  // household number nine digits. Contributions come back in canonical order (year, month, kind).
+  absl::StatusOr<medical::v1::GetInsuranceStatusResponse> TranslateMedicalEnrollment(
+      const std::string& asked_resident_id, const citybackend::v1::GetMedicalEnrollmentResponse& reply) const;
+  absl::StatusOr<std::vector<social::v1::ContributionEntry>> TranslateContributions(
+      const std::string& asked_resident_id, const citybackend::v1::GetContributionsResponse& reply) const;
+  absl::StatusOr<household::v1::GetHouseholdRecordResponse> TranslateHouseholdRegistration(
+      const std::string& asked_resident_id,
+      const citybackend::v1::GetHouseholdRegistrationResponse& reply) const;
+
+  // The pieces the translations are made of, each INTERNAL naming the city and `field` on failure.
+
+  // An amount in the city's money format, in fen.
+  absl::StatusOr<int64_t> TranslateMoney(absl::string_view field, absl::string_view text) const;
+  // A date in the city's date format.
+  absl::StatusOr<common::v1::Date> TranslateDate(absl::string_view field, absl::string_view text) const;
+  // A month in the month form of the city's date format.
+  absl::StatusOr<absl::CivilMonth> TranslateMonth(absl::string_view field, absl::string_view text) const;
+  // A name in the city's text encoding, as UTF-8; an empty name is an error.
+  absl::StatusOr<std::string> TranslateName(absl::string_view field, absl::string_view bytes) const;
+  // The national code of the city's local `code` in `table`.
+  absl::StatusOr<std::string> TranslateCode(absl::string_view field, CodeTableKind table,
+                                            absl::string_view code) const;
+  // The 18-character number of the identity number `text` the backend answered with (18 characters,
+  // or 15 digits if the city keys anyone by legacy numbers), which must be `asked_resident_id`.
+  absl::StatusOr<std::string> TranslateResidentId(absl::string_view field, absl::string_view text,
+                                                  const std::string& asked_resident_id) const;
+
+ private:
+  absl::Status Untranslatable(absl::string_view field, absl::string_view why) const;
+
+  std::shared_ptr<const Dialect> dialect_;
 };
-
-// "YYYYMMDD" to a Date, checking that it is a real calendar date.
-absl::StatusOr<common::v1::Date> ParseCompactDate(absl::string_view text);
-
-// "YYYYMM" to (year, month).
-absl::StatusOr<std::pair<int, int>> ParseCompactMonth(absl::string_view text);
-
-// The translations; `city` is used in error messages.
-absl::StatusOr<medical::v1::GetInsuranceStatusResponse> TranslateMedicalEnrollment(
-    common::v1::City city, const CityCodeTables& tables,
-    const citybackend::v1::GetMedicalEnrollmentResponse& reply);
-
-absl::StatusOr<std::vector<social::v1::ContributionEntry>> TranslateContributions(
-    common::v1::City city, const CityCodeTables& tables,
-    const citybackend::v1::GetContributionsResponse& reply);
-
-absl::StatusOr<household::v1::GetHouseholdRecordResponse> TranslateHouseholdRegistration(
-    common::v1::City city, const CityCodeTables& tables,
-    const citybackend::v1::GetHouseholdRegistrationResponse& reply);
 
 }  // namespace interop::adapters
 

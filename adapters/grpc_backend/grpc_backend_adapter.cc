@@ -24,6 +24,7 @@ struct PendingCall {
 GrpcBackendAdapter::GrpcBackendAdapter(GrpcBackendOptions options, std::shared_ptr<grpc::Channel> channel,
                                        std::unique_ptr<backend::CityBackendService::StubInterface> stub)
     : options_(std::move(options)),
+      translator_(options_.dialect != nullptr ? options_.dialect : Dialect::Reference(options_.city)),
       channel_(std::move(channel)),
       stub_(std::move(stub)),
       generic_stub_(channel_) {}
@@ -63,7 +64,7 @@ void GrpcBackendAdapter::LocatePerson(const std::string& resident_id, const Call
   using Call = PendingCall<backend::LocatePersonRequest, backend::LocatePersonResponse>;
   auto* call = new Call;
   Prepare(options, &call->context);
-  call->request.set_resident_id(resident_id);
+  call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->LocatePerson(&call->context, &call->request, &call->response,
                                [this, call, options, done = std::move(done)](grpc::Status status) {
                                  std::unique_ptr<Call> owned(call);
@@ -84,13 +85,13 @@ void GrpcBackendAdapter::GetInsuranceStatus(const std::string& resident_id, cons
   using Call = PendingCall<backend::GetMedicalEnrollmentRequest, backend::GetMedicalEnrollmentResponse>;
   auto* call = new Call;
   Prepare(options, &call->context);
-  call->request.set_resident_id(resident_id);
+  call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->GetMedicalEnrollment(
       &call->context, &call->request, &call->response,
-      [this, call, options, done = std::move(done)](grpc::Status status) {
+      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<Call> owned(call);
         if (!status.ok()) return done(MapError(status, options, "medical-insurance enrolment"));
-        done(TranslateMedicalEnrollment(options_.city, options_.code_tables, owned->response));
+        done(translator_.TranslateMedicalEnrollment(resident_id, owned->response));
       });
 }
 
@@ -100,18 +101,16 @@ void GrpcBackendAdapter::GetMonthlyContributions(const std::string& resident_id,
   using Call = PendingCall<backend::GetContributionsRequest, backend::GetContributionsResponse>;
   auto* call = new Call;
   Prepare(options, &call->context);
-  call->request.set_resident_id(resident_id);
+  call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   call->request.set_from_year(from_year);
   call->request.set_to_year(to_year);
-  stub_->async()->GetContributions(&call->context, &call->request, &call->response,
-                                   [this, call, options, done = std::move(done)](grpc::Status status) {
-                                     std::unique_ptr<Call> owned(call);
-                                     if (!status.ok()) {
-                                       return done(MapError(status, options, "contribution history"));
-                                     }
-                                     done(TranslateContributions(options_.city, options_.code_tables,
-                                                                 owned->response));
-                                   });
+  stub_->async()->GetContributions(
+      &call->context, &call->request, &call->response,
+      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
+        std::unique_ptr<Call> owned(call);
+        if (!status.ok()) return done(MapError(status, options, "contribution history"));
+        done(translator_.TranslateContributions(resident_id, owned->response));
+      });
 }
 
 void GrpcBackendAdapter::GetHouseholdRecord(const std::string& resident_id, const CallOptions& options,
@@ -120,13 +119,13 @@ void GrpcBackendAdapter::GetHouseholdRecord(const std::string& resident_id, cons
       PendingCall<backend::GetHouseholdRegistrationRequest, backend::GetHouseholdRegistrationResponse>;
   auto* call = new Call;
   Prepare(options, &call->context);
-  call->request.set_resident_id(resident_id);
+  call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->GetHouseholdRegistration(
       &call->context, &call->request, &call->response,
-      [this, call, options, done = std::move(done)](grpc::Status status) {
+      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<Call> owned(call);
         if (!status.ok()) return done(MapError(status, options, "household registration"));
-        done(TranslateHouseholdRegistration(options_.city, options_.code_tables, owned->response));
+        done(translator_.TranslateHouseholdRegistration(resident_id, owned->response));
       });
 }
 

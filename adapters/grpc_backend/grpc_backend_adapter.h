@@ -1,9 +1,11 @@
 // GrpcBackendAdapter: a CityAdapter for a city whose backend speaks the gRPC city backend contract
-// (protos/interop/citybackend/v1/city_backend.proto) with its own code tables.
+// (protos/interop/citybackend/v1/city_backend.proto) in its own dialect.
 //
-// The per-city adapters in adapters/<city>/ build on it, supplying the city and its code tables.
-// Every call carries the city's deadline (the earlier of the caller's deadline and the configured
-// per-city deadline) and is never retried here.
+// The per-city adapters in adapters/<city>/ build on it, supplying the city and its dialect (loaded
+// from adapters/<city>/dialect.textproto); a DialectTranslator (backend_translation.h) turns
+// identity numbers into the backend's form and its answers into canonical types. Every call carries
+// the city's deadline (the earlier of the caller's deadline and the configured per-city deadline)
+// and is never retried here.
 //
 // Thread-safe.
 #ifndef INTEROP_ADAPTERS_GRPC_BACKEND_GRPC_BACKEND_ADAPTER_H_
@@ -13,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "adapters/city_adapter.h"
+#include "adapters/dialect/dialect.h"
 #include "adapters/grpc_backend/backend_translation.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -24,7 +27,9 @@ struct GrpcBackendOptions {
   City city = City::CITY_UNSPECIFIED;
   // The longest any one call to this city may take.
   absl::Duration city_deadline = absl::Seconds(2);
-  CityCodeTables code_tables = CityCodeTables::National();
+  // The dialect of the city's backend, for `city`. Null means the contract's reference dialect
+  // (Dialect::Reference: integer fen, "YYYYMMDD", UTF-8, national codes).
+  std::shared_ptr<const Dialect> dialect;
 };
 
 class GrpcBackendAdapter : public CityAdapter {
@@ -54,6 +59,7 @@ class GrpcBackendAdapter : public CityAdapter {
                         absl::string_view what) const;
 
   const GrpcBackendOptions options_;
+  const DialectTranslator translator_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<citybackend::v1::CityBackendService::StubInterface> stub_;
   grpc::GenericStub generic_stub_;

@@ -1,15 +1,24 @@
 #include "adapters/jinzhong/jinzhong_adapter.h"
 
+#include "absl/strings/str_cat.h"
 #include "adapters/grpc_backend/grpc_backend_adapter.h"
+#include "gateway/base/cities.h"
 
 namespace interop::adapters::jinzhong {
 
-std::unique_ptr<CityAdapter> NewJinzhongAdapter(std::shared_ptr<grpc::Channel> channel,
-                                              absl::Duration city_deadline) {
+absl::StatusOr<std::unique_ptr<CityAdapter>> NewJinzhongAdapter(std::shared_ptr<grpc::Channel> channel,
+                                                                absl::Duration city_deadline,
+                                                                std::shared_ptr<const Dialect> dialect) {
+  if (dialect == nullptr) return absl::InvalidArgumentError("jinzhong: a dialect is required");
+  if (dialect->city() != City::CITY_JINZHONG) {
+    return absl::InvalidArgumentError(absl::StrCat("jinzhong: dialect ", dialect->source(),
+                                                   " is the dialect of ", CityName(dialect->city()),
+                                                   ", not of jinzhong"));
+  }
   GrpcBackendOptions options;
   options.city = City::CITY_JINZHONG;
   options.city_deadline = city_deadline;
-  options.code_tables = CityCodeTables::National();
+  options.dialect = std::move(dialect);
   auto stub = citybackend::v1::CityBackendService::NewStub(channel);
   return std::make_unique<GrpcBackendAdapter>(std::move(options), std::move(channel), std::move(stub));
 }

@@ -79,6 +79,10 @@ absl::Status Validate(const GatewayConfig& config, const LoadOptions& options) {
     if (city.address().empty()) return absl::InvalidArgumentError(absl::StrCat(prefix, ".address: is required"));
     absl::Status tls = RequireTls(city.tls(), absl::StrCat(prefix, ".tls"));
     if (!tls.ok()) return tls;
+    if (city.dialect_file().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, ".dialect_file: is required (normally adapters/<city>/dialect.textproto)"));
+    }
   }
   for (City city : kAllCities) {
     if (seen.count(city) == 0) {
@@ -114,6 +118,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::s
   if (config.has_tls()) ResolveTls(base_dir, config.mutable_tls());
   for (v1::CityBackendConfig& city : *config.mutable_cities()) {
     ResolveTls(base_dir, city.mutable_tls());
+    city.set_dialect_file(Resolve(base_dir, city.dialect_file()));
     if (city.deadline_ms() == 0) {
       city.set_deadline_ms(config.default_city_deadline_ms() == 0 ? kDefaultCityDeadlineMs
                                                                  : config.default_city_deadline_ms());

@@ -4,7 +4,9 @@
 // Example:
 //   absl::StatusOr<GatewayConfig> config = LoadGatewayConfig("gateway.textproto", {});
 //
-// Validation happens once, here; the rest of the gateway may assume a valid config.
+// Validation happens once, here; the rest of the gateway may assume a valid config. The files it
+// names (TLS material, city dialects, the access policy) are checked by whoever reads them when the
+// gateway starts.
 #ifndef INTEROP_GATEWAY_CONFIG_CONFIG_LOADER_H_
 #define INTEROP_GATEWAY_CONFIG_CONFIG_LOADER_H_
 
@@ -24,7 +26,8 @@ struct LoadOptions {
 
 // Parses `text` (text format) and validates it. Relative file paths in it are resolved against
 // `base_dir` (no change if empty). Defaults documented in the schema are filled in.
-// Errors: INVALID_ARGUMENT naming the field, e.g. "cities[2].address: is required" or
+// Errors: INVALID_ARGUMENT naming the field, e.g. "cities[2].address: is required",
+// "cities[0].dialect_file: is required (normally adapters/<city>/dialect.textproto)" or
 // "cities: CITY_XINZHOU appears twice", or describing the text-format parse error with its line.
 absl::StatusOr<v1::GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::string_view base_dir,
                                                      const LoadOptions& options);

@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
     std::string name(CityName(city));
     argvs[city] = {options.mock_city_binary,
                    absl::StrCat("--city=", name),
+                   absl::StrCat("--dialect=", cluster->DialectPath(city)),
                    "--listen=127.0.0.1:0",
                    absl::StrCat("--ca=", certs, "/ca.pem"),
                    absl::StrCat("--cert=", certs, "/city-", name, ".pem"),
@@ -37,6 +38,8 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
                    absl::StrCat("--seed=", options.seed),
                    absl::StrCat("--persons_per_city=", options.persons_per_city),
                    absl::StrCat("--port_file=", cluster->dir_, "/", name, ".port")};
+    // Lvliang's backend speaks HTTP/JSON in the national interface's envelope (adapters/lvliang/).
+    if (city == City::CITY_LVLIANG) argvs[city].push_back("--transport=http");
   }
   for (City city : kAllCities) {
     std::string name(CityName(city));
@@ -58,8 +61,10 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
   for (City city : kAllCities) {
     absl::StrAppend(&config, "cities { city: ", common::v1::City_Name(city), " address: \"127.0.0.1:",
                     cluster->cities_[city]->port(), "\" tls_server_name: \"localhost\" deadline_ms: ",
-                    options.city_deadline_ms, " tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
-                    "/gateway.pem\" key_file: \"", certs, "/gateway.key\" } }\n");
+                    options.city_deadline_ms, " dialect_file: \"", cluster->DialectPath(city),
+                    "\" tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
+                    "/gateway.pem\" key_file: \"", certs, "/gateway.key\" }",
+                    city == City::CITY_LVLIANG ? " transport: TRANSPORT_HTTP_NATIONAL_INTERFACE" : "", " }\n");
   }
   std::ofstream(cluster->gateway_config_path()) << config;
   absl::Status started = cluster->RestartGateway();
@@ -83,6 +88,10 @@ absl::Status CityCluster::RestartGateway() {
   if (!gateway.ok()) return gateway.status();
   gateway_ = std::move(*gateway);
   return absl::OkStatus();
+}
+
+std::string CityCluster::DialectPath(City city) const {
+  return absl::StrCat(options_.adapters_dir, "/", CityName(city), "/dialect.textproto");
 }
 
 std::string CityCluster::gateway_target() const { return absl::StrCat("127.0.0.1:", gateway_->port()); }

@@ -1,6 +1,7 @@
 // CityCluster: the five mock cities and a gateway, as real processes on port 0 with mutual TLS,
-// for integration tests. Certificates come from certs/make-dev-certs.sh (the ctest fixture
-// "dev_certs" makes them before any integration test runs).
+// for integration tests. Every mock city speaks its city's dialect (adapters/<city>/dialect.textproto)
+// and the gateway's adapters read the same files. Certificates come from certs/make-dev-certs.sh
+// (the ctest fixture "dev_certs" makes them before any integration test runs).
 #ifndef INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
 #define INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
 
@@ -24,6 +25,8 @@ struct ClusterOptions {
   int persons_per_city = 12000;
   std::string access_policy_file = INTEROP_SOURCE_DIR "/gateway/server/access_policy.textproto";
   std::string crl_file = INTEROP_TEST_CERTS_DIR "/crl.pem";
+  // Each city's dialect is <adapters_dir>/<city>/dialect.textproto, for its mock and the gateway alike.
+  std::string adapters_dir = INTEROP_SOURCE_DIR "/adapters";
   uint32_t checkpoint_every_records = 100;
 };
 
@@ -51,6 +54,8 @@ class CityCluster {
   std::shared_ptr<grpc::Channel> ChannelWith(const std::string& cert_file, const std::string& key_file) const;
 
   std::string CertPath(const std::string& file) const { return options_.certs_dir + "/" + file; }
+  // The dialect file of `city`, as the mock city and the gateway use it.
+  std::string DialectPath(City city) const;
 
  private:
   CityCluster() = default;

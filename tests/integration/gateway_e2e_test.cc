@@ -97,6 +97,7 @@ TEST_F(GatewayEndToEndTest, MedicalStatusForPersonsOfEveryCity) {
       EXPECT_EQ(response.insured_city().division_code(), CityDivisionCode(city));
       EXPECT_EQ(response.insured_region_code(), person.medical.insured_region_code);
       EXPECT_EQ(absl::StrCat(static_cast<int>(response.insurance_type())), person.medical.insurance_type_code);
+      EXPECT_EQ(absl::StrCat(static_cast<int>(response.status())), person.medical.status_code);
       EXPECT_EQ(response.personal_account_balance().fen(), person.medical.balance_fen);
       EXPECT_EQ(response.enrollment_date().year(), person.medical.enrollment_date.year());
       EXPECT_EQ(response.enrollment_date().month(), person.medical.enrollment_date.month());
@@ -126,6 +127,39 @@ TEST_F(GatewayEndToEndTest, PersonInsuredInAnotherCityThanTheirNumberSays) {
   }
 }
 
+// Xinzhou's backend knows persons born before 1970 only by their legacy 15-digit number
+// (adapters/xinzhou/dialect.textproto); callers still use, and get, the 18-character number.
+TEST_F(GatewayEndToEndTest, OlderPersonsKeyedByLegacyNumbersInXinzhouAreFoundAndAnswered) {
+  for (int i = 0; i < 3; ++i) {
+    const SyntheticPerson& person = FindPerson(
+        [](const SyntheticPerson& p) {
+          return p.birth_date.year() < 1970 && p.has_medical && p.medical.city == City::CITY_XINZHOU &&
+                 p.household.city == City::CITY_XINZHOU;
+        },
+        i);
+    medical::v1::GetInsuranceStatusResponse response;
+    grpc::Status status = GetMedical(person.resident_id, &response);
+    ASSERT_TRUE(status.ok()) << person.resident_id << ": " << status.error_message();
+    EXPECT_EQ(response.resident_id(), person.resident_id);
+    EXPECT_EQ(response.insured_city().city(), City::CITY_XINZHOU);
+    EXPECT_EQ(response.name(), person.name);
+    EXPECT_EQ(response.personal_account_balance().fen(), person.medical.balance_fen);
+    EXPECT_EQ(absl::StrCat(static_cast<int>(response.status())), person.medical.status_code);
+
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    household::v1::GetHouseholdRecordRequest request;
+    request.mutable_person()->set_resident_id(person.resident_id);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_HOUSEHOLD_ADMINISTRATION);
+    household::v1::GetHouseholdRecordResponse household;
+    status = household_->GetHouseholdRecord(&context, request, &household);
+    ASSERT_TRUE(status.ok()) << person.resident_id << ": " << status.error_message();
+    EXPECT_EQ(household.resident_id(), person.resident_id);
+    EXPECT_EQ(household.registered_city().city(), City::CITY_XINZHOU);
+    EXPECT_EQ(static_cast<int>(household.relation_to_head()), std::stoi(person.household.relation_code));
+  }
+}
+
 TEST_F(GatewayEndToEndTest, HouseholdRecordForPersonsOfEveryCityIncludingMovers) {
   for (City city : kAllCities) {
     for (bool moved : {false, true}) {
@@ -145,7 +179,9 @@ TEST_F(GatewayEndToEndTest, HouseholdRecordForPersonsOfEveryCityIncludingMovers)
       EXPECT_EQ(response.household_number(), person.household.household_number);
       EXPECT_EQ(absl::StrCat(static_cast<int>(response.household_type())), person.household.household_type_code);
       EXPECT_EQ(response.registered_since().year(), person.household.registered_since.year());
-      EXPECT_NE(response.relation_to_head(), household::v1::RELATION_TO_HEAD_UNSPECIFIED);
+      EXPECT_EQ(static_cast<int>(response.relation_to_head()), std::stoi(person.household.relation_code));
+      EXPECT_EQ(response.registered_since().month(), person.household.registered_since.month());
+      EXPECT_EQ(response.registered_since().day(), person.household.registered_since.day());
       EXPECT_EQ(response.name(), person.name);
     }
   }

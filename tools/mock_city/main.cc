@@ -1,11 +1,18 @@
 // mock-city: plays one city's backend with the deterministic synthetic population.
 //
-//   mock-city --city=taiyuan --listen=127.0.0.1:7001 --ca=ca.pem --cert=city-taiyuan.pem
-//             --key=city-taiyuan.key [--seed=N] [--persons_per_city=N] [--port_file=PATH]
+//   mock-city --city=taiyuan --dialect=adapters/taiyuan/dialect.textproto --listen=127.0.0.1:7001
+//             --ca=ca.pem --cert=city-taiyuan.pem --key=city-taiyuan.key [--seed=N]
+//             [--persons_per_city=N] [--port_file=PATH]
 //   mock-city --print_examples [--seed=N] [--persons_per_city=N]
 //
 // Serves interop.citybackend.v1.CityBackendService and grpc.health.v1 over mutual TLS: the caller
-// (the gateway) must present a certificate from the CA given by --ca. Runs until SIGINT/SIGTERM.
+// (the gateway) must present a certificate from the CA given by --ca. Answers in the city's dialect,
+// read from --dialect (required; the file must be the dialect of --city and have a local code for
+// every national code). Runs until SIGINT/SIGTERM.
+//
+// With --transport=http it serves HTTP/JSON in the envelope of the national medical-insurance
+// interface instead (POST /fsi/api/rsfComIfsService/callService, GET /health), over mutual TLS with
+// the same flags: how Lvliang's backend speaks (adapters/lvliang/NATIONAL_INTERFACE.md).
 //
 // With --print_examples it serves nothing: it prints, for the population of --seed and
 // --persons_per_city, example residents who make good cross-city demos and test cases, one per line
@@ -40,6 +47,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "adapters/dialect/dialect.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/log.h"
 #include "gateway/tls/tls_credentials.h"
@@ -47,9 +55,13 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "tools/mock_city/http_backend.h"
 #include "tools/mock_city/mock_city_service.h"
 
 ABSL_FLAG(std::string, city, "", "The city to play: taiyuan, yangquan, jinzhong, xinzhou or lvliang.");
+ABSL_FLAG(std::string, dialect, "",
+          "The city's dialect file (interop.config.v1.CityDialect, text format), normally "
+          "adapters/<city>/dialect.textproto. Required for serving.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "Address to serve on; port 0 picks a free port.");
 ABSL_FLAG(std::string, ca, "", "CA certificate that callers' client certificates must chain to.");
 ABSL_FLAG(std::string, cert, "", "This backend's certificate.");
@@ -57,6 +69,9 @@ ABSL_FLAG(std::string, key, "", "This backend's private key.");
 ABSL_FLAG(uint64_t, seed, 20261126, "Seed of the synthetic population (all five mock cities must agree).");
 ABSL_FLAG(int32_t, persons_per_city, 12000, "Persons whose identity numbers were issued in each city.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
+ABSL_FLAG(std::string, transport, "grpc",
+          "grpc: the gRPC city backend contract; http: HTTP/JSON in the national medical-insurance "
+          "interface's envelope (Lvliang's backend; adapters/lvliang/NATIONAL_INTERFACE.md).");
 ABSL_FLAG(std::string, print_ids, "",
           "Instead of serving, print the identity numbers of every person insured (\"medical\") or "
           "insured in the city named by --city (\"medical-in-city\"), one per line: input for load tests.");
@@ -154,7 +169,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mock-city: --print_ids must be medical, or medical-in-city with --city\n");
       return 2;
     }
-    for (const auto& person : Population::Generate(options).persons()) {
+    // Named, so that it outlives the loop (a temporary's persons() would dangle).
+    const Population population = Population::Generate(options);
+    for (const auto& person : population.persons()) {
       if (!person.has_medical || (which == "medical-in-city" && person.medical.city != only)) continue;
       std::printf("%s\n", person.resident_id.c_str());
     }
@@ -170,6 +187,28 @@ int main(int argc, char** argv) {
   interop::City city = interop::CityForName(absl::GetFlag(FLAGS_city));
   if (city == interop::City::CITY_UNSPECIFIED) {
     std::fprintf(stderr, "mock-city: --city must be one of taiyuan, yangquan, jinzhong, xinzhou, lvliang\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_dialect).empty()) {
+    std::fprintf(stderr, "mock-city: --dialect is required (normally adapters/%s/dialect.textproto)\n",
+                 std::string(interop::CityName(city)).c_str());
+    return 2;
+  }
+  absl::StatusOr<std::shared_ptr<const interop::adapters::Dialect>> dialect =
+      interop::adapters::Dialect::LoadFile(absl::GetFlag(FLAGS_dialect));
+  absl::Status usable = dialect.ok() ? (*dialect)->CheckCoversEveryNationalCode() : dialect.status();
+  if (usable.ok() && (*dialect)->city() != city) {
+    usable = absl::InvalidArgumentError(absl::StrCat((*dialect)->source(), " is the dialect of ",
+                                                     interop::CityName((*dialect)->city()), ", not of ",
+                                                     interop::CityName(city)));
+  }
+  if (!usable.ok()) {
+    std::fprintf(stderr, "mock-city: --dialect: %s\n", std::string(usable.message()).c_str());
+    return 2;
+  }
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (transport != "grpc" && transport != "http") {
+    std::fprintf(stderr, "mock-city: --transport must be grpc or http\n");
     return 2;
   }
   sigset_t stop_signals;
@@ -194,7 +233,16 @@ int main(int argc, char** argv) {
   population_options.seed = absl::GetFlag(FLAGS_seed);
   population_options.persons_per_issuing_city = absl::GetFlag(FLAGS_persons_per_city);
   interop::mock_city::Population population = interop::mock_city::Population::Generate(population_options);
-  interop::mock_city::MockCityBackend backend(city, population, interop::Clock::Real());
+  if (transport == "http") {
+    interop::mock_city::HttpBackendOptions http;
+    http.listen = absl::GetFlag(FLAGS_listen);
+    http.ca_cert_file = absl::GetFlag(FLAGS_ca);
+    http.cert_file = absl::GetFlag(FLAGS_cert);
+    http.key_file = absl::GetFlag(FLAGS_key);
+    return interop::mock_city::ServeHttpUntilSignal(*dialect, population, http, absl::GetFlag(FLAGS_port_file),
+                                                    stop_signals);
+  }
+  interop::mock_city::MockCityBackend backend(*dialect, population, interop::Clock::Real());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -209,6 +257,7 @@ int main(int argc, char** argv) {
   }
   interop::LogInfo("mock city serving",
                    {{"city", std::string(interop::CityName(city))},
+                    {"dialect", (*dialect)->source()},
                     {"port", absl::StrCat(port)},
                     {"persons_held", absl::StrCat(backend.HeldPersonCount())},
                     {"seed", absl::StrCat(population_options.seed)},

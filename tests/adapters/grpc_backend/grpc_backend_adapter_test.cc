@@ -206,10 +206,13 @@ class GrpcBackendAdapterTest : public ::testing::Test {
     shut_down_ = true;
   }
 
-  std::unique_ptr<GrpcBackendAdapter> MakeAdapter(absl::Duration city_deadline, City city = City::CITY_LVLIANG) {
+  std::unique_ptr<GrpcBackendAdapter> MakeAdapter(absl::Duration city_deadline,
+                                                  City city = City::CITY_LVLIANG,
+                                                  std::shared_ptr<const Dialect> dialect = nullptr) {
     GrpcBackendOptions options;
     options.city = city;
     options.city_deadline = city_deadline;
+    options.dialect = std::move(dialect);
     std::shared_ptr<grpc::Channel> channel =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
     auto stub = backend::CityBackendService::NewStub(channel);
@@ -267,7 +270,7 @@ TEST_F(GrpcBackendAdapterTest, GetInsuranceStatusTranslates) {
   reply.set_insurance_type_code("390");
   reply.set_status_code("1");
   reply.set_enrollment_date("20200101");
-  reply.set_balance_fen(9900);
+  reply.set_balance("9900");
   fake_.SetMedical(reply);
 
   Outcome<medical::v1::GetInsuranceStatusResponse> outcome;
@@ -288,6 +291,7 @@ TEST_F(GrpcBackendAdapterTest, GetInsuranceStatusTranslates) {
 TEST_F(GrpcBackendAdapterTest, UntranslatableAnswerIsInternalNamingCityAndField) {
   backend::GetMedicalEnrollmentResponse reply;
   reply.set_resident_id(kResidentId);
+  reply.set_name("王五");
   reply.set_insured_region_code("141102");
   reply.set_insurance_type_code("999");
   reply.set_status_code("1");
@@ -309,9 +313,9 @@ TEST_F(GrpcBackendAdapterTest, GetMonthlyContributionsPassesTheYearRangeAndTrans
   backend::MonthlyContribution* m = reply.add_months();
   m->set_kind_code("110");
   m->set_year_month("201903");
-  m->set_wage_base_fen(400000);
-  m->set_personal_fen(32000);
-  m->set_employer_fen(64000);
+  m->set_wage_base("400000");
+  m->set_personal_amount("32000");
+  m->set_employer_amount("64000");
   fake_.SetContributions(reply);
 
   Outcome<std::vector<social::v1::ContributionEntry>> outcome;
@@ -351,6 +355,96 @@ TEST_F(GrpcBackendAdapterTest, GetHouseholdRecordTranslates) {
   EXPECT_EQ(outcome.result->relation_to_head(), household::v1::RELATION_TO_HEAD_HEAD);
   EXPECT_EQ(outcome.result->household_type(), household::v1::HOUSEHOLD_TYPE_FAMILY);
   EXPECT_EQ(outcome.result->registered_since().day(), 31);
+}
+
+// A dialect that differs everywhere: yuan, "YYYY/MM/DD", GB 18030 names, local codes, legacy
+// numbers for persons born before 1970.
+std::shared_ptr<const Dialect> LegacyDialect() {
+  absl::StatusOr<std::shared_ptr<const Dialect>> dialect = Dialect::Parse(R"pb(
+    city: CITY_XINZHOU
+    money_format: MONEY_FORMAT_YUAN_DECIMAL
+    date_format: "YYYY/MM/DD"
+    text_encoding: TEXT_ENCODING_GB18030
+    legacy_id_born_before_year: 1970
+    insurance_types { local_code: "11" national_code: "310" }
+    enrollment_statuses { local_code: "0" national_code: "1" }
+    contribution_kinds { local_code: "01" national_code: "110" }
+    relations { local_code: "02" national_code: "02" }
+    household_types { local_code: "10" national_code: "1" }
+  )pb", "adapters/xinzhou/dialect.textproto");
+  EXPECT_TRUE(dialect.ok()) << dialect.status();
+  return *dialect;
+}
+
+constexpr char kOldPerson[] = "142201196503071239";  // born 1965
+constexpr char kOldPersonLegacy[] = "142201650307123";
+
+TEST_F(GrpcBackendAdapterTest, OlderPersonsAreAskedForByTheirLegacyNumberEverywhere) {
+  adapter_ = MakeAdapter(absl::Seconds(2), City::CITY_XINZHOU, LegacyDialect());
+  fake_.SetLocate(backend::LocatePersonResponse());
+  Outcome<PersonLocation> located;
+  adapter_->LocatePerson(kOldPerson, {}, located.callback());
+  ASSERT_TRUE(located.Wait());
+  ASSERT_TRUE(located.result.ok()) << located.result.status();
+  EXPECT_EQ(fake_.last_resident_id(), kOldPersonLegacy);
+
+  // Younger persons by their 18-character number.
+  Outcome<PersonLocation> young;
+  adapter_->LocatePerson(kResidentId, {}, young.callback());
+  ASSERT_TRUE(young.Wait());
+  EXPECT_EQ(fake_.last_resident_id(), kResidentId);
+
+  backend::GetMedicalEnrollmentResponse reply;
+  reply.set_resident_id(kOldPersonLegacy);
+  reply.set_name("\xCD\xF5\xCE\xE5");  // 王五 in GB 18030
+  reply.set_insured_region_code("140902");
+  reply.set_insurance_type_code("11");
+  reply.set_status_code("0");
+  reply.set_enrollment_date("2001/10/01");
+  reply.set_balance("99.00");
+  fake_.SetMedical(reply);
+  Outcome<medical::v1::GetInsuranceStatusResponse> medical;
+  adapter_->GetInsuranceStatus(kOldPerson, {}, medical.callback());
+  ASSERT_TRUE(medical.Wait());
+  ASSERT_TRUE(medical.result.ok()) << medical.result.status();
+  EXPECT_EQ(fake_.last_resident_id(), kOldPersonLegacy);
+  EXPECT_EQ(medical.result->resident_id(), kOldPerson);
+  EXPECT_EQ(medical.result->name(), "王五");
+  EXPECT_EQ(medical.result->insurance_type(), medical::v1::INSURANCE_TYPE_EMPLOYEE);
+  EXPECT_EQ(medical.result->enrollment_date().month(), 10);
+  EXPECT_EQ(medical.result->personal_account_balance().fen(), 9900);
+
+  backend::GetContributionsResponse contributions;
+  contributions.set_resident_id(kOldPersonLegacy);
+  fake_.SetContributions(contributions);
+  Outcome<std::vector<social::v1::ContributionEntry>> history;
+  adapter_->GetMonthlyContributions(kOldPerson, 0, 0, {}, history.callback());
+  ASSERT_TRUE(history.Wait());
+  ASSERT_TRUE(history.result.ok()) << history.result.status();
+  EXPECT_EQ(fake_.last_resident_id(), kOldPersonLegacy);
+
+  Outcome<household::v1::GetHouseholdRecordResponse> household;
+  adapter_->GetHouseholdRecord(kOldPerson, {}, household.callback());
+  ASSERT_TRUE(household.Wait());
+  EXPECT_EQ(fake_.last_resident_id(), kOldPersonLegacy);
+}
+
+TEST_F(GrpcBackendAdapterTest, AnAnswerAboutSomeoneElseIsInternal) {
+  backend::GetHouseholdRegistrationResponse reply;
+  reply.set_resident_id("140105199003071269");
+  reply.set_name("赵六");
+  reply.set_address_code("141102");
+  reply.set_household_number("900000001");
+  reply.set_relation_code("02");
+  reply.set_household_type_code("1");
+  reply.set_registered_since("19991231");
+  fake_.SetHousehold(reply);
+  Outcome<household::v1::GetHouseholdRecordResponse> outcome;
+  adapter_->GetHouseholdRecord(kResidentId, {}, outcome.callback());
+  ASSERT_TRUE(outcome.Wait());
+  ASSERT_FALSE(outcome.result.ok());
+  EXPECT_EQ(outcome.result.status().code(), absl::StatusCode::kInternal) << outcome.result.status();
+  EXPECT_THAT(std::string(outcome.result.status().message()), HasSubstr("is not the person asked about"));
 }
 
 TEST_F(GrpcBackendAdapterTest, BackendNotFoundIsNotFoundNamingTheCity) {

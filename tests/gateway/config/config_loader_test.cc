@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -38,6 +39,8 @@ GatewayConfig ValidConfig() {
     c->mutable_tls()->set_ca_cert_file("certs/cities-ca.pem");
     c->mutable_tls()->set_cert_file("certs/gateway-client.pem");
     c->mutable_tls()->set_key_file("certs/gateway-client.key");
+    c->set_dialect_file(absl::StrCat("adapters/", absl::AsciiStrToLower(City_Name(city).substr(5)),
+                                     "/dialect.textproto"));
   }
   config.mutable_store()->set_sqlite_path("data/gateway.db");
   config.set_access_policy_file("access_policy.textproto");
@@ -282,6 +285,22 @@ TEST(ParseGatewayConfigTest, CityTlsIsRequiredEvenWithInsecureDev) {
   GatewayConfig input = ValidConfig();
   input.mutable_cities(4)->mutable_tls()->clear_key_file();
   ExpectFieldError(Parse(input, "/etc/gateway", /*insecure_dev=*/true), "cities[4].tls.key_file: is required");
+}
+
+TEST(ParseGatewayConfigTest, MissingDialectFileNamesTheCityEntry) {
+  GatewayConfig input = ValidConfig();
+  input.mutable_cities(2)->clear_dialect_file();
+  ExpectFieldError(Parse(input), "cities[2].dialect_file: is required");
+}
+
+TEST(ParseGatewayConfigTest, DialectFilesAreResolvedLikeOtherPaths) {
+  GatewayConfig input = ValidConfig();
+  input.mutable_cities(4)->set_dialect_file("/srv/dialects/lvliang.textproto");
+  absl::StatusOr<GatewayConfig> config = Parse(input, "/etc/gateway");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->cities(0).dialect_file(), "/etc/gateway/adapters/taiyuan/dialect.textproto");
+  EXPECT_EQ(config->cities(3).dialect_file(), "/etc/gateway/adapters/xinzhou/dialect.textproto");
+  EXPECT_EQ(config->cities(4).dialect_file(), "/srv/dialects/lvliang.textproto");
 }
 
 TEST(ParseGatewayConfigTest, MissingSqlitePath) {

@@ -1,0 +1,734 @@
+#include "adapters/lvliang/national_interface.h"
+
+#include <algorithm>
+#include <limits>
+#include <random>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "adapters/dialect/money.h"
+#include "adapters/dialect/text_encoding.h"
+#include "gateway/base/cities.h"
+#include "gateway/base/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace interop::adapters::lvliang {
+namespace {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+const absl::TimeZone& ChinaTime() {
+  static const absl::TimeZone* const zone = new absl::TimeZone(absl::FixedTimeZone(8 * 60 * 60));
+  return *zone;
+}
+
+bool AllDigits(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+}
+
+// A short, printable rendering of an untrusted value for an error message.
+std::string Quote(absl::string_view value) {
+  constexpr size_t kMax = 40;
+  std::string shown = absl::CHexEscape(value.substr(0, kMax));
+  return absl::StrCat("\"", shown, value.size() > kMax ? "...\"" : "\"");
+}
+
+// err_msg for an error message: control characters replaced, at most 200 bytes, cut at a UTF-8
+// character boundary (err_msg is valid UTF-8: the JSON parser checked it).
+std::string SanitizeText(absl::string_view text) {
+  constexpr size_t kMax = 200;
+  size_t end = text.size();
+  if (end > kMax) {
+    end = kMax;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  }
+  std::string out(text.substr(0, end));
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  if (end < text.size()) out += "...";
+  return out;
+}
+
+// The transaction a reply answers, for error messages.
+struct Transaction {
+  City city;
+  absl::string_view infno;
+  const Dialect* dialect = nullptr;  // null for envelope-only parsing
+
+  absl::Status Bad(absl::string_view field, absl::string_view why) const {
+    return absl::InternalError(absl::StrCat("city ", CityName(city), " answered transaction ", infno,
+                                            " with an untranslatable ", field, ": ", why));
+  }
+};
+
+std::string Path(absl::string_view parent, absl::string_view key) {
+  return parent.empty() ? std::string(key) : absl::StrCat(parent, ".", key);
+}
+
+std::string Index(absl::string_view parent, size_t i) { return absl::StrCat(parent, "[", i, "]"); }
+
+// The reason in a parse error of nlohmann::json, without the "last read" excerpt of the input.
+std::string ParseErrorReason(const std::string& what) {
+  absl::string_view reason = what;
+  size_t last_read = reason.find("; last read");
+  if (last_read != absl::string_view::npos) reason = reason.substr(0, last_read);
+  size_t dash = reason.rfind(" - ");
+  if (dash != absl::string_view::npos) {
+    reason = reason.substr(dash + 3);
+  } else {
+    size_t bracket = reason.find("] ");
+    if (bracket != absl::string_view::npos) reason = reason.substr(bracket + 2);
+  }
+  return absl::CHexEscape(reason.substr(0, 120));
+}
+
+// Finds where (and why) `body` is not valid JSON. Only used after a parse failed.
+class ErrorLocator final : public nlohmann::json_sax<json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& error) override {
+    position_ = position;
+    reason_ = ParseErrorReason(error.what());
+    return false;
+  }
+
+  size_t position() const { return position_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  size_t position_ = 0;
+  std::string reason_ = "syntax error";
+};
+
+// Parses `body` as strict JSON: at most kMaxReplyBytes, nested at most kMaxJsonDepth deep (checked
+// before parsing, so that nothing recurses deeply), valid UTF-8, no key twice in one object.
+absl::StatusOr<json> ParseStrictJson(const Transaction& tx, absl::string_view body) {
+  if (body.size() > kMaxReplyBytes) {
+    return tx.Bad("reply", absl::StrCat("is larger than ", kMaxReplyBytes, " bytes"));
+  }
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return tx.Bad("reply", absl::StrCat("is nested deeper than ", kMaxJsonDepth, " levels"));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+
+  std::vector<std::set<std::string>> keys;  // the keys seen so far in each open object
+  std::string duplicate;
+  bool has_duplicate = false;
+  json::parser_callback_t callback = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!keys.empty() && parsed.is_string() &&
+            !keys.back().insert(parsed.get_ref<const std::string&>()).second && !has_duplicate) {
+          has_duplicate = true;
+          duplicate = parsed.get_ref<const std::string&>();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json value = json::parse(body.begin(), body.end(), callback, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    ErrorLocator locator;
+    json::sax_parse(body.begin(), body.end(), &locator);
+    return tx.Bad("reply", absl::StrCat("is not valid JSON (", locator.reason(), ", at byte ",
+                                        locator.position(), ")"));
+  }
+  if (has_duplicate)
+    return tx.Bad("reply", absl::StrCat("has the key ", Quote(duplicate), " twice in one object"));
+  return value;
+}
+
+// Typed access to members of a JSON object, naming the field on failure.
+absl::StatusOr<const json*> Member(const Transaction& tx, const json& object, absl::string_view parent,
+                                   const char* key) {
+  auto it = object.find(key);
+  if (it == object.end()) return tx.Bad(Path(parent, key), "is missing");
+  return &*it;
+}
+
+absl::StatusOr<const json*> ObjectMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                         const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(const json* member, Member(tx, object, parent, key));
+  if (!member->is_object()) {
+    return tx.Bad(Path(parent, key), absl::StrCat("must be an object, got ", member->type_name()));
+  }
+  return member;
+}
+
+absl::StatusOr<const json*> ArrayMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                        const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(const json* member, Member(tx, object, parent, key));
+  if (!member->is_array()) {
+    return tx.Bad(Path(parent, key), absl::StrCat("must be an array, got ", member->type_name()));
+  }
+  return member;
+}
+
+absl::StatusOr<std::string> StringMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                         const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(const json* member, Member(tx, object, parent, key));
+  if (!member->is_string()) {
+    return tx.Bad(Path(parent, key), absl::StrCat("must be a string, got ", member->type_name()));
+  }
+  return member->get_ref<const std::string&>();
+}
+
+// A string that may also be absent or null ("" then).
+absl::StatusOr<std::string> OptionalStringMember(const Transaction& tx, const json& object,
+                                                 absl::string_view parent, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::string();
+  if (!it->is_string())
+    return tx.Bad(Path(parent, key), absl::StrCat("must be a string, got ", it->type_name()));
+  return it->get_ref<const std::string&>();
+}
+
+// A person's name: a non-empty UTF-8 string without control characters.
+absl::StatusOr<std::string> NameMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                       const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string name, StringMember(tx, object, parent, key));
+  if (name.empty()) return tx.Bad(Path(parent, key), "is empty");
+  absl::StatusOr<std::string> text = DecodeText(name, config::v1::TEXT_ENCODING_UTF_8);
+  if (!text.ok()) return tx.Bad(Path(parent, key), text.status().message());
+  return *std::move(text);
+}
+
+// The certno of a reply, which must be the number asked about, in the form the dialect keys by.
+absl::Status CheckCertno(const Transaction& tx, const json& object, absl::string_view parent,
+                         const std::string& resident_id) {
+  INTEROP_ASSIGN_OR_RETURN(std::string certno, StringMember(tx, object, parent, "certno"));
+  if (certno != tx.dialect->BackendResidentId(resident_id)) {
+    return tx.Bad(Path(parent, "certno"), "is not the identity number asked about");
+  }
+  return absl::OkStatus();
+}
+
+// The canonical value of each national code.
+template <typename Enum>
+struct NationalValue {
+  const char* code;
+  Enum value;
+};
+constexpr NationalValue<medical::v1::InsuranceType> kInsuranceTypes[] = {
+    {"310", medical::v1::INSURANCE_TYPE_EMPLOYEE},
+    {"340", medical::v1::INSURANCE_TYPE_RETIRED_CADRE},
+    {"390", medical::v1::INSURANCE_TYPE_URBAN_RURAL_RESIDENT}};
+constexpr NationalValue<medical::v1::EnrollmentStatus> kEnrollmentStatuses[] = {
+    {"1", medical::v1::ENROLLMENT_STATUS_ACTIVE},
+    {"2", medical::v1::ENROLLMENT_STATUS_SUSPENDED},
+    {"3", medical::v1::ENROLLMENT_STATUS_TERMINATED}};
+constexpr NationalValue<social::v1::InsuranceKind> kContributionKinds[] = {
+    {"110", social::v1::INSURANCE_KIND_EMPLOYEE_PENSION},
+    {"210", social::v1::INSURANCE_KIND_UNEMPLOYMENT},
+    {"310", social::v1::INSURANCE_KIND_EMPLOYEE_MEDICAL},
+    {"410", social::v1::INSURANCE_KIND_WORK_INJURY}};
+constexpr NationalValue<household::v1::RelationToHead> kRelations[] = {
+    {"02", household::v1::RELATION_TO_HEAD_HEAD},   {"10", household::v1::RELATION_TO_HEAD_SPOUSE},
+    {"20", household::v1::RELATION_TO_HEAD_CHILD},  {"30", household::v1::RELATION_TO_HEAD_GRANDCHILD},
+    {"50", household::v1::RELATION_TO_HEAD_PARENT}, {"99", household::v1::RELATION_TO_HEAD_OTHER}};
+constexpr NationalValue<household::v1::HouseholdType> kHouseholdTypes[] = {
+    {"1", household::v1::HOUSEHOLD_TYPE_FAMILY}, {"2", household::v1::HOUSEHOLD_TYPE_COLLECTIVE}};
+
+// A local code of the dialect's `kind` table, as its canonical value.
+template <typename Enum, size_t N>
+absl::StatusOr<Enum> CodeMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                const char* key, CodeTableKind kind, const NationalValue<Enum> (&values)[N]) {
+  INTEROP_ASSIGN_OR_RETURN(std::string code, StringMember(tx, object, parent, key));
+  const std::string* national = tx.dialect->table(kind).ToNational(code);
+  if (national == nullptr) {
+    return tx.Bad(Path(parent, key),
+                  absl::StrCat("code ", Quote(code), " is not in its ", CodeTableName(kind), " table (",
+                               tx.dialect->source(), ")"));
+  }
+  for (const NationalValue<Enum>& value : values) {
+    if (*national == value.code) return value.value;
+  }
+  // A validated dialect maps only to national codes, so this is a broken invariant; still no crash.
+  return tx.Bad(Path(parent, key),
+                absl::StrCat("national code ", Quote(*national), " has no canonical value"));
+}
+
+absl::StatusOr<int64_t> MoneyMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                    const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  absl::StatusOr<int64_t> fen = ParseMoney(text, tx.dialect->money_format());
+  if (!fen.ok()) return tx.Bad(Path(parent, key), fen.status().message());
+  return *fen;
+}
+
+absl::StatusOr<common::v1::Date> DateMember(const Transaction& tx, const json& object,
+                                            absl::string_view parent, const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  absl::StatusOr<absl::CivilDay> day = tx.dialect->date_format().ParseDate(text);
+  if (!day.ok()) return tx.Bad(Path(parent, key), day.status().message());
+  common::v1::Date date;
+  date.set_year(static_cast<int32_t>(day->year()));
+  date.set_month(day->month());
+  date.set_day(day->day());
+  return date;
+}
+
+absl::StatusOr<absl::CivilMonth> MonthMember(const Transaction& tx, const json& object,
+                                             absl::string_view parent, const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  absl::StatusOr<absl::CivilMonth> month = tx.dialect->date_format().ParseMonth(text);
+  if (!month.ok()) return tx.Bad(Path(parent, key), month.status().message());
+  return *month;
+}
+
+// A six-digit division code of the city itself ("141100") or of one of its counties ("141102").
+absl::StatusOr<std::string> DivisionMember(const Transaction& tx, const json& object,
+                                           absl::string_view parent, const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string code, StringMember(tx, object, parent, key));
+  if (code.size() != 6 || !AllDigits(code)) {
+    return tx.Bad(Path(parent, key), absl::StrCat(Quote(code), " is not a six-digit division code"));
+  }
+  if (CityForPrefectureCode(absl::StrCat(code.substr(0, 4), "00")) != tx.city) {
+    return tx.Bad(Path(parent, key), absl::StrCat(Quote(code), " is not a division of ", CityName(tx.city)));
+  }
+  return code;
+}
+
+absl::StatusOr<bool> FlagMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string flag, StringMember(tx, object, parent, key));
+  if (flag == "1") return true;
+  if (flag == "0") return false;
+  return tx.Bad(Path(parent, key), absl::StrCat(Quote(flag), " is not \"0\" or \"1\""));
+}
+
+// "E1001" if err_msg starts with "E" and four digits followed by ':' or its end; "" otherwise.
+absl::string_view ErrorCode(absl::string_view err_msg) {
+  if (err_msg.size() < 5 || err_msg[0] != 'E' || !AllDigits(err_msg.substr(1, 4))) return "";
+  if (err_msg.size() > 5 && err_msg[5] != ':') return "";
+  return err_msg.substr(0, 5);
+}
+
+absl::StatusOr<ReplyEnvelope> EnvelopeOf(const Transaction& tx, const json& root) {
+  if (!root.is_object())
+    return tx.Bad("reply", absl::StrCat("must be a JSON object, got ", root.type_name()));
+  ReplyEnvelope envelope;
+  INTEROP_ASSIGN_OR_RETURN(const json* infcode, Member(tx, root, "", "infcode"));
+  if (infcode->is_number_unsigned()) {
+    uint64_t value = infcode->get<uint64_t>();
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return tx.Bad("infcode", "is out of range");
+    }
+    envelope.infcode = static_cast<int64_t>(value);
+  } else if (infcode->is_number_integer()) {
+    envelope.infcode = infcode->get<int64_t>();
+  } else {
+    return tx.Bad("infcode", absl::StrCat("must be an integer, got ", infcode->type_name()));
+  }
+  INTEROP_ASSIGN_OR_RETURN(envelope.err_msg, OptionalStringMember(tx, root, "", "err_msg"));
+  INTEROP_ASSIGN_OR_RETURN(envelope.inf_refmsgid, OptionalStringMember(tx, root, "", "inf_refmsgid"));
+  return envelope;
+}
+
+// The output of a successful reply; the mapped error of a failed one.
+absl::StatusOr<json> OutputOf(const Transaction& tx, absl::string_view body, absl::string_view what) {
+  INTEROP_ASSIGN_OR_RETURN(json root, ParseStrictJson(tx, body));
+  INTEROP_ASSIGN_OR_RETURN(ReplyEnvelope envelope, EnvelopeOf(tx, root));
+  INTEROP_RETURN_IF_ERROR(ReplyError(tx.city, tx.infno, envelope, what));
+  INTEROP_RETURN_IF_ERROR(ObjectMember(tx, root, "", "output").status());
+  return std::move(root["output"]);
+}
+
+ordered_json Envelope(const RequestEnvelope& envelope, absl::string_view infno, ordered_json input) {
+  ordered_json request;
+  request["infno"] = std::string(infno);
+  request["msgid"] = envelope.msgid;
+  request["mdtrtarea_admvs"] = envelope.region_code;
+  request["insuplc_admdvs"] = envelope.region_code;
+  request["recer_sys_code"] = "INTEROP";
+  request["dev_no"] = "";
+  request["dev_safe_info"] = "";
+  request["cainfo"] = "";
+  request["signtype"] = "";
+  request["infver"] = "V1.0";
+  request["opter_type"] = "1";
+  request["opter"] = "gateway";
+  request["opter_name"] = "interop gateway";
+  request["inf_time"] = FormatInfTime(envelope.inf_time);
+  request["fixmedins_code"] = "";
+  request["fixmedins_name"] = "";
+  request["sign_no"] = "";
+  request["input"] = std::move(input);
+  return request;
+}
+
+// input.data {"psn_cert_type": "01", "certno": <id in the form the dialect keys by>}
+ordered_json PersonInput(const Dialect& dialect, const std::string& resident_id) {
+  ordered_json data;
+  data["psn_cert_type"] = "01";
+  data["certno"] = dialect.BackendResidentId(resident_id);
+  return data;
+}
+
+std::string Dump(const ordered_json& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, ordered_json::error_handler_t::replace);
+}
+
+std::string Base36(uint64_t value, int width) {
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string out(width, '0');
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = kDigits[value % 36];
+    value /= 36;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status CheckDialectForNationalInterface(const Dialect& dialect) {
+  if (dialect.text_encoding() != config::v1::TEXT_ENCODING_UTF_8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dialect.source(), ": text_encoding: ", TextEncodingName(dialect.text_encoding()),
+                     " cannot be carried by the national interface (JSON is UTF-8)"));
+  }
+  return absl::OkStatus();
+}
+
+MessageIdGenerator::MessageIdGenerator() {
+  std::random_device random;
+  uint64_t bits = (static_cast<uint64_t>(random()) << 32) ^ random();
+  sender_code_ = absl::StrCat("GW", Base36(bits, 10));
+}
+
+std::string MessageIdGenerator::Next(absl::Time now) {
+  uint64_t sequence = sequence_.fetch_add(1, std::memory_order_relaxed);
+  return absl::StrCat(sender_code_, absl::FormatTime("%Y%m%d%H%M%S", now, ChinaTime()),
+                      Base36(sequence % (36ull * 36 * 36 * 36), 4));
+}
+
+std::string FormatInfTime(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", time, ChinaTime());
+}
+
+std::string BuildPersonInfoRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                   const std::string& resident_id) {
+  const std::string certno = dialect.BackendResidentId(resident_id);
+  ordered_json data;
+  data["mdtrt_cert_type"] = "02";  // 居民身份证 as the medical treatment certificate
+  data["mdtrt_cert_no"] = certno;
+  data["card_sn"] = "";
+  data["begntime"] = "";
+  data["psn_cert_type"] = "01";
+  data["certno"] = certno;
+  data["psn_name"] = "";
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kPersonInfoTransaction, std::move(input)));
+}
+
+std::string BuildLocatePersonRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                     const std::string& resident_id) {
+  ordered_json input;
+  input["data"] = PersonInput(dialect, resident_id);
+  return Dump(Envelope(envelope, kLocatePersonTransaction, std::move(input)));
+}
+
+std::string BuildContributionsRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                      const std::string& resident_id, int from_year, int to_year) {
+  ordered_json data = PersonInput(dialect, resident_id);
+  data["begn_ym"] =
+      from_year > 0 ? dialect.date_format().FormatMonth(absl::CivilMonth(from_year, 1)) : std::string();
+  data["end_ym"] =
+      to_year > 0 ? dialect.date_format().FormatMonth(absl::CivilMonth(to_year, 12)) : std::string();
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kContributionsTransaction, std::move(input)));
+}
+
+std::string BuildHouseholdRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                  const std::string& resident_id) {
+  ordered_json input;
+  input["data"] = PersonInput(dialect, resident_id);
+  return Dump(Envelope(envelope, kHouseholdTransaction, std::move(input)));
+}
+
+absl::StatusOr<ReplyEnvelope> ParseReplyEnvelope(City city, absl::string_view infno, absl::string_view body) {
+  Transaction tx{city, infno};
+  INTEROP_ASSIGN_OR_RETURN(json root, ParseStrictJson(tx, body));
+  return EnvelopeOf(tx, root);
+}
+
+absl::Status ReplyError(City city, absl::string_view infno, const ReplyEnvelope& envelope,
+                        absl::string_view what) {
+  if (envelope.infcode == 0) return absl::OkStatus();
+  absl::string_view name = CityName(city);
+  if (envelope.infcode != -1) {
+    return absl::InternalError(
+        absl::StrCat("city ", name, " answered transaction ", infno, " with infcode ", envelope.infcode,
+                     ", neither 0 (success) nor -1 (failure): ", SanitizeText(envelope.err_msg)));
+  }
+  absl::string_view code = ErrorCode(envelope.err_msg);
+  if (code == kErrorNoRecord) {
+    return absl::NotFoundError(absl::StrCat("city ", name, " holds no ", what, " for this person"));
+  }
+  if (code == kErrorBusy) {
+    return absl::UnavailableError(absl::StrCat("city ", name, " is unavailable: it answered transaction ",
+                                               infno, " with ", SanitizeText(envelope.err_msg)));
+  }
+  return absl::InternalError(
+      absl::StrCat("city ", name, " failed transaction ", infno, ": ",
+                   envelope.err_msg.empty() ? "(no err_msg)" : SanitizeText(envelope.err_msg)));
+}
+
+absl::Status CheckHttpReply(City city, absl::string_view infno, int http_status,
+                            absl::string_view content_type) {
+  absl::string_view name = CityName(city);
+  if (http_status >= 500 && http_status <= 599) {
+    return absl::UnavailableError(
+        absl::StrCat("city ", name, " is unavailable: HTTP ", http_status, " to transaction ", infno));
+  }
+  if (http_status != 200) {
+    return absl::InternalError(
+        absl::StrCat("city ", name, " answered transaction ", infno, " with HTTP ", http_status));
+  }
+  // "application/json", optionally with parameters, of which charset must be UTF-8.
+  std::vector<absl::string_view> parts = absl::StrSplit(content_type, ';');
+  if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(parts[0]), "application/json")) {
+    return absl::InternalError(absl::StrCat("city ", name, " answered transaction ", infno,
+                                            " with content type ", Quote(content_type),
+                                            ", not application/json"));
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view parameter = absl::StripAsciiWhitespace(parts[i]);
+    if (!absl::StartsWithIgnoreCase(parameter, "charset=")) continue;
+    absl::string_view charset = absl::StripAsciiWhitespace(parameter.substr(8));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    if (!absl::EqualsIgnoreCase(charset, "utf-8") && !absl::EqualsIgnoreCase(charset, "utf8")) {
+      return absl::InternalError(absl::StrCat("city ", name, " answered transaction ", infno, " in charset ",
+                                              Quote(charset), ", not UTF-8"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PersonLocation> ParseLocatePersonReply(const Dialect& dialect, const std::string& resident_id,
+                                                      absl::string_view body) {
+  Transaction tx{dialect.city(), kLocatePersonTransaction, &dialect};
+  absl::StatusOr<json> output = OutputOf(tx, body, "person");
+  if (absl::IsNotFound(output.status())) return PersonLocation();  // E1001: an unknown person
+  if (!output.ok()) return output.status();
+  PersonLocation location;
+  INTEROP_ASSIGN_OR_RETURN(location.found, FlagMember(tx, *output, "output", "psn_exist_flag"));
+  INTEROP_ASSIGN_OR_RETURN(location.holds_medical_enrollment, FlagMember(tx, *output, "output", "insu_flag"));
+  INTEROP_ASSIGN_OR_RETURN(location.holds_contribution_history,
+                           FlagMember(tx, *output, "output", "clct_flag"));
+  INTEROP_ASSIGN_OR_RETURN(location.holds_household_registration,
+                           FlagMember(tx, *output, "output", "hhreg_flag"));
+  if (!location.found && (location.holds_medical_enrollment || location.holds_contribution_history ||
+                          location.holds_household_registration)) {
+    return tx.Bad("output.psn_exist_flag", "is \"0\" but another flag says the city holds a record");
+  }
+  // A known person's reply must be about them.
+  if (location.found) {
+    INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *output, "output", resident_id));
+  }
+  return location;
+}
+
+absl::StatusOr<medical::v1::GetInsuranceStatusResponse> ParsePersonInfoReply(const Dialect& dialect,
+                                                                             const std::string& resident_id,
+                                                                             absl::string_view body) {
+  const City city = dialect.city();
+  Transaction tx{city, kPersonInfoTransaction, &dialect};
+  constexpr absl::string_view kWhat = "medical-insurance enrolment";
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, kWhat));
+  INTEROP_ASSIGN_OR_RETURN(const json* baseinfo, ObjectMember(tx, output, "output", "baseinfo"));
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *baseinfo, "output.baseinfo", resident_id));
+  INTEROP_ASSIGN_OR_RETURN(std::string cert_type,
+                           StringMember(tx, *baseinfo, "output.baseinfo", "psn_cert_type"));
+  if (cert_type != "01") {
+    return tx.Bad("output.baseinfo.psn_cert_type",
+                  absl::StrCat(Quote(cert_type), " is not \"01\" (resident identity card)"));
+  }
+  INTEROP_ASSIGN_OR_RETURN(std::string name, NameMember(tx, *baseinfo, "output.baseinfo", "psn_name"));
+  INTEROP_ASSIGN_OR_RETURN(const json* insuinfo, ArrayMember(tx, output, "output", "insuinfo"));
+
+  struct Enrollment {
+    medical::v1::InsuranceType type;
+    medical::v1::EnrollmentStatus status;
+    common::v1::Date date;
+    std::string region;
+    int64_t balance_fen;
+  };
+  std::vector<Enrollment> enrollments;
+  for (size_t i = 0; i < insuinfo->size(); ++i) {
+    const json& entry = (*insuinfo)[i];
+    std::string path = Index("output.insuinfo", i);
+    if (!entry.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", entry.type_name()));
+    Enrollment e;
+    INTEROP_ASSIGN_OR_RETURN(
+        e.type, CodeMember(tx, entry, path, "insutype", CodeTableKind::kInsuranceTypes, kInsuranceTypes));
+    INTEROP_ASSIGN_OR_RETURN(e.status, CodeMember(tx, entry, path, "psn_insu_stas",
+                                                  CodeTableKind::kEnrollmentStatuses, kEnrollmentStatuses));
+    INTEROP_ASSIGN_OR_RETURN(e.date, DateMember(tx, entry, path, "psn_insu_date"));
+    INTEROP_ASSIGN_OR_RETURN(e.region, DivisionMember(tx, entry, path, "insuplc_admdvs"));
+    INTEROP_ASSIGN_OR_RETURN(e.balance_fen, MoneyMember(tx, entry, path, "balc"));
+    enrollments.push_back(std::move(e));
+  }
+  if (enrollments.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("city ", CityName(city), " holds no ", kWhat, " for this person"));
+  }
+  // The active enrolment; else the latest; the first of equals.
+  auto rank = [](const Enrollment& e) {
+    return std::make_tuple(e.status == medical::v1::ENROLLMENT_STATUS_ACTIVE, e.date.year(), e.date.month(),
+                           e.date.day());
+  };
+  const Enrollment* chosen = &enrollments[0];
+  for (const Enrollment& e : enrollments) {
+    if (rank(e) > rank(*chosen)) chosen = &e;
+  }
+
+  medical::v1::GetInsuranceStatusResponse out;
+  out.set_resident_id(resident_id);
+  out.set_name(name);
+  *out.mutable_insured_city() = MakeCityInfo(city);
+  out.set_insured_region_code(chosen->region);
+  out.set_insurance_type(chosen->type);
+  out.set_status(chosen->status);
+  *out.mutable_enrollment_date() = chosen->date;
+  out.mutable_personal_account_balance()->set_fen(chosen->balance_fen);
+  return out;
+}
+
+absl::StatusOr<std::vector<social::v1::ContributionEntry>> ParseContributionsReply(
+    const Dialect& dialect, const std::string& resident_id, int from_year, int to_year,
+    absl::string_view body) {
+  const City city = dialect.city();
+  Transaction tx{city, kContributionsTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "contribution history"));
+  INTEROP_ASSIGN_OR_RETURN(const json* baseinfo, ObjectMember(tx, output, "output", "baseinfo"));
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *baseinfo, "output.baseinfo", resident_id));
+  INTEROP_ASSIGN_OR_RETURN(const json* clctinfo, ArrayMember(tx, output, "output", "clctinfo"));
+
+  std::vector<social::v1::ContributionEntry> entries;
+  std::set<std::tuple<int, int, int>> seen;  // year, month, kind
+  for (size_t i = 0; i < clctinfo->size(); ++i) {
+    const json& row = (*clctinfo)[i];
+    std::string path = Index("output.clctinfo", i);
+    if (!row.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", row.type_name()));
+    INTEROP_ASSIGN_OR_RETURN(
+        social::v1::InsuranceKind kind,
+        CodeMember(tx, row, path, "insutype", CodeTableKind::kContributionKinds, kContributionKinds));
+    INTEROP_ASSIGN_OR_RETURN(absl::CivilMonth month, MonthMember(tx, row, path, "ym"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t base, MoneyMember(tx, row, path, "clct_base"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t personal, MoneyMember(tx, row, path, "psn_clct_amt"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t employer, MoneyMember(tx, row, path, "emp_clct_amt"));
+    const int year = static_cast<int>(month.year());
+    if (!seen.insert({year, month.month(), static_cast<int>(kind)}).second) {
+      return tx.Bad(path, absl::StrCat("repeats the insutype and ym of an earlier entry (",
+                                       row["insutype"].get_ref<const std::string&>(), ", ",
+                                       row["ym"].get_ref<const std::string&>(), ")"));
+    }
+    if ((from_year > 0 && year < from_year) || (to_year > 0 && year > to_year)) continue;
+    social::v1::ContributionEntry entry;
+    *entry.mutable_city() = MakeCityInfo(city);
+    entry.set_kind(kind);
+    entry.set_year(year);
+    entry.set_month(month.month());
+    entry.mutable_wage_base()->set_fen(base);
+    entry.set_months(1);
+    entry.mutable_personal_amount()->set_fen(personal);
+    entry.mutable_employer_amount()->set_fen(employer);
+    entries.push_back(std::move(entry));
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const social::v1::ContributionEntry& a, const social::v1::ContributionEntry& b) {
+                     return std::make_tuple(a.year(), a.month(), static_cast<int>(a.kind())) <
+                            std::make_tuple(b.year(), b.month(), static_cast<int>(b.kind()));
+                   });
+  return entries;
+}
+
+absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(const Dialect& dialect,
+                                                                              const std::string& resident_id,
+                                                                              absl::string_view body) {
+  const City city = dialect.city();
+  Transaction tx{city, kHouseholdTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "household registration"));
+  constexpr absl::string_view kInfo = "output.hhreginfo";
+  INTEROP_ASSIGN_OR_RETURN(const json* info, ObjectMember(tx, output, "output", "hhreginfo"));
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *info, kInfo, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(std::string name, NameMember(tx, *info, kInfo, "psn_name"));
+  INTEROP_ASSIGN_OR_RETURN(std::string address, DivisionMember(tx, *info, kInfo, "hhreg_admdvs"));
+  INTEROP_ASSIGN_OR_RETURN(std::string household_number, StringMember(tx, *info, kInfo, "hh_no"));
+  if (household_number.size() != 9 || !AllDigits(household_number)) {
+    return tx.Bad(Path(kInfo, "hh_no"), absl::StrCat(Quote(household_number), " is not nine digits"));
+  }
+  INTEROP_ASSIGN_OR_RETURN(household::v1::RelationToHead relation,
+                           CodeMember(tx, *info, kInfo, "rlts", CodeTableKind::kRelations, kRelations));
+  INTEROP_ASSIGN_OR_RETURN(
+      household::v1::HouseholdType type,
+      CodeMember(tx, *info, kInfo, "hh_type", CodeTableKind::kHouseholdTypes, kHouseholdTypes));
+  INTEROP_ASSIGN_OR_RETURN(common::v1::Date since, DateMember(tx, *info, kInfo, "hhreg_date"));
+
+  household::v1::GetHouseholdRecordResponse out;
+  out.set_resident_id(resident_id);
+  out.set_name(name);
+  *out.mutable_registered_city() = MakeCityInfo(city);
+  out.set_address_code(address);
+  out.set_household_number(household_number);
+  out.set_relation_to_head(relation);
+  out.set_household_type(type);
+  *out.mutable_registered_since() = since;
+  return out;
+}
+
+}  // namespace interop::adapters::lvliang

@@ -1,0 +1,148 @@
+#include "adapters/lvliang/national_interface_adapter.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/base/cities.h"
+
+namespace interop::adapters::lvliang {
+
+absl::StatusOr<std::unique_ptr<NationalInterfaceAdapter>> NationalInterfaceAdapter::Create(
+    NationalInterfaceAdapterOptions options, std::unique_ptr<HttpsTransport> transport) {
+  if (options.dialect == nullptr) return absl::InvalidArgumentError("dialect: is required");
+  absl::Status usable = CheckDialectForNationalInterface(*options.dialect);
+  if (!usable.ok()) return usable;
+  if (transport == nullptr) return absl::InvalidArgumentError("transport: is required");
+  return std::unique_ptr<NationalInterfaceAdapter>(
+      new NationalInterfaceAdapter(std::move(options), std::move(transport)));
+}
+
+NationalInterfaceAdapter::NationalInterfaceAdapter(NationalInterfaceAdapterOptions options,
+                                                   std::unique_ptr<HttpsTransport> transport)
+    : options_(std::move(options)),
+      dialect_(*options_.dialect),
+      city_(dialect_.city()),
+      transport_(std::move(transport)) {}
+
+RequestEnvelope NationalInterfaceAdapter::NextEnvelope() {
+  RequestEnvelope envelope;
+  envelope.inf_time = absl::Now();
+  envelope.msgid = message_ids_.Next(envelope.inf_time);
+  envelope.region_code = std::string(CityDivisionCode(city_));
+  return envelope;
+}
+
+absl::Time NationalInterfaceAdapter::Deadline(const CallOptions& options) const {
+  return std::min(options.deadline, absl::Now() + options_.city_deadline);
+}
+
+absl::Status NationalInterfaceAdapter::MapTransportError(const absl::Status& status,
+                                                         const CallOptions& options,
+                                                         absl::string_view infno) const {
+  absl::string_view city = CityName(city_);
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      if (absl::Now() >= options.deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("the call's deadline passed while waiting for city ", city));
+      }
+      return absl::UnavailableError(absl::StrCat("city ", city, " did not answer within its deadline of ",
+                                                 absl::FormatDuration(options_.city_deadline)));
+    case absl::StatusCode::kUnavailable:
+      return absl::UnavailableError(absl::StrCat("city ", city, " is unavailable: ", status.message()));
+    default:
+      return absl::InternalError(
+          absl::StrCat("city ", city, " failed to answer transaction ", infno, ": ", status.message()));
+  }
+}
+
+template <typename T>
+void NationalInterfaceAdapter::Call(absl::string_view infno, std::string body, const CallOptions& options,
+                                    std::function<absl::StatusOr<T>(const std::string& reply)> translate,
+                                    Callback<T> done) {
+  HttpsRequest request;
+  request.method = "POST";
+  request.path = kCallServicePath;
+  request.content_type = "application/json;charset=UTF-8";
+  request.body = std::move(body);
+  request.deadline = Deadline(options);
+  request.headers.emplace_back("Accept", "application/json");
+  if (!options.request_id.empty()) request.headers.emplace_back("X-Request-Id", options.request_id);
+  transport_->Send(
+      std::move(request), [this, infno = std::string(infno), options, translate = std::move(translate),
+                           done = std::move(done)](absl::StatusOr<HttpsResponse> response) {
+        if (!response.ok()) return done(MapTransportError(response.status(), options, infno));
+        absl::Status http = CheckHttpReply(city_, infno, response->status, response->content_type);
+        if (!http.ok()) return done(http);
+        done(translate(response->body));
+      });
+}
+
+void NationalInterfaceAdapter::LocatePerson(const std::string& resident_id, const CallOptions& options,
+                                            Callback<PersonLocation> done) {
+  Call<PersonLocation>(
+      kLocatePersonTransaction, BuildLocatePersonRequest(dialect_, NextEnvelope(), resident_id), options,
+      [this, resident_id](const std::string& reply) {
+        return ParseLocatePersonReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::GetInsuranceStatus(const std::string& resident_id, const CallOptions& options,
+                                                  Callback<medical::v1::GetInsuranceStatusResponse> done) {
+  Call<medical::v1::GetInsuranceStatusResponse>(
+      kPersonInfoTransaction, BuildPersonInfoRequest(dialect_, NextEnvelope(), resident_id), options,
+      [this, resident_id](const std::string& reply) {
+        return ParsePersonInfoReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::GetMonthlyContributions(
+    const std::string& resident_id, int from_year, int to_year, const CallOptions& options,
+    Callback<std::vector<social::v1::ContributionEntry>> done) {
+  Call<std::vector<social::v1::ContributionEntry>>(
+      kContributionsTransaction,
+      BuildContributionsRequest(dialect_, NextEnvelope(), resident_id, from_year, to_year), options,
+      [this, resident_id, from_year, to_year](const std::string& reply) {
+        return ParseContributionsReply(dialect_, resident_id, from_year, to_year, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::GetHouseholdRecord(const std::string& resident_id, const CallOptions& options,
+                                                  Callback<household::v1::GetHouseholdRecordResponse> done) {
+  Call<household::v1::GetHouseholdRecordResponse>(
+      kHouseholdTransaction, BuildHouseholdRequest(dialect_, NextEnvelope(), resident_id), options,
+      [this, resident_id](const std::string& reply) {
+        return ParseHouseholdReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::CheckHealth(const CallOptions& options,
+                                           std::function<void(absl::Status)> done) {
+  HttpsRequest request;
+  request.method = "GET";
+  request.path = kHealthPath;
+  request.deadline = Deadline(options);
+  if (!options.request_id.empty()) request.headers.emplace_back("X-Request-Id", options.request_id);
+  transport_->Send(
+      std::move(request), [this, done = std::move(done)](absl::StatusOr<HttpsResponse> response) {
+        absl::string_view city = CityName(city_);
+        if (!response.ok()) {
+          return done(absl::UnavailableError(
+              absl::StrCat("city ", city, " health check failed: ", response.status().message())));
+        }
+        if (response->status != 200 || absl::StripAsciiWhitespace(response->body) != "SERVING") {
+          return done(absl::UnavailableError(
+              absl::StrCat("city ", city, " reports not serving (HTTP ", response->status, ")")));
+        }
+        done(absl::OkStatus());
+      });
+}
+
+}  // namespace interop::adapters::lvliang

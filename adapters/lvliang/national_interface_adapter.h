@@ -1,0 +1,82 @@
+// NationalInterfaceAdapter: a CityAdapter for a backend that speaks HTTP/JSON in the envelope of the
+// national medical-insurance platform interface (Lüliang's; see adapters/lvliang/NATIONAL_INTERFACE.md).
+//
+// Each call is one transaction: POST kCallServicePath with the request envelope, then the reply is
+// checked and translated by the pure functions of national_interface.h. The transport is an
+// HttpsTransport (in production an HttpsClient: mutual TLS, connections kept alive and reused, one
+// event thread), so no call blocks the caller's thread. Every call carries the city's deadline (the
+// earlier of the caller's deadline and the configured per-city deadline) and is never retried here.
+//
+// Errors follow adapters/city_adapter.h: NOT_FOUND, UNAVAILABLE (no answer, HTTP 5xx, E9001),
+// DEADLINE_EXCEEDED (the caller's deadline passed), INTERNAL (an untranslatable reply, naming the
+// city, the transaction and the field); all name the city.
+//
+// Thread-safe.
+#ifndef INTEROP_ADAPTERS_LVLIANG_NATIONAL_INTERFACE_ADAPTER_H_
+#define INTEROP_ADAPTERS_LVLIANG_NATIONAL_INTERFACE_ADAPTER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/city_adapter.h"
+#include "adapters/dialect/dialect.h"
+#include "adapters/lvliang/https_client.h"
+#include "adapters/lvliang/national_interface.h"
+
+namespace interop::adapters::lvliang {
+
+struct NationalInterfaceAdapterOptions {
+  // The city's dialect (adapters/lvliang/dialect.textproto); its city is the adapter's city.
+  std::shared_ptr<const Dialect> dialect;
+  // The longest any one call to this city may take.
+  absl::Duration city_deadline = absl::Seconds(2);
+};
+
+class NationalInterfaceAdapter final : public CityAdapter {
+ public:
+  // INVALID_ARGUMENT if the dialect is missing or unusable over JSON
+  // (CheckDialectForNationalInterface) or `transport` is null.
+  static absl::StatusOr<std::unique_ptr<NationalInterfaceAdapter>> Create(
+      NationalInterfaceAdapterOptions options, std::unique_ptr<HttpsTransport> transport);
+
+  City city() const override { return city_; }
+  void LocatePerson(const std::string& resident_id, const CallOptions& options,
+                    Callback<PersonLocation> done) override;
+  void GetInsuranceStatus(const std::string& resident_id, const CallOptions& options,
+                          Callback<medical::v1::GetInsuranceStatusResponse> done) override;
+  void GetMonthlyContributions(const std::string& resident_id, int from_year, int to_year,
+                               const CallOptions& options,
+                               Callback<std::vector<social::v1::ContributionEntry>> done) override;
+  void GetHouseholdRecord(const std::string& resident_id, const CallOptions& options,
+                          Callback<household::v1::GetHouseholdRecordResponse> done) override;
+  // GET kHealthPath: OK when it answers 200 "SERVING", else UNAVAILABLE naming the city.
+  void CheckHealth(const CallOptions& options, std::function<void(absl::Status)> done) override;
+
+ private:
+  // The envelope of a new request.
+  RequestEnvelope NextEnvelope();
+  absl::Time Deadline(const CallOptions& options) const;
+  // Maps a transport failure to the adapter's error contract.
+  absl::Status MapTransportError(const absl::Status& status, const CallOptions& options,
+                                 absl::string_view infno) const;
+  // POSTs `body` (transaction `infno`) and hands the reply body to `translate`.
+  template <typename T>
+  void Call(absl::string_view infno, std::string body, const CallOptions& options,
+            std::function<absl::StatusOr<T>(const std::string& reply)> translate, Callback<T> done);
+
+  NationalInterfaceAdapter(NationalInterfaceAdapterOptions options,
+                           std::unique_ptr<HttpsTransport> transport);
+
+  const NationalInterfaceAdapterOptions options_;
+  const Dialect& dialect_;
+  const City city_;
+  std::unique_ptr<HttpsTransport> transport_;
+  MessageIdGenerator message_ids_;
+};
+
+}  // namespace interop::adapters::lvliang
+
+#endif  // INTEROP_ADAPTERS_LVLIANG_NATIONAL_INTERFACE_ADAPTER_H_

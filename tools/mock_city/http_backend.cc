@@ -1,0 +1,411 @@
+#include "tools/mock_city/http_backend.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "adapters/dialect/money.h"
+#include "gateway/base/cities.h"
+#include "gateway/base/log.h"
+#include "gateway/identity/resident_id.h"
+#include "nlohmann/json.hpp"
+
+namespace interop::mock_city {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr char kCallServicePath[] = "/fsi/api/rsfComIfsService/callService";
+constexpr char kJsonContentType[] = "application/json;charset=UTF-8";
+
+const absl::TimeZone& ChinaTime() {
+  static const absl::TimeZone* const zone = new absl::TimeZone(absl::FixedTimeZone(8 * 60 * 60));
+  return *zone;
+}
+
+bool HoldsAny(const SyntheticPerson& person, City city) {
+  return (person.has_medical && person.medical.city == city) || person.household.city == city ||
+         Population::HasContributionsIn(person, city);
+}
+
+std::string Flag(bool value) { return value ? "1" : "0"; }
+
+// cpp-httplib 0.11 lets each worker wait out the keep-alive timeout of an idle connection before
+// it notices stop(). So that stopping is prompt, this shuts down (without closing: the workers own
+// the descriptors) every TCP socket of this process whose local port is `port`, that is the
+// connections the server accepted; their workers then see end-of-stream and finish at once.
+void ShutdownAcceptedConnections(int port) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (dirent* entry = readdir(fds)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(fds)) continue;
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) continue;
+    int local_port = -1;
+    if (local.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+    }
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof peer;
+    if (local_port == port && getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
+      shutdown(fd, SHUT_RDWR);
+    }
+  }
+  closedir(fds);
+}
+
+}  // namespace
+
+int NationalInterfacePlatform::HeldPersonCount() const {
+  int count = 0;
+  for (const SyntheticPerson& person : population_.persons()) count += HoldsAny(person, city_) ? 1 : 0;
+  return count;
+}
+
+std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
+  absl::Time now = clock_.Now();
+  const std::string region(CityDivisionCode(city_));
+  json reply;
+  reply["infcode"] = 0;
+  reply["inf_refmsgid"] =
+      absl::StrFormat("%s%s%010d", region, absl::FormatTime("%Y%m%d%H%M%S", now, ChinaTime()),
+                      replies_.fetch_add(1) % 10000000000ull);
+  std::string refmsg_time = absl::FormatTime("%Y%m%d%H%M%E3S", now, ChinaTime());
+  refmsg_time.erase(std::remove(refmsg_time.begin(), refmsg_time.end(), '.'), refmsg_time.end());
+  reply["refmsg_time"] = refmsg_time;
+  reply["respond_time"] = refmsg_time;
+  reply["err_msg"] = nullptr;
+  reply["warn_msg"] = nullptr;
+  reply["cainfo"] = nullptr;
+  reply["signtype"] = nullptr;
+
+  auto fail = [&reply](const std::string& err_msg) {
+    reply["infcode"] = -1;
+    reply["err_msg"] = err_msg;
+    reply["output"] = nullptr;
+    return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+
+  json request = json::parse(request_body.begin(), request_body.end(), nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded() || !request.is_object())
+    return fail("E1002:请求报文不是JSON对象 (request is not a JSON object)");
+  auto string_field = [](const json& object, const char* key) -> const std::string* {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+  };
+  const std::string* infno = string_field(request, "infno");
+  if (infno == nullptr) return fail("E1002:infno is missing or not a string");
+  const std::string* msgid = string_field(request, "msgid");
+  if (msgid == nullptr || msgid->size() != 30) return fail("E1002:msgid must be a string of 30 characters");
+  const std::string* inf_time = string_field(request, "inf_time");
+  absl::Time parsed_time;
+  std::string time_error;
+  if (inf_time == nullptr ||
+      !absl::ParseTime("%Y-%m-%d %H:%M:%S", *inf_time, ChinaTime(), &parsed_time, &time_error)) {
+    return fail("E1002:inf_time must be \"YYYY-MM-DD HH:MM:SS\"");
+  }
+  if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301") {
+    return fail(absl::StrCat("E1003:不支持的交易 (unsupported transaction) ", *infno));
+  }
+  auto input = request.find("input");
+  if (input == request.end() || !input->is_object()) return fail("E1002:input must be an object");
+  auto data = input->find("data");
+  if (data == input->end() || !data->is_object()) return fail("E1002:input.data must be an object");
+  const std::string* cert_type = string_field(*data, "psn_cert_type");
+  if (cert_type == nullptr || *cert_type != "01")
+    return fail("E1002:input.data.psn_cert_type must be \"01\"");
+  const std::string* certno = string_field(*data, "certno");
+  if (certno == nullptr) return fail("E1002:input.data.certno is missing or not a string");
+  absl::StatusOr<identity::ResidentId> id = identity::ParseResidentId(*certno, identity::ChinaCivilDay(now));
+  if (!id.ok()) return fail(absl::StrCat("E1002:input.data.certno: ", id.status().message()));
+
+  const SyntheticPerson* person = population_.Find(id->number);
+  if (person != nullptr && !HoldsAny(*person, city_)) person = nullptr;  // only what this city holds
+  // Like a real register, the platform knows each person under one number only.
+  if (person != nullptr && dialect_->KeysByLegacyNumber(person->resident_id) != id->upgraded_from_legacy) {
+    person = nullptr;
+  }
+  const adapters::Dialect& dialect = *dialect_;
+  std::string missing_code;  // a national code the dialect cannot write, if any
+  auto local = [&dialect, &missing_code](adapters::CodeTableKind table, const std::string& national) {
+    const std::string* code = dialect.table(table).ToLocal(national);
+    if (code != nullptr) return *code;
+    missing_code = absl::StrCat(adapters::CodeTableName(table), " \"", national, "\"");
+    return std::string();
+  };
+  auto money = [&dialect](int64_t fen) { return adapters::FormatMoney(fen, dialect.money_format()); };
+  auto date = [&dialect](const absl::CivilDay& day) { return dialect.date_format().FormatDate(day); };
+  json output = json::object();
+
+  if (*infno == "L9101") {
+    output["certno"] = *certno;
+    output["psn_exist_flag"] = Flag(person != nullptr);
+    output["insu_flag"] = Flag(person != nullptr && person->has_medical && person->medical.city == city_);
+    output["clct_flag"] = Flag(person != nullptr && Population::HasContributionsIn(*person, city_));
+    output["hhreg_flag"] = Flag(person != nullptr && person->household.city == city_);
+    reply["output"] = std::move(output);
+    return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  if (person == nullptr) return fail("E1001:未查询到人员信息 (no such person here)");
+  const std::string backend_id = dialect.BackendResidentId(person->resident_id);
+  const std::string psn_no =
+      absl::StrFormat("%s%010d", region, static_cast<long long>(person - population_.persons().data()));
+
+  if (*infno == "1101") {
+    json baseinfo;
+    baseinfo["psn_no"] = psn_no;
+    baseinfo["psn_cert_type"] = "01";
+    baseinfo["certno"] = backend_id;
+    baseinfo["psn_name"] = person->name;
+    baseinfo["gend"] = (person->resident_id[16] - '0') % 2 == 1 ? "1" : "2";
+    baseinfo["naty"] = "01";
+    baseinfo["brdy"] = date(person->birth_date);
+    absl::CivilDay today = identity::ChinaCivilDay(now);
+    int age = static_cast<int>(today.year() - person->birth_date.year());
+    if (today.month() < person->birth_date.month() ||
+        (today.month() == person->birth_date.month() && today.day() < person->birth_date.day())) {
+      --age;
+    }
+    baseinfo["age"] = age;
+    json insuinfo = json::array();
+    if (person->has_medical && person->medical.city == city_) {
+      const MedicalEnrollment& m = person->medical;
+      json entry;
+      entry["balc"] = money(m.balance_fen);
+      entry["insutype"] = local(adapters::CodeTableKind::kInsuranceTypes, m.insurance_type_code);
+      entry["psn_type"] =
+          m.insurance_type_code == "390" ? "1501" : (m.insurance_type_code == "340" ? "1301" : "1101");
+      entry["psn_insu_stas"] = local(adapters::CodeTableKind::kEnrollmentStatuses, m.status_code);
+      entry["psn_insu_date"] = date(m.enrollment_date);
+      entry["paus_insu_date"] = nullptr;
+      entry["cvlserv_flag"] = "0";
+      entry["insuplc_admdvs"] = m.insured_region_code;
+      entry["emp_name"] = "";
+      insuinfo.push_back(std::move(entry));
+    }
+    output["baseinfo"] = std::move(baseinfo);
+    output["insuinfo"] = std::move(insuinfo);  // empty: known here, but not insured here
+    output["idetinfo"] = json::array();
+  } else if (*infno == "L9201") {
+    int years[2] = {0, 0};
+    const char* keys[2] = {"begn_ym", "end_ym"};
+    for (int i = 0; i < 2; ++i) {
+      const std::string* ym = string_field(*data, keys[i]);
+      if (ym == nullptr) return fail(absl::StrCat("E1002:input.data.", keys[i], " must be a string"));
+      if (ym->empty()) continue;
+      absl::StatusOr<absl::CivilMonth> month = dialect.date_format().ParseMonth(*ym);
+      if (!month.ok()) {
+        return fail(absl::StrCat("E1002:input.data.", keys[i], " must be \"\" or ",
+                                 dialect.date_format().month_pattern()));
+      }
+      years[i] = static_cast<int>(month->year());
+    }
+    if (!Population::HasContributionsIn(*person, city_))
+      return fail("E1001:未查询到缴费信息 (no contributions here)");
+    json baseinfo;
+    baseinfo["psn_no"] = psn_no;
+    baseinfo["certno"] = backend_id;
+    baseinfo["psn_name"] = person->name;
+    json clctinfo = json::array();
+    for (const ContributionMonth& month : population_.Contributions(*person, city_, years[0], years[1])) {
+      json row;
+      row["insutype"] = local(adapters::CodeTableKind::kContributionKinds, month.kind_code);
+      row["ym"] = dialect.date_format().FormatMonth(month.month);
+      row["clct_base"] = money(month.wage_base_fen);
+      row["psn_clct_amt"] = money(month.personal_fen);
+      row["emp_clct_amt"] = money(month.employer_fen);
+      clctinfo.push_back(std::move(row));
+    }
+    output["baseinfo"] = std::move(baseinfo);
+    output["clctinfo"] = std::move(clctinfo);
+  } else {  // L9301
+    if (person->household.city != city_) return fail("E1001:未查询到户籍信息 (not registered here)");
+    const HouseholdRegistration& h = person->household;
+    json info;
+    info["certno"] = backend_id;
+    info["psn_name"] = person->name;
+    info["hhreg_admdvs"] = h.address_code;
+    info["hh_no"] = h.household_number;
+    info["rlts"] = local(adapters::CodeTableKind::kRelations, h.relation_code);
+    info["hh_type"] = local(adapters::CodeTableKind::kHouseholdTypes, h.household_type_code);
+    info["hhreg_date"] = date(h.registered_since);
+    output["hhreginfo"] = std::move(info);
+  }
+  if (!missing_code.empty()) {
+    return fail(absl::StrCat("E1999:mock city: ", dialect.source(), " has no local code for national ",
+                             missing_code));
+  }
+  reply["output"] = std::move(output);
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+HttpMockCityBackend::HttpMockCityBackend(std::shared_ptr<const adapters::Dialect> dialect,
+                                         const Population& population, const Clock& clock)
+    : platform_(std::move(dialect), population, clock) {}
+
+absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Start(
+    std::shared_ptr<const adapters::Dialect> dialect, const Population& population, const Clock& clock,
+    const HttpBackendOptions& options) {
+  std::unique_ptr<HttpMockCityBackend> backend(
+      new HttpMockCityBackend(std::move(dialect), population, clock));
+  std::string tls_error;
+  backend->server_ = std::make_unique<httplib::SSLServer>([&options, &tls_error](SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_use_certificate_chain_file(&ctx, options.cert_file.c_str()) != 1) {
+      tls_error = absl::StrCat("cert_file: cannot use ", options.cert_file);
+      return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(&ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(&ctx) != 1) {
+      tls_error = absl::StrCat("key_file: cannot use ", options.key_file, " with ", options.cert_file);
+      return false;
+    }
+    if (SSL_CTX_load_verify_locations(&ctx, options.ca_cert_file.c_str(), nullptr) != 1) {
+      tls_error = absl::StrCat("ca_cert_file: cannot use ", options.ca_cert_file);
+      return false;
+    }
+    STACK_OF(X509_NAME)* client_cas = SSL_load_client_CA_file(options.ca_cert_file.c_str());
+    if (client_cas != nullptr) SSL_CTX_set_client_CA_list(&ctx, client_cas);
+    // Mutual TLS: a client without a certificate from the CA fails the handshake.
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    // Without a session id context, OpenSSL answers a client that resumes a session (as libcurl does
+    // on its second connection) with an internal_error alert when client certificates are verified.
+    static constexpr unsigned char kSessionContext[] = "interop-mock-city";
+    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
+    return true;
+  });
+  if (!backend->server_->is_valid()) {
+    return absl::InvalidArgumentError(tls_error.empty() ? "cannot set up TLS" : tls_error);
+  }
+  httplib::SSLServer& server = *backend->server_;
+  const int threads = std::max(1, options.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_tcp_nodelay(true);  // headers and body go out in separate writes
+  server.set_keep_alive_max_count(1000000);
+  server.set_keep_alive_timeout(std::max<time_t>(1, absl::ToInt64Seconds(options.keep_alive_timeout)));
+  server.set_read_timeout(10, 0);
+  server.set_write_timeout(10, 0);
+  server.set_payload_max_length(1 << 20);
+
+  HttpMockCityBackend* self = backend.get();
+  server.Post(kCallServicePath, [self](const httplib::Request& request, httplib::Response& response) {
+    self->BeforeAnswer(request.remote_addr, request.remote_port);
+    response.status = 200;  // business errors too, as the national platform does
+    response.set_content(self->platform_.Answer(request.body), kJsonContentType);
+  });
+  server.Get("/health", [self](const httplib::Request& request, httplib::Response& response) {
+    self->BeforeAnswer(request.remote_addr, request.remote_port);
+    response.status = 200;
+    response.set_content("SERVING", "text/plain");
+  });
+
+  size_t colon = options.listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(options.listen.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("listen: \"", options.listen, "\" is not host:port"));
+  }
+  std::string host = options.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (port == 0) {
+    port = server.bind_to_any_port(host);
+    if (port <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  } else if (!server.bind_to_port(host, port)) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  backend->port_ = port;
+  backend->thread_ = std::thread([self] {
+    self->server_->listen_after_bind();
+    self->listen_returned_ = true;
+  });
+  // The socket already listens (connections wait in its backlog); this only makes Stop() reliable.
+  for (int i = 0; i < 5000 && !server.is_running() && !backend->listen_returned_; ++i)
+    absl::SleepFor(absl::Milliseconds(1));
+  return backend;
+}
+
+HttpMockCityBackend::~HttpMockCityBackend() { Stop(); }
+
+void HttpMockCityBackend::Stop() {
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (!thread_.joinable()) return;
+  // stop() does nothing until the server thread has entered its accept loop.
+  while (!server_->is_running() && !listen_returned_) absl::SleepFor(absl::Milliseconds(1));
+  server_->stop();
+  ShutdownAcceptedConnections(port_);
+  thread_.join();
+}
+
+void HttpMockCityBackend::SetDelay(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  delay_ = delay;
+}
+
+int HttpMockCityBackend::connections_seen() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(connections_.size());
+}
+
+int HttpMockCityBackend::requests_served() const { return requests_.load(); }
+
+void HttpMockCityBackend::BeforeAnswer(const std::string& remote_addr, int remote_port) {
+  absl::Duration delay;
+  {
+    absl::MutexLock lock(&mu_);
+    connections_.insert(absl::StrCat(remote_addr, ":", remote_port));
+    delay = delay_;
+  }
+  ++requests_;
+  if (delay > absl::ZeroDuration()) stopping_.WaitForNotificationWithTimeout(delay);
+}
+
+int ServeHttpUntilSignal(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
+                         const HttpBackendOptions& options, const std::string& port_file,
+                         const sigset_t& stop_signals) {
+  absl::Time started = absl::Now();
+  const City city = dialect->city();
+  const std::string source = dialect->source();
+  absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> backend =
+      HttpMockCityBackend::Start(std::move(dialect), population, Clock::Real(), options);
+  if (!backend.ok()) {
+    std::fprintf(stderr, "mock-city: %s\n", std::string(backend.status().message()).c_str());
+    return backend.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  LogInfo("mock city serving",
+          {{"city", std::string(CityName(city))},
+           {"transport", "http"},
+           {"dialect", source},
+           {"port", absl::StrCat((*backend)->port())},
+           {"persons_held", absl::StrCat((*backend)->platform().HeldPersonCount())},
+           {"seed", absl::StrCat(population.options().seed)},
+           {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*backend)->port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  (*backend)->Stop();
+  return 0;
+}
+
+}  // namespace interop::mock_city
