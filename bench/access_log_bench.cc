@@ -3,7 +3,8 @@
 //
 //   access_log_bench [--threads=64] [--window=1] [--seconds=10] [--warmup_seconds=1]
 //                    [--persons=100000] [--max_batch=1024] [--dir=/tmp] [--verify]
-//                    [--without_person_index]
+//                    [--person_index_interval_ms=200] [--list_every_ms=0] [--prefill_records=0]
+//                    [--sqlite_baseline]
 //
 // Each appender thread keeps `window` appends outstanding (window 1 = closed loop: append, wait
 // for `done`, append again, as a gateway thread serving one call after another does). The log is
@@ -11,8 +12,13 @@
 // 10000 records, signed with a freshly generated EC P-256 key. Records look like real ones: an
 // 18-character resident id drawn from --persons distinct people, method names, one city consulted.
 //
+// With --sqlite_baseline it measures plain SQLite instead (see the flag), to calibrate the machine:
+// fsync latency on shared virtual disks varies by several times from hour to hour.
+//
 // Prints records/s, mean batch (records per commit), and p50/p99/max append-to-durable latency,
-// measured after --warmup_seconds over --seconds. With --verify it then times a full verification.
+// measured after --warmup_seconds over --seconds; the person indexer's transactions and its lag (the
+// unindexed tail that ListByPerson() scans), sampled every 10 ms; with --list_every_ms, the latency
+// of ListByPerson() calls made meanwhile. With --verify it then times a full verification.
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sqlite3.h>
@@ -47,8 +53,18 @@ ABSL_FLAG(int, persons, 100000, "Distinct persons the records are about.");
 ABSL_FLAG(int, max_batch, 1024, "AccessLogOptions::max_batch.");
 ABSL_FLAG(std::string, dir, "/tmp", "Directory for the temporary database and keys.");
 ABSL_FLAG(bool, verify, false, "After the run, time a full Verify() of the log.");
-ABSL_FLAG(bool, without_person_index, false,
-          "Analysis only: drop the (person, sequence) index before the run, to measure what it costs.");
+ABSL_FLAG(bool, sqlite_baseline, false,
+          "Instead of the log: plain SQLite inserts of 300-byte rows (no chain, no index) in WAL mode with "
+          "synchronous=FULL, at 1, 16 and 64 rows per commit, from one thread: what the disk allows now.");
+ABSL_FLAG(int, person_index_interval_ms, 200,
+          "AccessLogOptions::person_index_interval; 0: the person indexer runs only when the log is closed "
+          "(analysis: the appends without any indexing).");
+ABSL_FLAG(int, list_every_ms, 0,
+          "During the measurement, one more thread calls ListByPerson(random person, newest, 20) this often "
+          "(0: never) and reports its latency.");
+ABSL_FLAG(int64_t, prefill_records, 0,
+          "Analysis: before the run, fill the log with this many records (written directly, in one "
+          "transaction, with dummy hashes; indexed), to see how a large log behaves. Not with --verify.");
 
 namespace {
 
@@ -94,6 +110,81 @@ Keys WriteKeys(const std::string& dir) {
   return keys;
 }
 
+// Plain SQLite: rows_per_commit rows of ~300 bytes per transaction, for `seconds`. Rows per second.
+double SqliteBaseline(const std::string& path, int rows_per_commit, double seconds) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+               "CREATE TABLE IF NOT EXISTS t (sequence INTEGER PRIMARY KEY, a TEXT, b BLOB)",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO t (a, b) VALUES (?, ?)", -1, &insert, nullptr);
+  const std::string text(268, 'x');
+  const std::string blob(32, '\x5a');
+  uint64_t rows = 0;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  while (Clock::now() < end) {
+    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    for (int i = 0; i < rows_per_commit; ++i, ++rows) {
+      sqlite3_bind_text(insert, 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(insert, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      sqlite3_step(insert);
+      sqlite3_reset(insert);
+    }
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+  return rows / elapsed;
+}
+
+// Writes `count` records about `persons` (uniformly) into the log's empty database at `path`, in one
+// transaction, with dummy hashes, and indexes them. Reports SQLite errors on stderr.
+bool Prefill(const std::string& path, int64_t count, const std::vector<std::string>& persons) {
+  sqlite3* db = nullptr;
+  auto fail = [&db](const char* what) {
+    std::fprintf(stderr, "prefill: %s: %s\n", what, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return false;
+  };
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return fail("open");
+  if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
+  sqlite3_stmt* insert = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "INSERT INTO access_records (sequence, time_unix_us, request_id, caller_organization, "
+                         "caller_city, caller_role, method, person, purpose, result_code, result_reason, "
+                         "cities_consulted, previous_hash, record_hash) VALUES (?, ?, ?, 'Bench General Hospital', "
+                         "'taiyuan', 'hospital', '/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus', "
+                         "?, 'PURPOSE_TREATMENT', 0, '', '[\"jinzhong\"]', zeroblob(32), zeroblob(32))",
+                         -1, &insert, nullptr) != SQLITE_OK) {
+    return fail("prepare");
+  }
+  std::mt19937_64 rng(7);
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  for (int64_t i = 1; i <= count; ++i) {
+    const std::string request_id = absl::StrCat("prefill-", i);
+    const std::string& person = persons[rng() % persons.size()];
+    sqlite3_bind_int64(insert, 1, i);
+    sqlite3_bind_int64(insert, 2, now_us - (count - i) * 1000);
+    sqlite3_bind_text(insert, 3, request_id.data(), static_cast<int>(request_id.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert, 4, person.data(), static_cast<int>(person.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert) != SQLITE_DONE) return fail("insert");
+    sqlite3_reset(insert);
+  }
+  sqlite3_finalize(insert);
+  const std::string index = absl::StrCat(
+      "INSERT INTO access_person_index (person, sequence) SELECT person, sequence FROM access_records "
+      "ORDER BY person, sequence; UPDATE access_index_state SET indexed_through = ",
+      count, "; COMMIT; PRAGMA wal_checkpoint(TRUNCATE)");
+  if (sqlite3_exec(db, index.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail("index");
+  sqlite3_close(db);
+  return true;
+}
+
 // One appender thread's state, shared with its `done` callbacks.
 struct Appender {
   explicit Appender(int window) : window(window) {}
@@ -124,31 +215,51 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string dir = pattern;
+  if (absl::GetFlag(FLAGS_prefill_records) > 0 && absl::GetFlag(FLAGS_verify)) {
+    std::fprintf(stderr, "--prefill_records writes records that do not verify: not with --verify\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_sqlite_baseline)) {
+    for (int rows_per_commit : {1, 16, 64}) {
+      std::printf("sqlite baseline: %2d rows/commit: %.0f rows/s\n", rows_per_commit,
+                  SqliteBaseline(dir + "/baseline.db", rows_per_commit, absl::GetFlag(FLAGS_seconds)));
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return 0;
+  }
   Keys keys = WriteKeys(dir);
   AccessLogOptions options;
   options.sqlite_path = dir + "/access.db";
   options.signing_key_file = keys.private_key;
   options.signing_cert_file = keys.public_key;
   options.max_batch = static_cast<size_t>(absl::GetFlag(FLAGS_max_batch));
+  const int index_interval_ms = absl::GetFlag(FLAGS_person_index_interval_ms);
+  options.person_index_interval =
+      index_interval_ms > 0 ? absl::Milliseconds(index_interval_ms) : absl::InfiniteDuration();
+
+  std::mt19937_64 seed_rng(20261126);
+  std::vector<std::string> persons(static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_persons))));
+  for (std::string& person : persons) person = RandomResidentId(seed_rng);
+
+  if (absl::GetFlag(FLAGS_prefill_records) > 0) {
+    // Creates the schema, then fills it behind the log's back.
+    if (absl::StatusOr<std::unique_ptr<AccessLog>> created = interop::accesslog::OpenSqliteAccessLog(options);
+        !created.ok()) {
+      std::fprintf(stderr, "%s\n", created.status().ToString().c_str());
+      return 1;
+    }
+    const Clock::time_point prefill_start = Clock::now();
+    if (!Prefill(options.sqlite_path, absl::GetFlag(FLAGS_prefill_records), persons)) return 1;
+    std::printf("prefilled %lld records in %.1f s\n", static_cast<long long>(absl::GetFlag(FLAGS_prefill_records)),
+                std::chrono::duration<double>(Clock::now() - prefill_start).count());
+  }
   absl::StatusOr<std::unique_ptr<AccessLog>> opened = interop::accesslog::OpenSqliteAccessLog(options);
   if (!opened.ok()) {
     std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
     return 1;
   }
   AccessLog& log = **opened;
-  if (absl::GetFlag(FLAGS_without_person_index)) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(options.sqlite_path.c_str(), &db) != SQLITE_OK ||
-        sqlite3_exec(db, "DROP INDEX access_records_by_person", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      std::fprintf(stderr, "cannot drop the person index: %s\n", sqlite3_errmsg(db));
-      return 1;
-    }
-    sqlite3_close(db);
-  }
-
-  std::mt19937_64 seed_rng(20261126);
-  std::vector<std::string> persons(static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_persons))));
-  for (std::string& person : persons) person = RandomResidentId(seed_rng);
 
   static const char* const kMethods[] = {
       "/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus",
@@ -198,16 +309,49 @@ int main(int argc, char** argv) {
     });
   }
 
+  // ListByPerson() calls during the measurement.
+  const int list_every_ms = absl::GetFlag(FLAGS_list_every_ms);
+  std::vector<int64_t> list_latencies_ns;
+  uint64_t list_errors = 0;
+  std::thread lister;
+  if (list_every_ms > 0) {
+    lister = std::thread([&] {
+      std::mt19937_64 rng(99);
+      while (!stop.load(std::memory_order_relaxed)) {
+        absl::SleepFor(absl::Milliseconds(list_every_ms));
+        if (!measuring.load(std::memory_order_relaxed)) continue;
+        const Clock::time_point start = Clock::now();
+        absl::StatusOr<std::vector<AccessRecord>> page = log.ListByPerson(persons[rng() % persons.size()], 0, 20);
+        list_latencies_ns.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+        if (!page.ok()) ++list_errors;
+      }
+    });
+  }
+
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_warmup_seconds)));
   const AccessLogStats before = log.Stats();
   const Clock::time_point begin = Clock::now();
+  const Clock::time_point measure_end =
+      begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
   measuring.store(true);
-  absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
+  // The person indexer's lag (records committed but not yet indexed), every 10 ms.
+  uint64_t lag_samples = 0, lag_sum = 0, lag_max = 0;
+  while (Clock::now() < measure_end) {
+    absl::SleepFor(absl::Milliseconds(10));
+    const uint64_t indexed = log.Stats().person_indexed_through;
+    const uint64_t newest = log.LastSequence();
+    const uint64_t lag = newest > indexed ? newest - indexed : 0;
+    ++lag_samples;
+    lag_sum += lag;
+    lag_max = std::max(lag_max, lag);
+  }
   measuring.store(false);
   const AccessLogStats after = log.Stats();
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
   stop.store(true);
   for (std::thread& worker : workers) worker.join();
+  if (lister.joinable()) lister.join();
   // Wait for the outstanding appends.
   for (auto& appender : appenders) {
     absl::MutexLock lock(&appender->mu);
@@ -237,6 +381,18 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(after.largest_batch), static_cast<unsigned long long>(errors));
   std::printf("append-to-durable latency: p50 %.0f us, p99 %.0f us, max %.0f us\n", percentile(0.50),
               percentile(0.99), latencies.empty() ? 0.0 : latencies.back() / 1e3);
+  std::printf("person index: %llu transactions, lag mean %.0f max %llu records (%s)\n",
+              static_cast<unsigned long long>(after.person_index_commits - before.person_index_commits),
+              lag_samples ? static_cast<double>(lag_sum) / lag_samples : 0.0,
+              static_cast<unsigned long long>(lag_max),
+              index_interval_ms > 0 ? absl::StrCat("every ", index_interval_ms, " ms").c_str() : "only at close");
+  if (!list_latencies_ns.empty()) {
+    latencies.swap(list_latencies_ns);
+    std::sort(latencies.begin(), latencies.end());
+    std::printf("ListByPerson(limit 20), %zu calls: p50 %.0f us, p99 %.0f us, max %.0f us, errors %llu\n",
+                latencies.size(), percentile(0.50), percentile(0.99), latencies.back() / 1e3,
+                static_cast<unsigned long long>(list_errors));
+  }
 
   if (absl::GetFlag(FLAGS_verify)) {
     const Clock::time_point verify_start = Clock::now();
@@ -252,7 +408,10 @@ int main(int argc, char** argv) {
                   result->records_checked / verify_seconds);
     }
   }
+  const Clock::time_point close_start = Clock::now();
   opened->reset();
+  std::printf("close (final checkpoint, indexing the tail): %.2f s\n",
+              std::chrono::duration<double>(Clock::now() - close_start).count());
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
   return errors == 0 ? 0 : 1;

@@ -21,8 +21,16 @@
 // on a completion thread, while the writer commits the next batch. So the cost of an fsync is
 // shared by all concurrent appenders, and delivering the answers overlaps the next fsync.
 //
+// Person index: the durability promise is about the records. The index by person that ListByPerson()
+// uses is derived from them and is not written by the group commits (in a commit, every record would
+// dirty its own random index page, and the WAL fsyncs whole pages). An indexer thread adds the
+// entries of committed records in bulk, sorted by person, every `person_index_interval`; ListByPerson()
+// combines the index with a direct scan of the few records not indexed yet, so it is exact at all
+// times. After a crash the indexer resumes where its last committed batch ended.
+//
 // Thread-safe. Destroying the log (there is no separate Close()) waits for every queued record to be
-// committed and its `done` called, writes a final checkpoint, and stops the log's threads.
+// committed and its `done` called, writes a final checkpoint, adds the remaining records to the person
+// index, and stops the log's threads.
 #ifndef INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 #define INTEROP_GATEWAY_ACCESSLOG_ACCESS_LOG_H_
 
@@ -105,13 +113,17 @@ struct AccessLogStats {
   uint64_t largest_batch = 0;      // most records committed in one transaction
   uint64_t checkpoints = 0;        // checkpoints signed and committed
   uint64_t failed_commits = 0;     // transactions rolled back (their records got an error)
+  // The person indexer: the highest sequence whose person entry is in the index (LastSequence()
+  // minus this is the tail that ListByPerson() scans directly), and its committed transactions.
+  uint64_t person_indexed_through = 0;
+  uint64_t person_index_commits = 0;
 };
 
 struct AccessLogOptions {
   // SQLite database file; the log creates its tables if missing (schema migrations of
   // gateway/store/schema.cc). It may be the file the rest of the gateway uses: the log opens its own
-  // connections (a writer with synchronous=FULL, a reader, one for WAL checkpoints, and one per
-  // Verify() call). ":memory:" is not supported.
+  // connections (a writer with synchronous=FULL, a reader, one for WAL checkpoints, one for the
+  // person indexer, and one per Verify() call). ":memory:" is not supported.
   std::string sqlite_path;
   // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
   // (or certificate) verifies them.
@@ -124,6 +136,12 @@ struct AccessLogOptions {
   absl::Duration checkpoint_interval = absl::Seconds(60);
   // At most this many queued records are written in one transaction (0 is taken as 1).
   size_t max_batch = 1024;
+  // How often the indexer adds the records committed since its last run to the person index (see
+  // the top of this file); it also runs when the log is destroyed. Longer: bigger, cheaper index
+  // batches, and a longer tail of unindexed records for every ListByPerson() to scan (about
+  // interval x append rate records). Zero, negative or InfiniteDuration(): only when the log is
+  // destroyed (for tests; in production the tail would grow without bound).
+  absl::Duration person_index_interval = absl::Milliseconds(200);
 };
 
 class AccessLog {
@@ -140,6 +158,10 @@ class AccessLog {
 
   // Every record about `person`, newest first, starting below `before_sequence` (0 = from the newest),
   // at most `limit` records. To page, pass the smallest sequence returned as the next `before_sequence`.
+  // Exact whether or not the person indexer has caught up: every record whose `done` was called
+  // before the call is included. Reads one snapshot. Cost: an index range plus a scan of the
+  // records not yet indexed (Stats().person_indexed_through). A record whose person was changed in
+  // the file behind the log's back may be missing from the result (Verify() reports the change).
   // INVALID_ARGUMENT if `limit` <= 0; INTERNAL (SQLite); DATA_LOSS if a stored row cannot be decoded.
   virtual absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person,
                                                                  uint64_t before_sequence, int limit) = 0;

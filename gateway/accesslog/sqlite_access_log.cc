@@ -1,11 +1,13 @@
 // The SQLite-backed access log (OpenSqliteAccessLog) and the verifier of a log file
 // (VerifyAccessLogFile). The chain and checkpoint encodings are in access_log.cc.
 //
-// Storage (schema migration 2 in gateway/store/schema.cc): one row of access_records per record, its
-// sequence the INTEGER PRIMARY KEY; strings as TEXT holding the exact bytes; time as unix
+// Storage (schema migrations 2 and 3 in gateway/store/schema.cc): one row of access_records per
+// record, its sequence the INTEGER PRIMARY KEY; strings as TEXT holding the exact bytes; time as unix
 // microseconds; cities_consulted as a JSON array of strings (written by EncodeCities below: '"' and
 // '\' and control bytes escaped, nothing else, no spaces); hashes as 32-byte BLOBs. One row of
-// access_checkpoints per signed checkpoint.
+// access_checkpoints per signed checkpoint. The person index is derived data: access_person_index
+// holds (person, sequence) for every record up to access_index_state.indexed_through (one row),
+// written only by the indexer thread; access_records itself has no index but its primary key.
 //
 // Threads and connections:
 //   - Append() only queues (under mu_). One writer thread owns the writer connection
@@ -15,6 +17,23 @@
 //     callbacks holding no lock while the writer already commits the next batch. On two cores this
 //     overlaps waking the appenders with the next fsync.
 //   - ListByPerson()/ReadRange() use a second, query-only connection, so they never wait for an fsync.
+//     ListByPerson() reads, in one read transaction: indexed_through; the records above it about the
+//     person (a scan of that short tail of access_records by sequence); and, if the page is not full
+//     yet, the person's entries up to indexed_through from access_person_index, joined to their
+//     records. Tail sequences are all above indexed sequences, so the two parts simply concatenate.
+//   - The person indexer thread owns a fourth connection. Every person_index_interval (and once more
+//     when the log is destroyed, after the writer's last commit) it reads the records above
+//     indexed_through in sequence order, up to kIndexChunkRecords at a time, without any lock; sorts
+//     (person, sequence) so that neighbouring inserts share index pages; and inserts them (INSERT OR
+//     IGNORE: redoing a chunk is harmless) in transactions of kIndexEntriesPerTransaction, split by
+//     person range, the last of which also advances indexed_through. Entries above indexed_through
+//     (from the earlier transactions of an unfinished chunk) are never read: ListByPerson() takes
+//     only entries up to indexed_through from the index, and finds the rest in the tail. A crash
+//     means the next run (after the restart) starts again at the last committed indexed_through.
+//   - The writer and the indexer are the only writers of the file in the process; write_mu_
+//     serialises their transactions, so that the writer waits for an indexer transaction on a mutex
+//     (woken the moment it commits) rather than in SQLite's busy handler, which sleeps in steps of up
+//     to 100 ms.
 //   - Verify() opens a fresh read-only connection per call and reads one snapshot.
 //   - WAL checkpoints (copying committed pages from the WAL into the database file, and its fsync;
 //     not to be confused with the log's signed checkpoints) run on a third connection in their own
@@ -30,6 +49,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -39,6 +59,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -56,11 +77,33 @@ constexpr char kRecordColumns[] =
     "sequence, time_unix_us, request_id, caller_organization, caller_city, caller_role, method, person, "
     "purpose, result_code, result_reason, cities_consulted, previous_hash, record_hash";
 constexpr int64_t kMaxSequence = std::numeric_limits<int64_t>::max();
+
 // SQLite's own default autocheckpoint threshold (about 4 MiB of 4 KiB pages).
 constexpr int kWalCheckpointFrames = 1000;
 constexpr int kWalInlineCheckpointFrames = 50000;
 // After a WAL reset, the WAL file is truncated to this size.
 constexpr char kJournalSizeLimitPragma[] = "PRAGMA journal_size_limit=67108864";
+// The person indexer reads at most this many records per run of IndexNextChunk() ...
+constexpr int kIndexChunkRecords = 50000;
+// ... and writes their sorted entries in transactions of at most this many, so that the writer,
+// which cannot commit while an indexer transaction holds the database's write lock, waits for at
+// most about 10 ms at a time rather than for the whole chunk. (Measured with 64 appenders, window 4:
+// the append p99 fell from about 50 to about 30 ms, throughput unchanged or slightly higher.)
+constexpr size_t kIndexEntriesPerTransaction = 4000;
+// The indexer's page cache (64 MiB): the sorted inserts of one chunk touch up to a few thousand index
+// pages, which should stay in the cache until the commit writes each of them to the WAL once
+// (otherwise SQLite spills dirty pages to the WAL early, and may write a page several times).
+constexpr char kIndexerCacheSizePragma[] = "PRAGMA cache_size=-65536";
+
+// kRecordColumns, each qualified with `prefix` (e.g. "r.") for a join.
+std::string PrefixedRecordColumns(absl::string_view prefix) {
+  std::string out;
+  for (absl::string_view column : absl::StrSplit(kRecordColumns, ", ")) {
+    if (!out.empty()) out += ", ";
+    absl::StrAppend(&out, prefix, column);
+  }
+  return out;
+}
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   return absl::InternalError(absl::StrCat("sqlite: ", what, ": ", db ? sqlite3_errmsg(db) : "out of memory"));
@@ -497,13 +540,15 @@ class SqliteAccessLog final : public AccessLog {
                   std::unique_ptr<CheckpointVerifier> verifier,
                   std::unique_ptr<store::SqliteDatabase> writer_db,
                   std::unique_ptr<store::SqliteDatabase> reader_db,
-                  std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db)
+                  std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db,
+                  std::unique_ptr<store::SqliteDatabase> indexer_db)
       : options_(options),
         signer_(std::move(signer)),
         verifier_(std::move(verifier)),
         writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
-        wal_checkpointer_db_(std::move(wal_checkpointer_db)) {
+        wal_checkpointer_db_(std::move(wal_checkpointer_db)),
+        indexer_db_(std::move(indexer_db)) {
     if (options_.max_batch == 0) options_.max_batch = 1;
   }
 
@@ -521,6 +566,12 @@ class SqliteAccessLog final : public AccessLog {
     }
     if (completer_.joinable()) completer_.join();
     {
+      // After the writer's last commit: the indexer's final run indexes every record.
+      absl::MutexLock lock(&indexer_mu_);
+      indexer_stopping_ = true;
+    }
+    if (indexer_.joinable()) indexer_.join();
+    {
       absl::MutexLock lock(&wal_mu_);
       wal_stopping_ = true;
       wal_cv_.Signal();
@@ -528,7 +579,7 @@ class SqliteAccessLog final : public AccessLog {
     if (wal_checkpointer_.joinable()) wal_checkpointer_.join();
   }
 
-  // Prepares statements, loads the chain head and starts the writer thread.
+  // Prepares statements, loads the chain head and the indexer's state, and starts the threads.
   absl::Status Start() {
     absl::Status status = writer_db_->WithConnection([this](sqlite3* db) -> absl::Status {
       absl::Status pragma =
@@ -560,12 +611,30 @@ class SqliteAccessLog final : public AccessLog {
     status = reader_db_->WithConnection([this](sqlite3* db) -> absl::Status {
       absl::Status pragma = store::SqliteDatabase::Exec(db, "PRAGMA query_only=ON");
       if (!pragma.ok()) return pragma;
-      absl::StatusOr<Statement> stmt =
-          Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
-                                   " FROM access_records WHERE person = ? AND sequence < ? "
-                                   "ORDER BY sequence DESC LIMIT ?"));
+      absl::StatusOr<Statement> stmt = Prepare(db, "BEGIN");
       if (!stmt.ok()) return stmt.status();
-      list_by_person_ = std::move(*stmt);
+      read_begin_ = std::move(*stmt);
+      stmt = Prepare(db, "COMMIT");
+      if (!stmt.ok()) return stmt.status();
+      read_end_ = std::move(*stmt);
+      stmt = Prepare(db, "SELECT MIN(indexed_through) FROM access_index_state");
+      if (!stmt.ok()) return stmt.status();
+      read_indexed_through_ = std::move(*stmt);
+      // The tail: a range of the primary key, filtered by person.
+      stmt = Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
+                                      " FROM access_records WHERE sequence > ?1 AND sequence < ?2 AND "
+                                      "person = ?3 ORDER BY sequence DESC LIMIT ?4"));
+      if (!stmt.ok()) return stmt.status();
+      list_tail_ = std::move(*stmt);
+      // The index: a range of its primary key, newest first, each entry joined to its record. An
+      // entry whose record no longer has that person (changed behind the log's back) is skipped.
+      stmt = Prepare(db, absl::StrCat("SELECT ", PrefixedRecordColumns("r."),
+                                      " FROM access_person_index AS i JOIN access_records AS r "
+                                      "ON r.sequence = i.sequence AND r.person = i.person "
+                                      "WHERE i.person = ?1 AND i.sequence <= ?2 "
+                                      "ORDER BY i.sequence DESC LIMIT ?3"));
+      if (!stmt.ok()) return stmt.status();
+      list_indexed_ = std::move(*stmt);
       stmt =
           Prepare(db, absl::StrCat("SELECT ", kRecordColumns,
                                    " FROM access_records WHERE sequence BETWEEN ? AND ? ORDER BY sequence"));
@@ -579,9 +648,12 @@ class SqliteAccessLog final : public AccessLog {
                                          absl::StrCat("PRAGMA synchronous=FULL; ", kJournalSizeLimitPragma));
     });
     if (!status.ok()) return status;
+    status = indexer_db_->WithConnection([this](sqlite3* db) { return StartIndexer(db); });
+    if (!status.ok()) return status;
     wal_checkpointer_ = std::thread([this] { WalCheckpointLoop(); });
     completer_ = std::thread([this] { CompletionLoop(); });
     writer_ = std::thread([this] { WriterLoop(); });
+    indexer_ = std::thread([this] { IndexerLoop(); });
     return absl::OkStatus();
   }
 
@@ -606,12 +678,41 @@ class SqliteAccessLog final : public AccessLog {
                                ? kMaxSequence
                                : static_cast<int64_t>(before_sequence);
     std::vector<AccessRecord> records;
-    absl::Status status = reader_db_->WithConnection([&](sqlite3* db) {
-      sqlite3_stmt* stmt = list_by_person_.get();
+    absl::Status status = reader_db_->WithConnection([&](sqlite3* db) -> absl::Status {
+      // One read transaction: indexed_through, the tail and the index are read from one snapshot.
+      // (The index part is also bounded by that indexed_through, so an indexer commit in between
+      // could not duplicate a tail record either.)
+      absl::Status began = StepToDone(db, read_begin_.get(), "beginning a read transaction");
+      if (!began.ok()) return began;
+      struct EndRead {
+        sqlite3* db;
+        sqlite3_stmt* end;
+        ~EndRead() { StepToDone(db, end, "ending a read transaction").IgnoreError(); }
+      } end_read{db, read_end_.get()};
+
+      int64_t indexed_through = 0;
+      {
+        sqlite3_stmt* stmt = read_indexed_through_.get();
+        ResetOnExit reset(stmt);
+        if (sqlite3_step(stmt) != SQLITE_ROW) return SqliteError(db, "reading access_index_state");
+        indexed_through = std::max<int64_t>(0, sqlite3_column_int64(stmt, 0));  // NULL (no row) reads as 0
+      }
+      {
+        sqlite3_stmt* stmt = list_tail_.get();
+        ResetOnExit reset(stmt);
+        sqlite3_bind_int64(stmt, 1, indexed_through);
+        sqlite3_bind_int64(stmt, 2, before);
+        BindBytes(stmt, 3, person);
+        sqlite3_bind_int(stmt, 4, limit);
+        absl::Status tail = CollectRecords(db, stmt, &records);
+        if (!tail.ok()) return tail;
+      }
+      if (static_cast<int>(records.size()) == limit || indexed_through == 0) return absl::OkStatus();
+      sqlite3_stmt* stmt = list_indexed_.get();
       ResetOnExit reset(stmt);
       BindBytes(stmt, 1, person);
-      sqlite3_bind_int64(stmt, 2, before);
-      sqlite3_bind_int(stmt, 3, limit);
+      sqlite3_bind_int64(stmt, 2, std::min(before - 1, indexed_through));
+      sqlite3_bind_int(stmt, 3, limit - static_cast<int>(records.size()));
       return CollectRecords(db, stmt, &records);
     });
     if (!status.ok()) return status;
@@ -658,6 +759,8 @@ class SqliteAccessLog final : public AccessLog {
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
     stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
     stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    stats.person_indexed_through = person_indexed_through_.load(std::memory_order_relaxed);
+    stats.person_index_commits = person_index_commits_.load(std::memory_order_relaxed);
     return stats;
   }
 
@@ -905,18 +1008,22 @@ class SqliteAccessLog final : public AccessLog {
     }
     if (batch.empty() && !write_checkpoint) return absl::OkStatus();
 
-    absl::Status status = writer_db_->WithConnection([&](sqlite3* db) {
-      absl::Status written =
-          WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
-      if (!written.ok()) {
-        if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
-        // Whatever happened, continue from what is really stored.
-        absl::Status reloaded = LoadHead(db, /*opening=*/false);
-        if (!reloaded.ok())
-          LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
-      }
-      return written;
-    });
+    absl::Status status;
+    {
+      absl::MutexLock write_lock(&write_mu_);
+      status = writer_db_->WithConnection([&](sqlite3* db) {
+        absl::Status written =
+            WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
+        if (!written.ok()) {
+          if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
+          // Whatever happened, continue from what is really stored.
+          absl::Status reloaded = LoadHead(db, /*opening=*/false);
+          if (!reloaded.ok())
+            LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
+        }
+        return written;
+      });
+    }
     if (!status.ok()) {
       // An interval checkpoint that failed is retried after another interval, not in a tight loop.
       if (write_checkpoint) last_checkpoint_time_ = absl::Now();
@@ -968,6 +1075,173 @@ class SqliteAccessLog final : public AccessLog {
     return StepToDone(db, commit_.get(), "committing access records");
   }
 
+  // --- the person indexer ---
+
+  // Indexer connection, before the threads start: pragmas, statements, and indexed_through_. Repairs
+  // a state that only tampering can produce: no row (or several) in access_index_state (taken as
+  // the lowest value, or 0), or indexed_through beyond the newest stored record (records deleted
+  // from the end; the writer will reuse those sequences, so their index entries must go).
+  absl::Status StartIndexer(sqlite3* db) {
+    // synchronous=NORMAL: this connection's commits do not fsync. That is enough for derived data:
+    // a power cut can only lose the indexer's newest transactions, each of which carries its
+    // entries and the matching advance of indexed_through together, so the restarted indexer just
+    // indexes those records again. The records' durability does not depend on it: they are
+    // committed by the writer with synchronous=FULL, and its fsync of the WAL also covers any index
+    // frames written before. (WAL checkpoints still fsync the WAL before copying it.)
+    absl::Status status = store::SqliteDatabase::Exec(
+        db, absl::StrCat("PRAGMA synchronous=NORMAL; ", kJournalSizeLimitPragma, "; ", kIndexerCacheSizePragma));
+    if (!status.ok()) return status;
+    // Like the writer, leave WAL checkpoints to the checkpointer thread.
+    sqlite3_wal_hook(db, &SqliteAccessLog::WalHook, this);
+    struct {
+      Statement* statement;
+      const char* sql;
+    } statements[] = {
+        {&index_begin_, "BEGIN IMMEDIATE"},
+        {&index_commit_, "COMMIT"},
+        {&index_rollback_, "ROLLBACK"},
+        {&index_read_records_,
+         "SELECT sequence, person FROM access_records WHERE sequence > ? ORDER BY sequence LIMIT ?"},
+        {&index_insert_, "INSERT OR IGNORE INTO access_person_index (person, sequence) VALUES (?, ?)"},
+        {&index_advance_, "UPDATE access_index_state SET indexed_through = ?"},
+    };
+    for (const auto& [statement, sql] : statements) {
+      absl::StatusOr<Statement> prepared = Prepare(db, sql);
+      if (!prepared.ok()) return prepared.status();
+      *statement = std::move(*prepared);
+    }
+
+    absl::StatusOr<Statement> state =
+        Prepare(db,
+                "SELECT (SELECT COUNT(*) FROM access_index_state), "
+                "(SELECT COALESCE(MIN(indexed_through), 0) FROM access_index_state), "
+                "(SELECT COALESCE(MAX(sequence), 0) FROM access_records)");
+    if (!state.ok()) return state.status();
+    if (sqlite3_step(state->get()) != SQLITE_ROW) return SqliteError(db, "reading access_index_state");
+    const int64_t rows = sqlite3_column_int64(state->get(), 0);
+    int64_t indexed_through = std::max<int64_t>(0, sqlite3_column_int64(state->get(), 1));
+    const int64_t newest_record = sqlite3_column_int64(state->get(), 2);
+    *state = Statement();
+    if (rows != 1 || indexed_through > newest_record) {
+      LogWarning("access log: repairing the person index state",
+                 {{"path", options_.sqlite_path},
+                  {"state_rows", absl::StrCat(rows)},
+                  {"indexed_through", absl::StrCat(indexed_through)},
+                  {"newest_record", absl::StrCat(newest_record)}});
+      indexed_through = std::min(indexed_through, newest_record);
+      status = store::SqliteDatabase::Exec(
+          db, absl::StrCat("BEGIN IMMEDIATE; DELETE FROM access_person_index WHERE sequence > ", indexed_through,
+                           "; DELETE FROM access_index_state; INSERT INTO access_index_state VALUES (",
+                           indexed_through, "); COMMIT"));
+      if (!status.ok()) {
+        if (!sqlite3_get_autocommit(db)) store::SqliteDatabase::Exec(db, "ROLLBACK").IgnoreError();
+        return status;
+      }
+    }
+    indexed_through_ = static_cast<uint64_t>(indexed_through);
+    person_indexed_through_.store(indexed_through_, std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
+
+  // Runs every person_index_interval, and once more after the destructor has stopped the writer.
+  void IndexerLoop() {
+    const absl::Duration interval = options_.person_index_interval;
+    const bool periodic = interval > absl::ZeroDuration() && interval != absl::InfiniteDuration();
+    while (true) {
+      bool stopping;
+      {
+        absl::MutexLock lock(&indexer_mu_);
+        const absl::Condition stop_requested(&indexer_stopping_);
+        if (periodic) {
+          indexer_mu_.AwaitWithTimeout(stop_requested, interval);
+        } else {
+          indexer_mu_.Await(stop_requested);
+        }
+        stopping = indexer_stopping_;
+      }
+      // Chunk after chunk until caught up (the writer gets the write lock between chunks).
+      while (true) {
+        absl::StatusOr<size_t> indexed = IndexNextChunk();
+        if (!indexed.ok()) {
+          // Retried at the next run; ListByPerson() stays exact meanwhile (a longer tail).
+          LogError("access log: person indexing failed", {{"error", indexed.status().ToString()}});
+          break;
+        }
+        if (*indexed < static_cast<size_t>(kIndexChunkRecords)) break;
+      }
+      if (stopping) return;
+    }
+  }
+
+  // Indexes up to kIndexChunkRecords records above indexed_through_ and advances it. Returns how
+  // many records it read (fewer than kIndexChunkRecords: caught up). Indexer thread only.
+  absl::StatusOr<size_t> IndexNextChunk() {
+    std::vector<std::pair<std::string, int64_t>> entries;  // (person, sequence)
+    int64_t through = static_cast<int64_t>(indexed_through_);
+    // One statement, so one snapshot; no lock of the log held: appends go on meanwhile. Every record
+    // up to the highest sequence read is committed (the writer commits in sequence order).
+    absl::Status status = indexer_db_->WithConnection([&](sqlite3* db) {
+      sqlite3_stmt* read = index_read_records_.get();
+      ResetOnExit reset(read);
+      sqlite3_bind_int64(read, 1, through);
+      sqlite3_bind_int(read, 2, kIndexChunkRecords);
+      int rc;
+      while ((rc = sqlite3_step(read)) == SQLITE_ROW) {
+        through = sqlite3_column_int64(read, 0);
+        entries.emplace_back(ColumnBytes(read, 1), through);
+      }
+      return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db, "reading access records to index");
+    });
+    if (!status.ok()) return status;
+    if (entries.empty()) return 0;
+    // In key order, consecutive inserts mostly land on the same or the next index page, and each
+    // transaction below covers its own range of persons (so its own index pages).
+    std::sort(entries.begin(), entries.end());
+    for (size_t begin = 0; begin < entries.size(); begin += kIndexEntriesPerTransaction) {
+      const size_t end = std::min(entries.size(), begin + kIndexEntriesPerTransaction);
+      const bool last = end == entries.size();
+      absl::MutexLock write_lock(&write_mu_);
+      status = indexer_db_->WithConnection([&](sqlite3* db) {
+        absl::Status written = WriteIndexTransaction(db, entries.data() + begin, entries.data() + end,
+                                                     last ? std::optional<int64_t>(through) : std::nullopt);
+        if (!written.ok() && !sqlite3_get_autocommit(db)) {
+          StepToDone(db, index_rollback_.get(), "rolling back").IgnoreError();
+        }
+        return written;
+      });
+      if (!status.ok()) return status;
+      person_index_commits_.fetch_add(1, std::memory_order_relaxed);
+    }
+    indexed_through_ = static_cast<uint64_t>(through);
+    person_indexed_through_.store(indexed_through_, std::memory_order_relaxed);
+    return entries.size();
+  }
+
+  // One transaction inserting the entries [first, last) and, if `advance_to` is set, setting
+  // indexed_through to it.
+  absl::Status WriteIndexTransaction(sqlite3* db, const std::pair<std::string, int64_t>* first,
+                                     const std::pair<std::string, int64_t>* last,
+                                     std::optional<int64_t> advance_to) {
+    absl::Status status = StepToDone(db, index_begin_.get(), "beginning a person index transaction");
+    if (!status.ok()) return status;
+    sqlite3_stmt* insert = index_insert_.get();
+    for (const auto* entry = first; entry != last; ++entry) {
+      BindBytes(insert, 1, entry->first);
+      sqlite3_bind_int64(insert, 2, entry->second);
+      status = StepToDone(db, insert, absl::StrCat("indexing access record ", entry->second));
+      sqlite3_clear_bindings(insert);
+      if (!status.ok()) return status;
+    }
+    if (advance_to.has_value()) {
+      sqlite3_stmt* advance = index_advance_.get();
+      sqlite3_bind_int64(advance, 1, *advance_to);
+      status = StepToDone(db, advance, "advancing indexed_through");
+      sqlite3_clear_bindings(advance);
+      if (!status.ok()) return status;
+    }
+    return StepToDone(db, index_commit_.get(), "committing the person index");
+  }
+
   AccessLogOptions options_;
   const std::unique_ptr<CheckpointSigner> signer_;
   const std::unique_ptr<CheckpointVerifier> verifier_;
@@ -975,6 +1249,11 @@ class SqliteAccessLog final : public AccessLog {
   const std::unique_ptr<store::SqliteDatabase> writer_db_;
   const std::unique_ptr<store::SqliteDatabase> reader_db_;
   const std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db_;
+  const std::unique_ptr<store::SqliteDatabase> indexer_db_;
+
+  // Serialises the write transactions of the writer and the indexer (see the top of this file).
+  // Taken before a connection's own mutex.
+  absl::Mutex write_mu_;
 
   // Writer connection statements and chain state: used only by the writer thread (and Start()).
   Statement begin_, commit_, rollback_, insert_record_, insert_checkpoint_;
@@ -984,7 +1263,11 @@ class SqliteAccessLog final : public AccessLog {
   absl::Time last_checkpoint_time_;
 
   // Reader connection statements: used only inside reader_db_->WithConnection (its mutex guards them).
-  Statement list_by_person_, read_range_;
+  Statement read_begin_, read_end_, read_indexed_through_, list_tail_, list_indexed_, read_range_;
+
+  // Indexer connection statements and state: used only by the indexer thread (and Start()).
+  Statement index_begin_, index_commit_, index_rollback_, index_read_records_, index_insert_, index_advance_;
+  uint64_t indexed_through_ = 0;
 
   absl::Mutex mu_;
   absl::CondVar work_cv_;        // the writer waits here for work
@@ -1002,6 +1285,8 @@ class SqliteAccessLog final : public AccessLog {
   std::atomic<uint64_t> largest_batch_{0};
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> failed_commits_{0};
+  std::atomic<uint64_t> person_indexed_through_{0};
+  std::atomic<uint64_t> person_index_commits_{0};
 
   std::thread writer_;
 
@@ -1017,6 +1302,10 @@ class SqliteAccessLog final : public AccessLog {
   bool wal_checkpoint_wanted_ ABSL_GUARDED_BY(wal_mu_) = false;
   bool wal_stopping_ ABSL_GUARDED_BY(wal_mu_) = false;
   std::thread wal_checkpointer_;
+
+  absl::Mutex indexer_mu_;
+  bool indexer_stopping_ ABSL_GUARDED_BY(indexer_mu_) = false;
+  std::thread indexer_;
 };
 
 }  // namespace
@@ -1050,9 +1339,12 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
   absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> wal_checkpointer_db =
       store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
   if (!wal_checkpointer_db.ok()) return wal_checkpointer_db.status();
+  absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> indexer_db =
+      store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
+  if (!indexer_db.ok()) return indexer_db.status();
   auto log = std::make_unique<SqliteAccessLog>(options, std::move(*signer), std::move(*verifier),
                                                std::move(*writer_db), std::move(*reader_db),
-                                               std::move(*wal_checkpointer_db));
+                                               std::move(*wal_checkpointer_db), std::move(*indexer_db));
   absl::Status started = log->Start();
   if (!started.ok()) return started;
   return log;

@@ -35,6 +35,23 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       "  record_hash BLOB NOT NULL,"
       "  signed_at_unix_us INTEGER NOT NULL,"
       "  signature BLOB NOT NULL)",
+      // 3: the access log's person index leaves the commit path. Maintained inside every group
+      // commit, the index on access_records (person, sequence) made each record dirty its own random
+      // index page. It is derived data (rebuildable from the records), so it becomes a table that the
+      // log's indexer thread fills in bulk, sorted by person, after the records are durable:
+      // access_person_index holds (person, sequence) of every record up to
+      // access_index_state.indexed_through (one row); ListByPerson reads the records above that
+      // directly from access_records. Existing records are indexed here, in the migration.
+      "DROP INDEX IF EXISTS access_records_by_person;"
+      "CREATE TABLE access_person_index ("
+      "  person TEXT NOT NULL,"
+      "  sequence INTEGER NOT NULL,"
+      "  PRIMARY KEY (person, sequence)) WITHOUT ROWID;"
+      "CREATE TABLE access_index_state (indexed_through INTEGER NOT NULL);"
+      "INSERT INTO access_person_index (person, sequence)"
+      "  SELECT person, sequence FROM access_records ORDER BY person, sequence;"
+      "INSERT INTO access_index_state (indexed_through)"
+      "  SELECT COALESCE(MAX(sequence), 0) FROM access_records",
   };
   return *migrations;
 }

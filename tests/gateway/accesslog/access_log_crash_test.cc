@@ -2,7 +2,9 @@
 //
 // A forked child appends from several threads and, for each `done` OK, writes the sequence to a
 // pipe. The parent reads some acknowledged sequences, SIGKILLs the child in the middle of its
-// appends, reopens the log and checks that every acknowledged record is there and the chain verifies.
+// appends, reopens the log and checks that every acknowledged record is there, the chain verifies,
+// and ListByPerson() finds each person's records although the person indexer (which runs every few
+// milliseconds in the child) was killed too, typically with records not yet indexed.
 // (SIGKILL tests that `done` comes after the commit; it cannot test the fsync itself, which only a
 // power cut would.)
 #include <poll.h>
@@ -12,11 +14,14 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <iostream>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/accesslog/test_support.h"
@@ -33,6 +38,9 @@ using ::interop::accesslog::testing::WriteKeyFiles;
 constexpr int kAppenders = 8;
 constexpr size_t kAcksBeforeKill = 3000;
 
+// The person of appender `t`'s records.
+std::string PersonOf(int t) { return absl::StrCat("14010519900307", 1000 + t); }
+
 // The child: appends forever, reporting each acknowledged sequence. Never returns.
 [[noreturn]] void RunChild(const AccessLogOptions& options, int ack_fd) {
   absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
@@ -41,7 +49,7 @@ constexpr size_t kAcksBeforeKill = 3000;
   for (int t = 0; t < kAppenders; ++t) {
     threads.emplace_back([&log, ack_fd, t] {
       for (int i = 0;; ++i) {
-        absl::StatusOr<uint64_t> sequence = AppendAndWait(**log, ExampleRecord(t * 1000000 + i));
+        absl::StatusOr<uint64_t> sequence = AppendAndWait(**log, ExampleRecord(t * 1000000 + i, PersonOf(t)));
         if (!sequence.ok()) _exit(4);
         uint64_t value = *sequence;
         // 8 bytes is below PIPE_BUF, so each write is atomic.
@@ -72,6 +80,7 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   KeyFiles keys = WriteKeyFiles(dir.path(), "gateway");
   AccessLogOptions options = testing::Options(dir, keys);
   options.checkpoint_every_records = 500;
+  options.person_index_interval = absl::Milliseconds(10);
 
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
@@ -95,6 +104,8 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   while (ReadAck(fds[0], &sequence)) acknowledged.insert(sequence);
   close(fds[0]);
 
+  // Reopened without periodic indexing, so that the tail left by the crash is still there to read.
+  options.person_index_interval = absl::InfiniteDuration();
   absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
   ASSERT_TRUE(log.ok()) << log.status();
   const uint64_t newest_acknowledged = *acknowledged.rbegin();
@@ -105,6 +116,29 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   for (const AccessRecord& record : *records) stored.insert(record.sequence);
   for (uint64_t acked : acknowledged)
     ASSERT_TRUE(stored.count(acked)) << "acknowledged record " << acked << " lost";
+
+  // Every person's records, newest first, through the index and the unindexed tail.
+  const AccessLogStats stats = (*log)->Stats();
+  EXPECT_LE(stats.person_indexed_through, (*log)->LastSequence());
+  std::cerr << "after the kill: " << (*log)->LastSequence() << " records, indexed through "
+            << stats.person_indexed_through << "\n";
+  for (int t = 0; t < kAppenders; ++t) {
+    std::vector<uint64_t> expected;
+    for (auto it = records->rbegin(); it != records->rend(); ++it) {
+      if (it->person == PersonOf(t)) expected.push_back(it->sequence);
+    }
+    std::vector<uint64_t> listed;
+    for (uint64_t before = 0;;) {
+      absl::StatusOr<std::vector<AccessRecord>> page = (*log)->ListByPerson(PersonOf(t), before, 500);
+      ASSERT_TRUE(page.ok()) << page.status();
+      if (page->empty()) break;
+      for (const AccessRecord& record : *page) {
+        if (record.sequence <= newest_acknowledged) listed.push_back(record.sequence);
+      }
+      before = page->back().sequence;
+    }
+    EXPECT_EQ(listed, expected) << "person of appender " << t;
+  }
 
   absl::StatusOr<VerificationResult> result = (*log)->Verify(0, 0);
   ASSERT_TRUE(result.ok()) << result.status();

@@ -86,7 +86,7 @@ AccessLogOptions Options(const TempDir& dir, const KeyFiles& keys) {
 
 AccessRecord ExampleRecord(int n, const std::string& person) {
   AccessRecord record;
-  record.time = absl::FromUnixMicros(1764115200000000 + n * 1000);  // 2025-11-26, one ms apart
+  record.time = absl::FromUnixMicros(1764115200000000 + int64_t{n} * 1000);  // 2025-11-26, one ms apart
   record.request_id = absl::StrCat("req-", n);
   record.caller_organization = "Taiyuan Central Hospital";
   record.caller_city = "taiyuan";
