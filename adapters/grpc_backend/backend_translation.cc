@@ -1,5 +1,7 @@
 #include "adapters/grpc_backend/backend_translation.h"
 
+#include "adapters/dialect/national_values.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -28,41 +30,11 @@ bool AllDigits(absl::string_view text) {
 
 bool IsCountyCode(absl::string_view code) { return code.size() == 6 && AllDigits(code); }
 
-// The canonical values of the national codes. Dialect validation admits only the national codes
-// listed in adapters/dialect/dialect.cc; tests check that each of them is here.
-template <typename Enum>
-struct NationalValue {
-  absl::string_view code;
-  Enum value;
-};
-
-constexpr NationalValue<medical::v1::InsuranceType> kInsuranceTypes[] = {
-    {"310", medical::v1::INSURANCE_TYPE_EMPLOYEE},
-    {"340", medical::v1::INSURANCE_TYPE_RETIRED_CADRE},
-    {"390", medical::v1::INSURANCE_TYPE_URBAN_RURAL_RESIDENT}};
-constexpr NationalValue<medical::v1::EnrollmentStatus> kEnrollmentStatuses[] = {
-    {"1", medical::v1::ENROLLMENT_STATUS_ACTIVE},
-    {"2", medical::v1::ENROLLMENT_STATUS_SUSPENDED},
-    {"3", medical::v1::ENROLLMENT_STATUS_TERMINATED}};
-constexpr NationalValue<social::v1::InsuranceKind> kContributionKinds[] = {
-    {"110", social::v1::INSURANCE_KIND_EMPLOYEE_PENSION},
-    {"210", social::v1::INSURANCE_KIND_UNEMPLOYMENT},
-    {"310", social::v1::INSURANCE_KIND_EMPLOYEE_MEDICAL},
-    {"410", social::v1::INSURANCE_KIND_WORK_INJURY}};
-constexpr NationalValue<household::v1::RelationToHead> kRelations[] = {
-    {"02", household::v1::RELATION_TO_HEAD_HEAD},   {"10", household::v1::RELATION_TO_HEAD_SPOUSE},
-    {"20", household::v1::RELATION_TO_HEAD_CHILD},  {"30", household::v1::RELATION_TO_HEAD_GRANDCHILD},
-    {"50", household::v1::RELATION_TO_HEAD_PARENT}, {"99", household::v1::RELATION_TO_HEAD_OTHER}};
-constexpr NationalValue<household::v1::HouseholdType> kHouseholdTypes[] = {
-    {"1", household::v1::HOUSEHOLD_TYPE_FAMILY}, {"2", household::v1::HOUSEHOLD_TYPE_COLLECTIVE}};
-
-// The canonical value of a national code that dialect validation admitted. A national code without
-// one is a bug in this file (the two lists disagree), not bad input: crash loudly.
 template <typename Enum, size_t N>
 Enum CanonicalValue(const NationalValue<Enum> (&table)[N], absl::string_view national_code) {
-  for (const NationalValue<Enum>& entry : table) {
-    if (entry.code == national_code) return entry.value;
-  }
+  std::optional<Enum> value = FindNationalValue(table, national_code);
+  if (value.has_value()) return *value;
+  // Dialect validation admits only national codes with a value: a miss is a bug, crash loudly.
   std::fprintf(stderr, "backend_translation: national code \"%s\" has no canonical value\n",
                std::string(national_code).c_str());
   std::abort();
@@ -181,8 +153,8 @@ absl::StatusOr<medical::v1::GetInsuranceStatusResponse> DialectTranslator::Trans
   out.set_name(*std::move(name));
   *out.mutable_insured_city() = MakeCityInfo(city());
   out.set_insured_region_code(reply.insured_region_code());
-  out.set_insurance_type(CanonicalValue(kInsuranceTypes, *type));
-  out.set_status(CanonicalValue(kEnrollmentStatuses, *status));
+  out.set_insurance_type(CanonicalValue(kNationalInsuranceTypes, *type));
+  out.set_status(CanonicalValue(kNationalEnrollmentStatuses, *status));
   *out.mutable_enrollment_date() = *enrolled;
   out.mutable_personal_account_balance()->set_fen(*balance);
   return out;
@@ -214,7 +186,7 @@ absl::StatusOr<std::vector<social::v1::ContributionEntry>> DialectTranslator::Tr
 
     social::v1::ContributionEntry entry;
     *entry.mutable_city() = MakeCityInfo(city());
-    entry.set_kind(CanonicalValue(kContributionKinds, *kind));
+    entry.set_kind(CanonicalValue(kNationalContributionKinds, *kind));
     entry.set_year(static_cast<int32_t>(period->year()));
     entry.set_month(period->month());
     entry.mutable_wage_base()->set_fen(*wage_base);
@@ -258,8 +230,8 @@ absl::StatusOr<household::v1::GetHouseholdRecordResponse> DialectTranslator::Tra
   *out.mutable_registered_city() = MakeCityInfo(city());
   out.set_address_code(reply.address_code());
   out.set_household_number(reply.household_number());
-  out.set_relation_to_head(CanonicalValue(kRelations, *relation));
-  out.set_household_type(CanonicalValue(kHouseholdTypes, *type));
+  out.set_relation_to_head(CanonicalValue(kNationalRelations, *relation));
+  out.set_household_type(CanonicalValue(kNationalHouseholdTypes, *type));
   *out.mutable_registered_since() = *since;
   return out;
 }

@@ -1,5 +1,7 @@
 #include "adapters/lvliang/national_interface.h"
 
+#include "adapters/dialect/national_values.h"
+
 #include <algorithm>
 #include <limits>
 #include <random>
@@ -252,32 +254,6 @@ absl::Status CheckCertno(const Transaction& tx, const json& object, absl::string
   return absl::OkStatus();
 }
 
-// The canonical value of each national code.
-template <typename Enum>
-struct NationalValue {
-  const char* code;
-  Enum value;
-};
-constexpr NationalValue<medical::v1::InsuranceType> kInsuranceTypes[] = {
-    {"310", medical::v1::INSURANCE_TYPE_EMPLOYEE},
-    {"340", medical::v1::INSURANCE_TYPE_RETIRED_CADRE},
-    {"390", medical::v1::INSURANCE_TYPE_URBAN_RURAL_RESIDENT}};
-constexpr NationalValue<medical::v1::EnrollmentStatus> kEnrollmentStatuses[] = {
-    {"1", medical::v1::ENROLLMENT_STATUS_ACTIVE},
-    {"2", medical::v1::ENROLLMENT_STATUS_SUSPENDED},
-    {"3", medical::v1::ENROLLMENT_STATUS_TERMINATED}};
-constexpr NationalValue<social::v1::InsuranceKind> kContributionKinds[] = {
-    {"110", social::v1::INSURANCE_KIND_EMPLOYEE_PENSION},
-    {"210", social::v1::INSURANCE_KIND_UNEMPLOYMENT},
-    {"310", social::v1::INSURANCE_KIND_EMPLOYEE_MEDICAL},
-    {"410", social::v1::INSURANCE_KIND_WORK_INJURY}};
-constexpr NationalValue<household::v1::RelationToHead> kRelations[] = {
-    {"02", household::v1::RELATION_TO_HEAD_HEAD},   {"10", household::v1::RELATION_TO_HEAD_SPOUSE},
-    {"20", household::v1::RELATION_TO_HEAD_CHILD},  {"30", household::v1::RELATION_TO_HEAD_GRANDCHILD},
-    {"50", household::v1::RELATION_TO_HEAD_PARENT}, {"99", household::v1::RELATION_TO_HEAD_OTHER}};
-constexpr NationalValue<household::v1::HouseholdType> kHouseholdTypes[] = {
-    {"1", household::v1::HOUSEHOLD_TYPE_FAMILY}, {"2", household::v1::HOUSEHOLD_TYPE_COLLECTIVE}};
-
 // A local code of the dialect's `kind` table, as its canonical value.
 template <typename Enum, size_t N>
 absl::StatusOr<Enum> CodeMember(const Transaction& tx, const json& object, absl::string_view parent,
@@ -289,9 +265,7 @@ absl::StatusOr<Enum> CodeMember(const Transaction& tx, const json& object, absl:
                   absl::StrCat("code ", Quote(code), " is not in its ", CodeTableName(kind), " table (",
                                tx.dialect->source(), ")"));
   }
-  for (const NationalValue<Enum>& value : values) {
-    if (*national == value.code) return value.value;
-  }
+  if (std::optional<Enum> value = FindNationalValue(values, *national)) return *value;
   // A validated dialect maps only to national codes, so this is a broken invariant; still no crash.
   return tx.Bad(Path(parent, key),
                 absl::StrCat("national code ", Quote(*national), " has no canonical value"));
@@ -614,9 +588,9 @@ absl::StatusOr<medical::v1::GetInsuranceStatusResponse> ParsePersonInfoReply(con
     if (!entry.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", entry.type_name()));
     Enrollment e;
     INTEROP_ASSIGN_OR_RETURN(
-        e.type, CodeMember(tx, entry, path, "insutype", CodeTableKind::kInsuranceTypes, kInsuranceTypes));
+        e.type, CodeMember(tx, entry, path, "insutype", CodeTableKind::kInsuranceTypes, kNationalInsuranceTypes));
     INTEROP_ASSIGN_OR_RETURN(e.status, CodeMember(tx, entry, path, "psn_insu_stas",
-                                                  CodeTableKind::kEnrollmentStatuses, kEnrollmentStatuses));
+                                                  CodeTableKind::kEnrollmentStatuses, kNationalEnrollmentStatuses));
     INTEROP_ASSIGN_OR_RETURN(e.date, DateMember(tx, entry, path, "psn_insu_date"));
     INTEROP_ASSIGN_OR_RETURN(e.region, DivisionMember(tx, entry, path, "insuplc_admdvs"));
     INTEROP_ASSIGN_OR_RETURN(e.balance_fen, MoneyMember(tx, entry, path, "balc"));
@@ -666,7 +640,7 @@ absl::StatusOr<std::vector<social::v1::ContributionEntry>> ParseContributionsRep
     if (!row.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", row.type_name()));
     INTEROP_ASSIGN_OR_RETURN(
         social::v1::InsuranceKind kind,
-        CodeMember(tx, row, path, "insutype", CodeTableKind::kContributionKinds, kContributionKinds));
+        CodeMember(tx, row, path, "insutype", CodeTableKind::kContributionKinds, kNationalContributionKinds));
     INTEROP_ASSIGN_OR_RETURN(absl::CivilMonth month, MonthMember(tx, row, path, "ym"));
     INTEROP_ASSIGN_OR_RETURN(int64_t base, MoneyMember(tx, row, path, "clct_base"));
     INTEROP_ASSIGN_OR_RETURN(int64_t personal, MoneyMember(tx, row, path, "psn_clct_amt"));
@@ -713,10 +687,10 @@ absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(co
     return tx.Bad(Path(kInfo, "hh_no"), absl::StrCat(Quote(household_number), " is not nine digits"));
   }
   INTEROP_ASSIGN_OR_RETURN(household::v1::RelationToHead relation,
-                           CodeMember(tx, *info, kInfo, "rlts", CodeTableKind::kRelations, kRelations));
+                           CodeMember(tx, *info, kInfo, "rlts", CodeTableKind::kRelations, kNationalRelations));
   INTEROP_ASSIGN_OR_RETURN(
       household::v1::HouseholdType type,
-      CodeMember(tx, *info, kInfo, "hh_type", CodeTableKind::kHouseholdTypes, kHouseholdTypes));
+      CodeMember(tx, *info, kInfo, "hh_type", CodeTableKind::kHouseholdTypes, kNationalHouseholdTypes));
   INTEROP_ASSIGN_OR_RETURN(common::v1::Date since, DateMember(tx, *info, kInfo, "hhreg_date"));
 
   household::v1::GetHouseholdRecordResponse out;
