@@ -29,20 +29,22 @@ GrpcBackendAdapter::GrpcBackendAdapter(GrpcBackendOptions options, std::shared_p
       stub_(std::move(stub)),
       generic_stub_(channel_) {}
 
-void GrpcBackendAdapter::Prepare(const CallOptions& options, grpc::ClientContext* context) const {
-  absl::Time deadline = std::min(options.deadline, absl::Now() + options_.city_deadline);
-  context->set_deadline(absl::ToChronoTime(deadline));
+bool GrpcBackendAdapter::Prepare(const CallOptions& options, grpc::ClientContext* context) const {
+  const absl::Time city_deadline = absl::Now() + options_.city_deadline;
+  const bool caller_deadline_binds = options.deadline <= city_deadline;
+  context->set_deadline(absl::ToChronoTime(caller_deadline_binds ? options.deadline : city_deadline));
   if (!options.request_id.empty()) context->AddMetadata("x-request-id", options.request_id);
+  return caller_deadline_binds;
 }
 
-absl::Status GrpcBackendAdapter::MapError(const grpc::Status& status, const CallOptions& options,
+absl::Status GrpcBackendAdapter::MapError(const grpc::Status& status, bool caller_deadline_binds,
                                           absl::string_view what) const {
   absl::string_view city = CityName(options_.city);
   switch (status.error_code()) {
     case grpc::StatusCode::NOT_FOUND:
       return absl::NotFoundError(absl::StrCat("city ", city, " holds no ", what, " for this person"));
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      if (absl::Now() >= options.deadline) {
+      if (caller_deadline_binds) {
         return absl::DeadlineExceededError(
             absl::StrCat("the call's deadline passed while waiting for city ", city));
       }
@@ -63,12 +65,12 @@ void GrpcBackendAdapter::LocatePerson(const std::string& resident_id, const Call
                                       Callback<PersonLocation> done) {
   using Call = PendingCall<backend::LocatePersonRequest, backend::LocatePersonResponse>;
   auto* call = new Call;
-  Prepare(options, &call->context);
+  const bool caller_deadline_binds = Prepare(options, &call->context);
   call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->LocatePerson(&call->context, &call->request, &call->response,
-                               [this, call, options, done = std::move(done)](grpc::Status status) {
+                               [this, call, caller_deadline_binds, done = std::move(done)](grpc::Status status) {
                                  std::unique_ptr<Call> owned(call);
-                                 if (!status.ok()) return done(MapError(status, options, "person"));
+                                 if (!status.ok()) return done(MapError(status, caller_deadline_binds, "person"));
                                  PersonLocation location;
                                  location.found = owned->response.found();
                                  location.holds_medical_enrollment = owned->response.holds_medical_enrollment();
@@ -84,13 +86,13 @@ void GrpcBackendAdapter::GetInsuranceStatus(const std::string& resident_id, cons
                                             Callback<medical::v1::GetInsuranceStatusResponse> done) {
   using Call = PendingCall<backend::GetMedicalEnrollmentRequest, backend::GetMedicalEnrollmentResponse>;
   auto* call = new Call;
-  Prepare(options, &call->context);
+  const bool caller_deadline_binds = Prepare(options, &call->context);
   call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->GetMedicalEnrollment(
       &call->context, &call->request, &call->response,
-      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
+      [this, call, resident_id, caller_deadline_binds, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<Call> owned(call);
-        if (!status.ok()) return done(MapError(status, options, "medical-insurance enrolment"));
+        if (!status.ok()) return done(MapError(status, caller_deadline_binds, "medical-insurance enrolment"));
         done(translator_.TranslateMedicalEnrollment(resident_id, owned->response));
       });
 }
@@ -100,15 +102,15 @@ void GrpcBackendAdapter::GetMonthlyContributions(const std::string& resident_id,
                                                  Callback<std::vector<social::v1::ContributionEntry>> done) {
   using Call = PendingCall<backend::GetContributionsRequest, backend::GetContributionsResponse>;
   auto* call = new Call;
-  Prepare(options, &call->context);
+  const bool caller_deadline_binds = Prepare(options, &call->context);
   call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   call->request.set_from_year(from_year);
   call->request.set_to_year(to_year);
   stub_->async()->GetContributions(
       &call->context, &call->request, &call->response,
-      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
+      [this, call, resident_id, caller_deadline_binds, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<Call> owned(call);
-        if (!status.ok()) return done(MapError(status, options, "contribution history"));
+        if (!status.ok()) return done(MapError(status, caller_deadline_binds, "contribution history"));
         done(translator_.TranslateContributions(resident_id, owned->response));
       });
 }
@@ -118,13 +120,13 @@ void GrpcBackendAdapter::GetHouseholdRecord(const std::string& resident_id, cons
   using Call =
       PendingCall<backend::GetHouseholdRegistrationRequest, backend::GetHouseholdRegistrationResponse>;
   auto* call = new Call;
-  Prepare(options, &call->context);
+  const bool caller_deadline_binds = Prepare(options, &call->context);
   call->request.set_resident_id(translator_.BackendResidentId(resident_id));
   stub_->async()->GetHouseholdRegistration(
       &call->context, &call->request, &call->response,
-      [this, call, resident_id, options, done = std::move(done)](grpc::Status status) {
+      [this, call, resident_id, caller_deadline_binds, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<Call> owned(call);
-        if (!status.ok()) return done(MapError(status, options, "household registration"));
+        if (!status.ok()) return done(MapError(status, caller_deadline_binds, "household registration"));
         done(translator_.TranslateHouseholdRegistration(resident_id, owned->response));
       });
 }
@@ -142,7 +144,7 @@ void GrpcBackendAdapter::CheckHealth(const CallOptions& options, std::function<v
   call->request = grpc::ByteBuffer(&empty, 1);
   generic_stub_.UnaryCall(
       &call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request, &call->response,
-      [this, call, options, done = std::move(done)](grpc::Status status) {
+      [this, call, done = std::move(done)](grpc::Status status) {
         std::unique_ptr<HealthCall> owned(call);
         if (!status.ok()) {
           return done(absl::UnavailableError(absl::StrCat("city ", CityName(options_.city),

@@ -52,10 +52,13 @@ class GrpcBackendAdapter : public CityAdapter {
   void CheckHealth(const CallOptions& options, std::function<void(absl::Status)> done) override;
 
  private:
-  // Sets the deadline and request id on a fresh context.
-  void Prepare(const CallOptions& options, grpc::ClientContext* context) const;
-  // Maps a failed backend call to the adapter's error contract.
-  absl::Status MapError(const grpc::Status& status, const CallOptions& options,
+  // Sets the deadline (the earlier of the caller's and the city's) and request id on a fresh
+  // context. Returns whether the caller's deadline is the earlier one, decided once here so that
+  // a timeout is attributed to the right party however late its callback runs.
+  bool Prepare(const CallOptions& options, grpc::ClientContext* context) const;
+  // Maps a failed backend call to the adapter's error contract: a timeout is DEADLINE_EXCEEDED
+  // when the caller's deadline bound the call, UNAVAILABLE naming the city when the city's did.
+  absl::Status MapError(const grpc::Status& status, bool caller_deadline_binds,
                         absl::string_view what) const;
 
   const GrpcBackendOptions options_;

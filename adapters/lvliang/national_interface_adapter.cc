@@ -35,17 +35,20 @@ RequestEnvelope NationalInterfaceAdapter::NextEnvelope() {
   return envelope;
 }
 
-absl::Time NationalInterfaceAdapter::Deadline(const CallOptions& options) const {
-  return std::min(options.deadline, absl::Now() + options_.city_deadline);
+absl::Time NationalInterfaceAdapter::Deadline(const CallOptions& options, bool* caller_deadline_binds) const {
+  const absl::Time city_deadline = absl::Now() + options_.city_deadline;
+  const bool caller_binds = options.deadline <= city_deadline;
+  if (caller_deadline_binds != nullptr) *caller_deadline_binds = caller_binds;
+  return caller_binds ? options.deadline : city_deadline;
 }
 
 absl::Status NationalInterfaceAdapter::MapTransportError(const absl::Status& status,
-                                                         const CallOptions& options,
+                                                         bool caller_deadline_binds,
                                                          absl::string_view infno) const {
   absl::string_view city = CityName(city_);
   switch (status.code()) {
     case absl::StatusCode::kDeadlineExceeded:
-      if (absl::Now() >= options.deadline) {
+      if (caller_deadline_binds) {
         return absl::DeadlineExceededError(
             absl::StrCat("the call's deadline passed while waiting for city ", city));
       }
@@ -68,13 +71,14 @@ void NationalInterfaceAdapter::Call(absl::string_view infno, std::string body, c
   request.path = kCallServicePath;
   request.content_type = "application/json;charset=UTF-8";
   request.body = std::move(body);
-  request.deadline = Deadline(options);
+  bool caller_deadline_binds = false;
+  request.deadline = Deadline(options, &caller_deadline_binds);
   request.headers.emplace_back("Accept", "application/json");
   if (!options.request_id.empty()) request.headers.emplace_back("X-Request-Id", options.request_id);
   transport_->Send(
-      std::move(request), [this, infno = std::string(infno), options, translate = std::move(translate),
+      std::move(request), [this, infno = std::string(infno), caller_deadline_binds, translate = std::move(translate),
                            done = std::move(done)](absl::StatusOr<HttpsResponse> response) {
-        if (!response.ok()) return done(MapTransportError(response.status(), options, infno));
+        if (!response.ok()) return done(MapTransportError(response.status(), caller_deadline_binds, infno));
         absl::Status http = CheckHttpReply(city_, infno, response->status, response->content_type);
         if (!http.ok()) return done(http);
         done(translate(response->body));
@@ -128,7 +132,7 @@ void NationalInterfaceAdapter::CheckHealth(const CallOptions& options,
   HttpsRequest request;
   request.method = "GET";
   request.path = kHealthPath;
-  request.deadline = Deadline(options);
+  request.deadline = Deadline(options, nullptr);
   if (!options.request_id.empty()) request.headers.emplace_back("X-Request-Id", options.request_id);
   transport_->Send(
       std::move(request), [this, done = std::move(done)](absl::StatusOr<HttpsResponse> response) {

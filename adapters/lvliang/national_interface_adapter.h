@@ -58,9 +58,12 @@ class NationalInterfaceAdapter final : public CityAdapter {
  private:
   // The envelope of a new request.
   RequestEnvelope NextEnvelope();
-  absl::Time Deadline(const CallOptions& options) const;
-  // Maps a transport failure to the adapter's error contract.
-  absl::Status MapTransportError(const absl::Status& status, const CallOptions& options,
+  // The earlier of the caller's and the city's deadline; sets `*caller_deadline_binds` (when not
+  // null) to whether it is the caller's, decided once so a timeout is attributed to the right party.
+  absl::Time Deadline(const CallOptions& options, bool* caller_deadline_binds) const;
+  // Maps a transport failure to the adapter's error contract: a timeout is DEADLINE_EXCEEDED when
+  // the caller's deadline bound the call, UNAVAILABLE naming the city when the city's did.
+  absl::Status MapTransportError(const absl::Status& status, bool caller_deadline_binds,
                                  absl::string_view infno) const;
   // POSTs `body` (transaction `infno`) and hands the reply body to `translate`.
   template <typename T>
