@@ -119,6 +119,10 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::s
   for (v1::CityBackendConfig& city : *config.mutable_cities()) {
     ResolveTls(base_dir, city.mutable_tls());
     city.set_dialect_file(Resolve(base_dir, city.dialect_file()));
+    if (!city.medical_catalogue_file().empty()) {
+      city.set_medical_catalogue_file(Resolve(base_dir, city.medical_catalogue_file()));
+    }
+    if (!city.medical_policy_file().empty()) city.set_medical_policy_file(Resolve(base_dir, city.medical_policy_file()));
     if (city.deadline_ms() == 0) {
       city.set_deadline_ms(config.default_city_deadline_ms() == 0 ? kDefaultCityDeadlineMs
                                                                  : config.default_city_deadline_ms());
