@@ -9,6 +9,7 @@
 #include "interop/accesslog/v1/access_log.grpc.pb.h"
 #include "interop/household/v1/household.grpc.pb.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
+#include "interop/medical/v1/settlement.grpc.pb.h"
 #include "interop/social/v1/social.grpc.pb.h"
 
 namespace interop::policy {
@@ -29,6 +30,7 @@ void EnsureApiDescriptorsLinked() {
     (void)social::v1::GetContributionHistoryRequest::descriptor();
     (void)household::v1::GetHouseholdRecordRequest::descriptor();
     (void)accesslog::v1::ListAccessesToPersonRequest::descriptor();
+    (void)medical::v1::SettleRequest::descriptor();
     return true;
   }();
   (void)linked;
@@ -39,7 +41,8 @@ bool IsPublicService(absl::string_view full_name) {
   for (absl::string_view served : {medical::v1::MedicalInsuranceService::service_full_name(),
                                    social::v1::SocialSecurityService::service_full_name(),
                                    household::v1::HouseholdRegistrationService::service_full_name(),
-                                   accesslog::v1::AccessLogService::service_full_name()}) {
+                                   accesslog::v1::AccessLogService::service_full_name(),
+                                   medical::v1::CrossCitySettlementService::service_full_name()}) {
     if (full_name == served) return true;
   }
   return false;
