@@ -10,8 +10,9 @@
 #   fuzz-logs/<target>.log     libFuzzer's output, with the final stats
 # Reproduce a failure with: build-fuzz/fuzz/<target> build-fuzz/fuzz-artifacts/<target>/crash-...
 #
-# Needs clang-14 and libFuzzer (Debian 12: apt-get install -y clang-14 libclang-rt-14-dev).
-# FUZZ_JOBS (default 2) is the build's parallelism.
+# Needs clang-14 and libFuzzer (Debian 12: apt-get install -y clang-14 libclang-rt-14-dev llvm-14;
+# tools/dev setup installs them). The build is fuzz/build-fuzzers.sh's; FUZZ_JOBS (default 2) is its
+# parallelism. The test suite runs each target briefly (ctest tests fuzz_run.<target>, fuzz/README.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -23,23 +24,13 @@ readonly JOBS="${FUZZ_JOBS:-2}"
 die() { printf 'fuzz/run-fuzzers.sh: error: %s\n' "$*" >&2; exit 2; }
 
 [[ "$RUN_SECONDS" =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive whole number, got '$RUN_SECONDS'"
-command -v clang++-14 >/dev/null 2>&1 || die "clang++-14 not found: apt-get install -y clang-14 libclang-rt-14-dev"
-if ! compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null &&
-   ! compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null; then
-  die "libFuzzer for clang-14 not found: apt-get install -y libclang-rt-14-dev"
-fi
 
 # The targets, as fuzz/fuzz_targets.cmake lists them.
 read -ra TARGETS <<<"$(sed -n 's/^set(INTEROP_FUZZ_TARGETS \(.*\))$/\1/p' "$ROOT/fuzz/fuzz_targets.cmake")"
 [[ ${#TARGETS[@]} -gt 0 ]] || die "no targets found in fuzz/fuzz_targets.cmake"
 
-printf '==> Configuring %s (clang-14, ASan+UBSan, libFuzzer)\n' "$BUILD"
-mkdir -p "$BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DINTEROP_BUILD_FUZZERS=ON -DINTEROP_SANITIZE=ON -DINTEROP_BUILD_TESTS=OFF >"$BUILD/configure.log" 2>&1 ||
-  { tail -n 30 "$BUILD/configure.log" >&2; die "configure failed (log: $BUILD/configure.log)"; }
-printf '==> Building %s\n' "${TARGETS[*]}"
-cmake --build "$BUILD" -j"$JOBS" --target fuzzers
+# Configures and builds build-fuzz/ (clang-14, libFuzzer, ASan+UBSan): exit 2 if the toolchain is missing.
+FUZZ_BUILD_DIR="$BUILD" FUZZ_JOBS="$JOBS" "$ROOT/fuzz/build-fuzzers.sh" || exit 2
 
 mkdir -p "$BUILD/fuzz-logs"
 failed=()
