@@ -52,6 +52,50 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       "  SELECT person, sequence FROM access_records ORDER BY person, sequence;"
       "INSERT INTO access_index_state (indexed_through)"
       "  SELECT COALESCE(MAX(sequence), 0) FROM access_records",
+      // 4: the settlement ledger (gateway/settlement/ledger.h). One row of settlements per
+      // settlement: cities are interop.common.v1.City numbers; settled_day is the China Standard
+      // Time day of settled_at_unix as the integer yyyymmdd (20240315); state is the
+      // interop.medical.v1.SettlementState number; settlement is the serialized
+      // interop.medical.v1.Settlement as answered (replaced by the reversed one on reversal);
+      // amount_fen is the claim on the insured city (fund pay + personal-account pay) as settled;
+      // times are unix seconds, reversed_at_unix 0 until reversed; request_digest is the 32-byte
+      // SHA-256 of the request. settlement_events is append-only: kind +1 when settled and -1 when
+      // reversed, day (yyyymmdd, CST) of that event, the settlement's cities and its amount_fen.
+      "CREATE TABLE settlements ("
+      "  settlement_id TEXT PRIMARY KEY NOT NULL,"
+      "  caller_organization TEXT NOT NULL,"
+      "  idempotency_key TEXT NOT NULL,"
+      "  request_digest BLOB NOT NULL,"
+      "  resident_id TEXT NOT NULL,"
+      "  treatment_city INTEGER NOT NULL,"
+      "  insured_city INTEGER NOT NULL,"
+      "  settled_day INTEGER NOT NULL,"
+      "  state INTEGER NOT NULL,"
+      "  amount_fen INTEGER NOT NULL,"
+      "  settlement BLOB NOT NULL,"
+      "  settled_at_unix INTEGER NOT NULL,"
+      "  reversed_at_unix INTEGER NOT NULL DEFAULT 0,"
+      "  UNIQUE (caller_organization, idempotency_key));"
+      "CREATE INDEX settlements_by_insured_city ON settlements (insured_city, settled_day);"
+      "CREATE TABLE settlement_events ("
+      "  seq INTEGER PRIMARY KEY,"
+      "  settlement_id TEXT NOT NULL,"
+      "  kind INTEGER NOT NULL CHECK (kind IN (1, -1)),"
+      "  day INTEGER NOT NULL,"
+      "  treatment_city INTEGER NOT NULL,"
+      "  insured_city INTEGER NOT NULL,"
+      "  amount_fen INTEGER NOT NULL);"
+      "CREATE INDEX settlement_events_by_day ON settlement_events (day);"
+      // settlement_intents: a settlement computed and about to be committed by its insured city,
+      // written before the city is asked and removed when the settlement is recorded (or abandoned);
+      // what is left after a crash is resolved with the city at start-up. `settlement` is the
+      // serialized Settlement as it would be answered.
+      "CREATE TABLE settlement_intents ("
+      "  settlement_id TEXT PRIMARY KEY NOT NULL,"
+      "  caller_organization TEXT NOT NULL,"
+      "  idempotency_key TEXT NOT NULL,"
+      "  request_digest BLOB NOT NULL,"
+      "  settlement BLOB NOT NULL)",
   };
   return *migrations;
 }

@@ -1,0 +1,138 @@
+// The gateway's settlement ledger: every settlement the gateway made, and every reversal, durable
+// before the caller hears of it. The clearing between cities is computed from it, and it is
+// reconciled against each insured city's own records.
+//
+// Two tables (see gateway/store/schema.cc, migration 4):
+//  - settlements: one row per settlement, keyed by settlement_id, unique on (caller organisation,
+//    idempotency key), holding the request digest, the Settlement as answered, and its state;
+//  - settlement_events: append-only, one +1 event when settled and one -1 event when reversed,
+//    each with its day (China Standard Time, UTC+8), treatment and insured city and the claim
+//    amount (fund pay + personal-account pay). The clearing for a period is the sum of its events.
+//
+// Thread-safe. Writes are group-committed: concurrent writes share one transaction and one sync,
+// and each write's callback runs once its transaction is durable (or failed).
+//
+// Failure semantics of a batch (OpenSqliteSettlementLedger): each write in a batch runs inside its
+// own savepoint, after checking its preconditions in the same transaction. A write that is refused
+// (ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION) or whose own statements fail (INTERNAL) is rolled
+// back to its savepoint and fails alone; the others in the batch still commit. If the batch's
+// transaction itself fails (BEGIN, COMMIT, or an error after which SQLite has abandoned the
+// transaction), nothing of the batch is kept and every write in it fails with that error:
+// UNAVAILABLE if the database stayed locked by another writer, INTERNAL otherwise. Writes that were
+// invalid (INVALID_ARGUMENT) fail with that whatever happens to their batch.
+//
+// Callbacks run on the ledger's completion thread, in commit order, with no lock of the ledger
+// held; they may call the ledger again, but must not block waiting for another write's callback.
+#ifndef INTEROP_GATEWAY_SETTLEMENT_LEDGER_H_
+#define INTEROP_GATEWAY_SETTLEMENT_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "interop/common/v1/common.pb.h"
+#include "interop/medical/v1/settlement.pb.h"
+
+namespace interop::settlement {
+
+using ::interop::common::v1::City;
+
+// One settlement as the ledger holds it.
+struct LedgerEntry {
+  // The settlement as answered to the caller: settlement_id set, state SETTLED or REVERSED,
+  // settled_at_unix (and reversed_at_unix once reversed) set.
+  medical::v1::Settlement settlement;
+  // The organisation that settled it (CallerIdentity::organization) and its idempotency key.
+  std::string caller_organization;
+  std::string idempotency_key;
+  // SHA-256 of the request's canonical form, to tell a retry from a different request.
+  std::string request_digest;
+};
+
+// The China Standard Time day of a Unix time (the day that clearing and reconciliation use).
+absl::CivilDay ChinaDayOf(int64_t unix_seconds);
+
+// Counters of a ledger's group commit, for monitoring and tests. Monotonic except `queued`.
+struct SettlementLedgerStats {
+  uint64_t batches_started = 0;   // batches the writer took from the queue (one transaction each)
+  uint64_t commits = 0;           // of which committed
+  uint64_t failed_commits = 0;    // of which failed as a whole (every write in them failed)
+  uint64_t writes_committed = 0;  // settlements and reversals made durable
+  uint64_t largest_batch = 0;     // most writes in one batch
+  uint64_t queued = 0;            // writes waiting for the writer now
+};
+
+class SettlementLedger {
+ public:
+  virtual ~SettlementLedger() = default;
+
+  // Records a new settlement (state SETTLED) and its +1 event. ALREADY_EXISTS if the settlement id,
+  // or the (organisation, key) pair, is already recorded. `done` runs once durable or failed.
+  // INVALID_ARGUMENT (nothing written) unless the entry has a settlement_id, state SETTLED,
+  // settled_at_unix > 0, insured and treatment cities among the five, a caller_organization and an
+  // idempotency_key. The event's day is ChinaDayOf(settled_at_unix); its amount fund_pay +
+  // personal_account_pay.
+  virtual void RecordSettlement(LedgerEntry entry, std::function<void(absl::Status)> done) = 0;
+
+  // Records the reversal of a SETTLED settlement: its stored Settlement becomes `reversed` (state
+  // REVERSED, reversed_at_unix set, balance and accumulators after the reversal), and a -1 event
+  // on the reversal day. FAILED_PRECONDITION if already reversed (nothing written), NOT_FOUND if
+  // unknown. `done` runs once durable or failed.
+  // INVALID_ARGUMENT (nothing written) unless `reversed` has this settlement_id, state REVERSED and
+  // reversed_at_unix > 0. The -1 event is on ChinaDayOf(reversed_at_unix) and carries the cities and
+  // amount stored with the settlement (not those of `reversed`), so the two events always net to 0.
+  virtual void RecordReversal(const std::string& settlement_id, medical::v1::Settlement reversed,
+                              std::function<void(absl::Status)> done) = 0;
+
+  // --- Intents: a settlement computed and about to be committed by its insured city. Written
+  // (durably) before the city is asked, so that a crash between the city's commit and
+  // RecordSettlement leaves a trace to resolve with the city. RecordSettlement removes the intent
+  // of its settlement id in the same transaction.
+
+  // Records (or replaces) the intent of entry.settlement.settlement_id; same validation as
+  // RecordSettlement (state SETTLED, the state it will have). `done` runs once durable or failed.
+  virtual void RecordIntent(LedgerEntry entry, std::function<void(absl::Status)> done) = 0;
+  // Removes the intent (nothing if there is none). `done` runs once durable or failed.
+  virtual void AbandonIntent(const std::string& settlement_id, std::function<void(absl::Status)> done) = 0;
+  // The intent with this settlement id, or nullopt.
+  virtual absl::StatusOr<std::optional<LedgerEntry>> FindIntent(const std::string& settlement_id) = 0;
+  // Every intent, by settlement id.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> ListIntents() = 0;
+
+  // The entry with this settlement id, or nullopt. Sees every write whose `done` has run.
+  // DATA_LOSS if the stored settlement cannot be parsed.
+  virtual absl::StatusOr<std::optional<LedgerEntry>> Find(const std::string& settlement_id) = 0;
+
+  // The clearing for [from, to] (both included): the 20 cells of distinct cities and the five net
+  // positions, as documented in interop.medical.v1.ClearingMatrix, summed from the events.
+  // INVALID_ARGUMENT if from is after to.
+  virtual absl::StatusOr<medical::v1::ClearingMatrix> Clearing(absl::CivilDay from, absl::CivilDay to) = 0;
+
+  // The entries of settlements insured by `insured_city` whose settlement day is in [from, to],
+  // by settlement id. INVALID_ARGUMENT if from is after to or the city is not one of the five.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> ListByInsuredCity(City insured_city, absl::CivilDay from,
+                                                                     absl::CivilDay to) = 0;
+
+  // The group-commit counters; all zero for a ledger that does not keep them.
+  virtual SettlementLedgerStats Stats() { return {}; }
+};
+
+// A ledger in the gateway's SQLite store at `path` (the same file as the rest of the store, or
+// its own), opened with the store's migrations (creating tables as needed). Writes are synced
+// (synchronous=FULL) before `done` runs. INVALID_ARGUMENT for "" or ":memory:" (the writer and the
+// readers use separate connections to one file); INTERNAL or FAILED_PRECONDITION as
+// store::SqliteDatabase::Open. One writer thread batches the writes into transactions; reads use
+// their own connection (WAL), so they never wait for a sync. Destroying the ledger commits what is
+// queued and runs every callback first; writes submitted after that fail with FAILED_PRECONDITION.
+absl::StatusOr<std::unique_ptr<SettlementLedger>> OpenSqliteSettlementLedger(const std::string& path);
+
+}  // namespace interop::settlement
+
+#endif  // INTEROP_GATEWAY_SETTLEMENT_LEDGER_H_
