@@ -47,6 +47,8 @@ write_gateway_config() {
     for i in "${!CITIES[@]}"; do
       echo "cities { city: CITY_${CITIES[$i]^^} address: \"127.0.0.1:$((CITY_BASE_PORT + i))\" tls_server_name: \"localhost\""
       echo "  dialect_file: \"$ROOT/adapters/${CITIES[$i]}/dialect.textproto\""
+      echo "  medical_catalogue_file: \"$ROOT/adapters/${CITIES[$i]}/medical_catalogue.textproto\""
+      echo "  medical_policy_file: \"$ROOT/adapters/${CITIES[$i]}/medical_policy.textproto\""
       [[ ${CITIES[$i]} != lvliang ]] || echo "  transport: TRANSPORT_HTTP_NATIONAL_INTERFACE"
       echo "  tls { ca_cert_file: \"$CERTS/ca.pem\" cert_file: \"$CERTS/gateway.pem\" key_file: \"$CERTS/gateway.key\" } }"
     done

@@ -25,12 +25,15 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gateway/tls/tls_credentials.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "interop/citybackend/v1/city_backend.grpc.pb.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
+#include "interop/medical/v1/settlement.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:8443", "host:port to call.");
 ABSL_FLAG(std::string, server_name, "localhost", "Name expected in the server's certificate.");
@@ -46,7 +49,9 @@ ABSL_FLAG(double, duration_s, 10, "Measured seconds.");
 ABSL_FLAG(double, warmup_s, 2, "Seconds of calls before measuring.");
 ABSL_FLAG(std::string, call, "gateway_medical",
           "gateway_medical: MedicalInsuranceService.GetInsuranceStatus with purpose TREATMENT; "
-          "city_medical: CityBackendService.GetMedicalEnrollment on a mock city.");
+          "city_medical: CityBackendService.GetMedicalEnrollment on a mock city; "
+          "gateway_settle: CrossCitySettlementService.Settle of a small emergency outpatient bill at a "
+          "Taiyuan hospital (the caller must be a Taiyuan hospital), a fresh idempotency key per call.");
 ABSL_FLAG(std::string, label, "", "Name of the scenario, copied into the output.");
 
 namespace {
@@ -68,7 +73,14 @@ class Caller {
     for (auto& channel : channels) {
       gateway_.push_back(interop::medical::v1::MedicalInsuranceService::NewStub(channel));
       city_.push_back(interop::citybackend::v1::CityBackendService::NewStub(channel));
+      settlement_.push_back(interop::medical::v1::CrossCitySettlementService::NewStub(channel));
     }
+    // Keys unique to this run, so that a second run against the same ledger settles anew.
+    run_ = absl::StrCat(absl::ToUnixMicros(absl::Now()));
+    absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(8 * 3600));
+    today_.set_year(static_cast<int32_t>(today.year()));
+    today_.set_month(today.month());
+    today_.set_day(today.day());
   }
 
   // Starts one call; `done(ok, code, latency)` runs when it ends.
@@ -94,6 +106,43 @@ class Caller {
                                               });
       return;
     }
+    if (call_ == "gateway_settle") {
+      struct Call {
+        grpc::ClientContext context;
+        interop::medical::v1::SettleRequest request;
+        interop::medical::v1::SettleResponse response;
+      };
+      auto* call = new Call;
+      call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      interop::medical::v1::SettleRequest& request = call->request;
+      request.mutable_person()->set_resident_id(id);
+      request.mutable_access()->set_purpose(interop::common::v1::PURPOSE_TREATMENT);
+      request.set_idempotency_key(absl::StrCat("bench-", run_, "-", n));
+      interop::medical::v1::Visit* visit = request.mutable_visit();
+      visit->mutable_hospital()->set_institution_code("H14010500001");
+      visit->mutable_hospital()->set_level(interop::config::v1::HOSPITAL_LEVEL_TERTIARY);
+      visit->set_visit_type(interop::config::v1::VISIT_TYPE_OUTPATIENT);
+      *visit->mutable_visit_date() = today_;
+      visit->set_diagnosis_code("J06.9");
+      visit->set_emergency(true);
+      visit->set_use_personal_account(true);
+      auto* blood_count = visit->add_items();
+      blood_count->set_code("003100000010000");
+      blood_count->set_quantity_milli(1000);
+      blood_count->mutable_unit_price()->set_fen(2500);
+      auto* amoxicillin = visit->add_items();
+      amoxicillin->set_code("XJ01CAA040A001010101445");
+      amoxicillin->set_quantity_milli(1000);
+      amoxicillin->mutable_unit_price()->set_fen(2350);
+      settlement_[c]->async()->Settle(&call->context, &call->request, &call->response,
+                                      [call, start, done](grpc::Status status) {
+                                        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                                      Clock::now() - start).count();
+                                        delete call;
+                                        done(status.error_code(), us);
+                                      });
+      return;
+    }
     struct Call {
       grpc::ClientContext context;
       interop::medical::v1::GetInsuranceStatusRequest request;
@@ -117,6 +166,9 @@ class Caller {
   std::string call_;
   std::vector<std::unique_ptr<interop::medical::v1::MedicalInsuranceService::Stub>> gateway_;
   std::vector<std::unique_ptr<interop::citybackend::v1::CityBackendService::Stub>> city_;
+  std::vector<std::unique_ptr<interop::medical::v1::CrossCitySettlementService::Stub>> settlement_;
+  std::string run_;
+  interop::common::v1::Date today_;
 };
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {

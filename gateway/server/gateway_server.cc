@@ -84,6 +84,17 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
     INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
   }
   server->work_ = std::make_unique<WorkQueue>(2);
+  INTEROP_ASSIGN_OR_RETURN(server->ledger_, settlement::OpenSqliteSettlementLedger(config.store().sqlite_path()));
+  bool settlement_configured = false;
+  for (const config::v1::CityBackendConfig& city : config.cities()) {
+    settlement_configured = settlement_configured || !city.medical_catalogue_file().empty() ||
+                            !city.medical_policy_file().empty();
+  }
+  if (settlement_configured) {
+    INTEROP_ASSIGN_OR_RETURN(server->medical_rules_, settlement::MedicalRules::Load(config, ""));
+  } else {
+    LogWarning("cross-city settlement is off: no city has medical_catalogue_file and medical_policy_file");
+  }
 
   services::GuardDependencies guard_deps;
   guard_deps.verifier = server->verifier_.get();
@@ -101,6 +112,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   server->household_ = std::make_unique<services::HouseholdRegistrationServiceImpl>(deps);
   server->access_log_service_ =
       std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
+  server->settlement_ = std::make_unique<services::CrossCitySettlementServiceImpl>(
+      deps, server->medical_rules_, *server->ledger_, *server->work_);
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (options.insecure_dev) {
@@ -124,6 +137,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   builder.RegisterService(server->social_.get());
   builder.RegisterService(server->household_.get());
   builder.RegisterService(server->access_log_service_.get());
+  builder.RegisterService(server->settlement_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen_address: cannot listen on \"", config.listen_address(), "\""));
@@ -133,12 +147,23 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   health->SetServingStatus("", true);
   for (const char* service : {"interop.medical.v1.MedicalInsuranceService", "interop.social.v1.SocialSecurityService",
                               "interop.household.v1.HouseholdRegistrationService",
-                              "interop.accesslog.v1.AccessLogService"}) {
+                              "interop.accesslog.v1.AccessLogService",
+                              "interop.medical.v1.CrossCitySettlementService"}) {
     health->SetServingStatus(service, true);
   }
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
   server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
   server->reloader_ = std::thread([s = server.get()] { s->WatchReloadableFiles(); });
+  if (server->medical_rules_ != nullptr) {
+    // Settlements a crash left half-done are finished or abandoned with their insured cities.
+    server->intent_recovery_ = std::thread([s = server.get()] {
+      int unresolved = s->settlement_->RecoverIntents();
+      if (unresolved > 0) {
+        LogWarning("some settlement intents could not be resolved yet; a retry with their key resolves them",
+                   {{"unresolved", absl::StrCat(unresolved)}});
+      }
+    });
+  }
 
   LogInfo("gateway serving", {{"address", config.listen_address()},
                               {"port", absl::StrCat(server->port_)},
@@ -185,6 +210,7 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   stop_probing_.Notify();
   if (prober_.joinable()) prober_.join();
   if (reloader_.joinable()) reloader_.join();
+  if (intent_recovery_.joinable()) intent_recovery_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   work_.reset();  // finishes scheduled reads while the log is still open
   access_log_->CheckpointNow().IgnoreError();

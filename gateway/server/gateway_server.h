@@ -31,6 +31,9 @@
 #include "gateway/router/record_locator.h"
 #include "gateway/services/household_service.h"
 #include "gateway/services/medical_service.h"
+#include "gateway/services/settlement_service.h"
+#include "gateway/settlement/ledger.h"
+#include "gateway/settlement/medical_rules.h"
 #include "gateway/services/social_service.h"
 #include "gateway/store/sqlite_database.h"
 #include "gateway/store/sqlite_location_store.h"
@@ -78,16 +81,20 @@ class GatewayServer {
   std::unique_ptr<policy::RateLimiter> rate_limiter_;
   std::unique_ptr<accesslog::AccessLog> access_log_;
   std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<settlement::SettlementLedger> ledger_;
+  std::shared_ptr<const settlement::MedicalRules> medical_rules_;
   std::unique_ptr<services::CallGuard> guard_;
   std::unique_ptr<services::AccessLogServiceImpl> access_log_service_;
   std::unique_ptr<services::MedicalInsuranceServiceImpl> medical_;
   std::unique_ptr<services::SocialSecurityServiceImpl> social_;
   std::unique_ptr<services::HouseholdRegistrationServiceImpl> household_;
+  std::unique_ptr<services::CrossCitySettlementServiceImpl> settlement_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_probing_;
   std::thread prober_;
   std::thread reloader_;
+  std::thread intent_recovery_;
   bool shut_down_ = false;
 };
 

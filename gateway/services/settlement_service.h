@@ -1,0 +1,106 @@
+// The public interop.medical.v1.CrossCitySettlementService, on gRPC's callback API.
+//
+// Settle, in order (docs/SETTLEMENT.md has the full story):
+//  1. The call guard: certificate, rate limit, policy (role x method x purpose), the patient's number.
+//  2. The request is checked field by field; the treatment city is the calling organisation's city
+//     and the hospital's institution code must lie in it.
+//  3. One settlement per patient at a time in this process (KeyedSerializer); the insured city's
+//     account version guards against other processes.
+//  4. The ledger is asked about the settlement id (derived from the calling organisation and the
+//     idempotency key): a settled one is answered again (same request) or refused (different
+//     request); an intent left by a crash is resolved with the insured city first.
+//  5. The insured city's account and accumulators, and its filings for a cross-city visit, are
+//     read; the split is computed (gateway/settlement/calculator.h).
+//  6. An intent (the computed settlement) is made durable, then the insured city commits it at the
+//     account version it was computed against; if the version moved, 5-6 repeat (a few times).
+//  7. The ledger records the settlement (intent -> settled, plus its clearing event), durably, and
+//     only then is the answer sent.
+// A failure at 6 whose outcome is unknown (timeout) leaves the intent; the next call with the same
+// key, or the recovery at start-up, asks the city and finishes or abandons it.
+//
+// Thread-safe. Handlers never block on gRPC's threads: ledger reads of more than one row run on a
+// WorkQueue, everything else continues in adapter and ledger callbacks.
+#ifndef INTEROP_GATEWAY_SERVICES_SETTLEMENT_SERVICE_H_
+#define INTEROP_GATEWAY_SERVICES_SETTLEMENT_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "gateway/base/keyed_serializer.h"
+#include "gateway/base/work_queue.h"
+#include "gateway/services/service_support.h"
+#include "gateway/settlement/ledger.h"
+#include "gateway/settlement/medical_rules.h"
+#include "interop/medical/v1/settlement.grpc.pb.h"
+
+namespace interop::services {
+
+class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettlementService::CallbackService {
+ public:
+  // `rules` may be null: then every method answers FAILED_PRECONDITION (reason
+  // SETTLEMENT_NOT_CONFIGURED). `ledger` and `work` must outlive the service.
+  CrossCitySettlementServiceImpl(ServiceDependencies deps, std::shared_ptr<const settlement::MedicalRules> rules,
+                                 settlement::SettlementLedger& ledger, WorkQueue& work);
+
+  // Finishes or abandons the intents a crash left behind, asking each insured city whether it
+  // committed the settlement. Intents whose city does not answer stay for the next attempt.
+  // Returns how many intents remain unresolved. Blocks; call before serving or from a worker.
+  int RecoverIntents();
+
+  grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
+                                          const medical::v1::FileTreatmentRequest* request,
+                                          medical::v1::FileTreatmentResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeFiling(grpc::CallbackServerContext* context,
+                                         const medical::v1::RevokeFilingRequest* request,
+                                         medical::v1::RevokeFilingResponse* response) override;
+  grpc::ServerUnaryReactor* CheckFiling(grpc::CallbackServerContext* context,
+                                        const medical::v1::CheckFilingRequest* request,
+                                        medical::v1::CheckFilingResponse* response) override;
+  grpc::ServerUnaryReactor* PreSettle(grpc::CallbackServerContext* context,
+                                      const medical::v1::PreSettleRequest* request,
+                                      medical::v1::PreSettleResponse* response) override;
+  grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* context, const medical::v1::SettleRequest* request,
+                                   medical::v1::SettleResponse* response) override;
+  grpc::ServerUnaryReactor* ReverseSettlement(grpc::CallbackServerContext* context,
+                                              const medical::v1::ReverseSettlementRequest* request,
+                                              medical::v1::ReverseSettlementResponse* response) override;
+  grpc::ServerUnaryReactor* GetClearingMatrix(grpc::CallbackServerContext* context,
+                                              const medical::v1::GetClearingMatrixRequest* request,
+                                              medical::v1::GetClearingMatrixResponse* response) override;
+  grpc::ServerUnaryReactor* Reconcile(grpc::CallbackServerContext* context,
+                                      const medical::v1::ReconcileRequest* request,
+                                      medical::v1::ReconcileResponse* response) override;
+
+  // The settlement id of (organisation, idempotency key): "ST" and 24 lower-case hex digits of
+  // SHA-256(organisation, 0x00, key).
+  static std::string SettlementIdFor(absl::string_view organization, absl::string_view idempotency_key);
+
+ private:
+  struct Settling;
+  struct Quote;
+
+  // Steps of Settle (see the file comment).
+  void LookUpLedger(std::shared_ptr<Settling> s);
+  void ResolveIntent(std::shared_ptr<Settling> s, settlement::LedgerEntry intent);
+  void ComputeAndCommit(std::shared_ptr<Settling> s);
+  void Commit(std::shared_ptr<Settling> s, medical::v1::Settlement computed, adapters::MedicalAccount account);
+  void RecordAndAnswer(std::shared_ptr<Settling> s, medical::v1::Settlement settled);
+  void FinishSettle(const std::shared_ptr<Settling>& s, const absl::Status& status);
+
+  // Reads the patient's account and filings from the insured city and computes the split.
+  void ComputeQuote(const std::string& resident_id, const medical::v1::Visit& visit, City treatment_city,
+                    const adapters::CallOptions& options, std::function<void(City)> consulted,
+                    std::function<void(absl::StatusOr<Quote>)> done);
+
+  absl::Status CheckConfigured() const;
+
+  ServiceDependencies deps_;
+  std::shared_ptr<const settlement::MedicalRules> rules_;
+  settlement::SettlementLedger& ledger_;
+  WorkQueue& work_;
+  KeyedSerializer per_person_;
+};
+
+}  // namespace interop::services
+
+#endif  // INTEROP_GATEWAY_SERVICES_SETTLEMENT_SERVICE_H_
