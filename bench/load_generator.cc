@@ -1,9 +1,10 @@
 // load-generator: drives the gateway (or a mock city) with real calls over mutual TLS and reports
 // throughput and latency.
 //
-//   load-generator --target=127.0.0.1:8443 --ca=ca.pem --cert=caller.pem --key=caller.key \
+//   load-generator --target=127.0.0.1:8443 --ca=ca.pem --cert=caller.pem --key=caller.key
 //       --ids_file=ids.txt [--mode=closed|open] [--concurrency=64] [--connections=4] [--rate=5000]
-//       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical] [--label=NAME]
+//       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical|gateway_settle]
+//       [--label=NAME]
 //
 // closed: `concurrency` calls always in flight, each started when the previous one ends.
 // open:   calls started at a fixed `rate` per second whatever the answers do (latency includes

@@ -1,7 +1,5 @@
 #include "adapters/grpc_backend/backend_translation.h"
 
-#include "adapters/dialect/national_values.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/dialect/date_format.h"
 #include "adapters/dialect/money.h"
+#include "adapters/dialect/national_values.h"
 #include "adapters/dialect/text_encoding.h"
 #include "gateway/base/cities.h"
 #include "gateway/identity/resident_id.h"
@@ -38,6 +38,26 @@ Enum CanonicalValue(const NationalValue<Enum> (&table)[N], absl::string_view nat
   std::fprintf(stderr, "backend_translation: national code \"%s\" has no canonical value\n",
                std::string(national_code).c_str());
   std::abort();
+}
+
+std::string Join(absl::string_view parent, absl::string_view name) {
+  return parent.empty() ? std::string(name) : absl::StrCat(parent, ".", name);
+}
+
+std::string Quoted(absl::string_view text) {
+  constexpr size_t kMax = 40;
+  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMax)), text.size() > kMax ? "...\"" : "\"");
+}
+
+// The city of a six-digit division code of one of the five cities (the prefecture's own code or one
+// of its counties'), or CITY_UNSPECIFIED.
+City CityOfDivision(absl::string_view code) {
+  if (!IsCountyCode(code)) return City::CITY_UNSPECIFIED;
+  return CityForPrefectureCode(absl::StrCat(code.substr(0, 4), "00"));
+}
+
+absl::Status BadRequest(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
 
 common::v1::Date ToDate(absl::CivilDay day) {
@@ -233,6 +253,270 @@ absl::StatusOr<household::v1::GetHouseholdRecordResponse> DialectTranslator::Tra
   out.set_relation_to_head(CanonicalValue(kNationalRelations, *relation));
   out.set_household_type(CanonicalValue(kNationalHouseholdTypes, *type));
   *out.mutable_registered_since() = *since;
+  return out;
+}
+
+absl::StatusOr<std::string> DialectTranslator::TranslateAnyResidentId(absl::string_view field,
+                                                                      absl::string_view text) const {
+  if (text.size() == 15 && AllDigits(text)) {
+    if (dialect_->legacy_id_born_before_year() == 0) {
+      return Untranslatable(field, absl::StrCat("is a legacy 15-digit number, but its dialect (",
+                                                dialect_->source(), ") keys no one by legacy numbers"));
+    }
+    absl::StatusOr<std::string> upgraded = identity::UpgradeLegacyNumber(text);
+    if (!upgraded.ok())
+      return Untranslatable(field, "is not a valid legacy number: its birth date is not real");
+    return *std::move(upgraded);
+  }
+  if (text.size() != 18 || !AllDigits(text.substr(0, 17))) {
+    return Untranslatable(field, "is not an 18-character identity number");
+  }
+  std::string number(text);
+  if (number.back() == 'x') number.back() = 'X';
+  // Not quoted: the number may be another person's, and the message travels to the caller.
+  if (identity::ComputeCheckCharacter(absl::string_view(number).substr(0, 17)) != number.back()) {
+    return Untranslatable(field, "is not a valid identity number: its check character is wrong");
+  }
+  return number;
+}
+
+absl::StatusOr<absl::CivilDay> DialectTranslator::TranslateDay(absl::string_view field,
+                                                               absl::string_view text) const {
+  absl::StatusOr<absl::CivilDay> day = dialect_->date_format().ParseDate(text);
+  if (!day.ok()) return Untranslatable(field, day.status().message());
+  return *day;
+}
+
+absl::StatusOr<std::string> DialectTranslator::BackendDate(absl::string_view field,
+                                                           absl::CivilDay day) const {
+  if (day.year() < kEarliestDateYear || day.year() > 9999) {
+    return BadRequest(field, absl::StrCat("the date's year ", day.year(), " is outside 1900-9999"));
+  }
+  return dialect_->date_format().FormatDate(day);
+}
+
+absl::StatusOr<backend::SettlementRecord> DialectTranslator::BackendSettlement(
+    const SettlementRecord& settlement) const {
+  backend::SettlementRecord out;
+  if (settlement.settlement_id.empty()) return BadRequest("settlement_id", "is required");
+  out.set_settlement_id(settlement.settlement_id);
+  out.set_resident_id(BackendResidentId(settlement.resident_id));
+  out.set_year(settlement.year);
+  switch (settlement.visit_type) {
+    case config::v1::VISIT_TYPE_OUTPATIENT:
+      out.set_visit_type_code("11");
+      break;
+    case config::v1::VISIT_TYPE_INPATIENT:
+      out.set_visit_type_code("21");
+      break;
+    default:
+      return BadRequest("visit_type", "must be outpatient or inpatient");
+  }
+  out.set_institution_code(settlement.institution_code);
+  const absl::string_view treatment_city = CityDivisionCode(settlement.treatment_city);
+  if (treatment_city.empty()) return BadRequest("treatment_city", "must be one of the five cities");
+  out.set_treatment_city_code(std::string(treatment_city));
+  absl::StatusOr<std::string> settle_date = BackendDate("settle_date", settlement.settle_date);
+  if (!settle_date.ok()) return settle_date.status();
+  out.set_settle_date(*std::move(settle_date));
+  const struct {
+    const char* field;
+    int64_t fen;
+    void (backend::SettlementRecord::*set)(const std::string&);
+  } amounts[] = {{"total_fen", settlement.total_fen, &backend::SettlementRecord::set_total},
+                 {"deductible_applied_fen", settlement.deductible_applied_fen,
+                  &backend::SettlementRecord::set_deductible_applied},
+                 {"fund_pay_fen", settlement.fund_pay_fen, &backend::SettlementRecord::set_fund_pay},
+                 {"account_pay_fen", settlement.account_pay_fen, &backend::SettlementRecord::set_account_pay},
+                 {"cash_pay_fen", settlement.cash_pay_fen, &backend::SettlementRecord::set_cash_pay}};
+  for (const auto& amount : amounts) {
+    if (amount.fen < 0 || amount.fen > kMaxMoneyFen) {
+      return BadRequest(amount.field, absl::StrCat(amount.fen, " is not an amount from 0 to ", kMaxMoneyFen));
+    }
+    (out.*amount.set)(FormatMoney(amount.fen, dialect_->money_format()));
+  }
+  if (settlement.reversed) return BadRequest("reversed", "must be false in a commit");
+  return out;
+}
+
+absl::StatusOr<backend::FilingRecord> DialectTranslator::BackendFiling(const FilingRecord& filing) const {
+  backend::FilingRecord out;
+  if (!filing.filing_id.empty()) return BadRequest("filing_id", "must be empty in a new filing");
+  if (filing.revoked) return BadRequest("revoked", "must be false in a new filing");
+  out.set_resident_id(BackendResidentId(filing.resident_id));
+  const absl::string_view treatment_city = CityDivisionCode(filing.treatment_city);
+  if (treatment_city.empty()) return BadRequest("treatment_city", "must be one of the five cities");
+  out.set_treatment_city_code(std::string(treatment_city));
+  absl::StatusOr<std::string> from = BackendDate("valid_from", filing.valid_from);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<std::string> to = BackendDate("valid_to", filing.valid_to);
+  if (!to.ok()) return to.status();
+  out.set_valid_from(*std::move(from));
+  out.set_valid_to(*std::move(to));
+  if (filing.reason < medical::v1::FILING_REASON_RESETTLED_RETIREE ||
+      filing.reason > medical::v1::FILING_REASON_TEMPORARY) {
+    return BadRequest("reason", "must be a filing reason");
+  }
+  out.set_reason_code(absl::StrCat(static_cast<int>(filing.reason)));
+  return out;
+}
+
+absl::StatusOr<MedicalAccount> DialectTranslator::TranslateMedicalAccount(
+    absl::string_view field, const std::string& asked_resident_id, int asked_year,
+    const backend::MedicalAccount& account) const {
+  MedicalAccount out;
+  absl::StatusOr<std::string> id =
+      TranslateResidentId(Join(field, "resident_id"), account.resident_id(), asked_resident_id);
+  if (!id.ok()) return id.status();
+  out.resident_id = *std::move(id);
+  absl::StatusOr<std::string> type = TranslateCode(
+      Join(field, "insurance_type_code"), CodeTableKind::kInsuranceTypes, account.insurance_type_code());
+  if (!type.ok()) return type.status();
+  out.insurance_type = CanonicalValue(kNationalInsuranceTypes, *type);
+  absl::StatusOr<std::string> status =
+      TranslateCode(Join(field, "status_code"), CodeTableKind::kEnrollmentStatuses, account.status_code());
+  if (!status.ok()) return status.status();
+  out.status = CanonicalValue(kNationalEnrollmentStatuses, *status);
+  if (account.year() != asked_year) {
+    return Untranslatable(Join(field, "year"),
+                          absl::StrCat(account.year(), " is not the year asked about (", asked_year, ")"));
+  }
+  out.year = account.year();
+  const struct {
+    const char* name;
+    const std::string& text;
+    int64_t* fen;
+  } amounts[] = {
+      {"balance", account.balance(), &out.balance_fen},
+      {"deductible_used_outpatient", account.deductible_used_outpatient(),
+       &out.deductible_used_outpatient_fen},
+      {"deductible_used_inpatient", account.deductible_used_inpatient(), &out.deductible_used_inpatient_fen},
+      {"fund_paid", account.fund_paid(), &out.fund_paid_fen}};
+  for (const auto& amount : amounts) {
+    absl::StatusOr<int64_t> fen = TranslateMoney(Join(field, amount.name), amount.text);
+    if (!fen.ok()) return fen.status();
+    *amount.fen = *fen;
+  }
+  out.version = account.version();
+  return out;
+}
+
+absl::StatusOr<SettlementRecord> DialectTranslator::TranslateSettlementRecord(
+    absl::string_view field, const std::string& asked_resident_id,
+    const backend::SettlementRecord& record) const {
+  SettlementRecord out;
+  if (record.settlement_id().empty()) return Untranslatable(Join(field, "settlement_id"), "is empty");
+  out.settlement_id = record.settlement_id();
+  absl::StatusOr<std::string> id =
+      asked_resident_id.empty()
+          ? TranslateAnyResidentId(Join(field, "resident_id"), record.resident_id())
+          : TranslateResidentId(Join(field, "resident_id"), record.resident_id(), asked_resident_id);
+  if (!id.ok()) return id.status();
+  out.resident_id = *std::move(id);
+  if (record.year() < kEarliestDateYear || record.year() > 9999) {
+    return Untranslatable(Join(field, "year"),
+                          absl::StrCat(record.year(), " is not a year from 1900 to 9999"));
+  }
+  out.year = record.year();
+  if (record.visit_type_code() == "11") {
+    out.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+  } else if (record.visit_type_code() == "21") {
+    out.visit_type = config::v1::VISIT_TYPE_INPATIENT;
+  } else {
+    return Untranslatable(Join(field, "visit_type_code"),
+                          absl::StrCat(Quoted(record.visit_type_code()),
+                                       " is not a national visit type (11 outpatient, 21 inpatient)"));
+  }
+  if (record.institution_code().empty()) return Untranslatable(Join(field, "institution_code"), "is empty");
+  out.institution_code = record.institution_code();
+  out.treatment_city = CityOfDivision(record.treatment_city_code());
+  if (out.treatment_city == City::CITY_UNSPECIFIED) {
+    return Untranslatable(Join(field, "treatment_city_code"),
+                          absl::StrCat(Quoted(record.treatment_city_code()),
+                                       " is not a six-digit division code of one of the five cities"));
+  }
+  absl::StatusOr<absl::CivilDay> settled = TranslateDay(Join(field, "settle_date"), record.settle_date());
+  if (!settled.ok()) return settled.status();
+  out.settle_date = *settled;
+  const struct {
+    const char* name;
+    const std::string& text;
+    int64_t* fen;
+  } amounts[] = {{"total", record.total(), &out.total_fen},
+                 {"deductible_applied", record.deductible_applied(), &out.deductible_applied_fen},
+                 {"fund_pay", record.fund_pay(), &out.fund_pay_fen},
+                 {"account_pay", record.account_pay(), &out.account_pay_fen},
+                 {"cash_pay", record.cash_pay(), &out.cash_pay_fen}};
+  for (const auto& amount : amounts) {
+    absl::StatusOr<int64_t> fen = TranslateMoney(Join(field, amount.name), amount.text);
+    if (!fen.ok()) return fen.status();
+    *amount.fen = *fen;
+  }
+  if (out.fund_pay_fen + out.account_pay_fen + out.cash_pay_fen != out.total_fen) {
+    return Untranslatable(Join(field, "total"), "is not fund_pay + account_pay + cash_pay");
+  }
+  out.reversed = record.reversed();
+  if (out.reversed) {
+    absl::StatusOr<absl::CivilDay> reversed =
+        TranslateDay(Join(field, "reversed_date"), record.reversed_date());
+    if (!reversed.ok()) return reversed.status();
+    out.reversed_date = *reversed;
+  } else if (!record.reversed_date().empty()) {
+    return Untranslatable(Join(field, "reversed_date"), "is set, but the settlement is not reversed");
+  }
+  return out;
+}
+
+absl::StatusOr<FilingRecord> DialectTranslator::TranslateFilingRecord(
+    absl::string_view field, const std::string& asked_resident_id,
+    const backend::FilingRecord& filing) const {
+  FilingRecord out;
+  if (filing.filing_id().empty()) return Untranslatable(Join(field, "filing_id"), "is empty");
+  out.filing_id = filing.filing_id();
+  absl::StatusOr<std::string> id =
+      TranslateResidentId(Join(field, "resident_id"), filing.resident_id(), asked_resident_id);
+  if (!id.ok()) return id.status();
+  out.resident_id = *std::move(id);
+  out.treatment_city = CityOfDivision(filing.treatment_city_code());
+  if (out.treatment_city == City::CITY_UNSPECIFIED) {
+    return Untranslatable(Join(field, "treatment_city_code"),
+                          absl::StrCat(Quoted(filing.treatment_city_code()),
+                                       " is not a six-digit division code of one of the five cities"));
+  }
+  absl::StatusOr<absl::CivilDay> from = TranslateDay(Join(field, "valid_from"), filing.valid_from());
+  if (!from.ok()) return from.status();
+  absl::StatusOr<absl::CivilDay> to = TranslateDay(Join(field, "valid_to"), filing.valid_to());
+  if (!to.ok()) return to.status();
+  if (*to < *from) return Untranslatable(Join(field, "valid_to"), "is before valid_from");
+  out.valid_from = *from;
+  out.valid_to = *to;
+  const std::string& reason = filing.reason_code();
+  if (reason.size() != 1 || reason[0] < '1' || reason[0] > '5') {
+    return Untranslatable(Join(field, "reason_code"),
+                          absl::StrCat(Quoted(reason), " is not a national filing reason (1 to 5)"));
+  }
+  out.reason = static_cast<medical::v1::FilingReason>(reason[0] - '0');
+  out.revoked = filing.revoked();
+  return out;
+}
+
+absl::StatusOr<CommitResult> DialectTranslator::TranslateCommitResult(
+    const std::string& asked_settlement_id, const std::string& asked_resident_id,
+    const backend::MedicalAccount& account, const backend::SettlementRecord& settlement,
+    bool replayed) const {
+  CommitResult out;
+  absl::StatusOr<SettlementRecord> record =
+      TranslateSettlementRecord("settlement", asked_resident_id, settlement);
+  if (!record.ok()) return record.status();
+  if (record->settlement_id != asked_settlement_id) {
+    return Untranslatable("settlement.settlement_id", "is not the settlement asked about");
+  }
+  absl::StatusOr<MedicalAccount> translated =
+      TranslateMedicalAccount("account", asked_resident_id, record->year, account);
+  if (!translated.ok()) return translated.status();
+  out.account = *std::move(translated);
+  out.settlement = *std::move(record);
+  out.replayed = replayed;
   return out;
 }
 

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "adapters/city_adapter.h"
 #include "adapters/dialect/dialect.h"
 #include "interop/citybackend/v1/city_backend.pb.h"
 #include "interop/common/v1/common.pb.h"
@@ -66,6 +67,47 @@ class DialectTranslator {
       const std::string& asked_resident_id,
       const citybackend::v1::GetHouseholdRegistrationResponse& reply) const;
 
+  // --- Cross-city medical settlement (the contract's national codes: visit types "11"/"21",
+  // filing reasons "1"-"5", six-digit division codes of the five cities).
+
+  // Requests, canonical -> the city's dialect: identity numbers in the form the backend keys the
+  // person by, amounts in its money format, dates in its date format. INVALID_ARGUMENT naming the
+  // canonical field for a value the contract cannot carry: an unset visit type, treatment city or
+  // filing reason, an amount outside 0..kMaxMoneyFen, a date outside the years 1900-9999.
+  absl::StatusOr<citybackend::v1::SettlementRecord> BackendSettlement(
+      const SettlementRecord& settlement) const;
+  absl::StatusOr<citybackend::v1::FilingRecord> BackendFiling(const FilingRecord& filing) const;
+  // `day` in the city's date format; INVALID_ARGUMENT naming `field` outside the years 1900-9999.
+  absl::StatusOr<std::string> BackendDate(absl::string_view field, absl::CivilDay day) const;
+
+  // Answers, the city's dialect -> canonical. `field` prefixes the field names in errors
+  // ("account" gives "account.balance"). Codes are checked against the city's tables, amounts
+  // against its money format, dates against its date format.
+  //
+  // The account of `asked_resident_id` for `asked_year` (its year must be that).
+  absl::StatusOr<MedicalAccount> TranslateMedicalAccount(
+      absl::string_view field, const std::string& asked_resident_id, int asked_year,
+      const citybackend::v1::MedicalAccount& account) const;
+  // A settlement record: settlement_id not empty, a visit type and a treatment city code of the
+  // contract, reversed_date set exactly when reversed. `asked_resident_id` empty admits any valid
+  // identity number (a record listed, not asked about by person).
+  absl::StatusOr<SettlementRecord> TranslateSettlementRecord(
+      absl::string_view field, const std::string& asked_resident_id,
+      const citybackend::v1::SettlementRecord& record) const;
+  // A filing of `asked_resident_id`: filing_id not empty, a treatment city code and a filing
+  // reason of the contract.
+  absl::StatusOr<FilingRecord> TranslateFilingRecord(absl::string_view field,
+                                                     const std::string& asked_resident_id,
+                                                     const citybackend::v1::FilingRecord& filing) const;
+  // The answer of a commit or a reversal of settlement `asked_settlement_id` of
+  // `asked_resident_id`: the settlement must be that one, the account that person's for the
+  // settlement's year.
+  absl::StatusOr<CommitResult> TranslateCommitResult(const std::string& asked_settlement_id,
+                                                     const std::string& asked_resident_id,
+                                                     const citybackend::v1::MedicalAccount& account,
+                                                     const citybackend::v1::SettlementRecord& settlement,
+                                                     bool replayed) const;
+
   // The pieces the translations are made of, each INTERNAL naming the city and `field` on failure.
 
   // An amount in the city's money format, in fen.
@@ -83,6 +125,12 @@ class DialectTranslator {
   // or 15 digits if the city keys anyone by legacy numbers), which must be `asked_resident_id`.
   absl::StatusOr<std::string> TranslateResidentId(absl::string_view field, absl::string_view text,
                                                   const std::string& asked_resident_id) const;
+  // The 18-character number of an identity number `text` the backend answered without being asked
+  // about a person: a valid 18-character number (check character included), or a legacy 15-digit
+  // number if the city keys anyone by legacy numbers.
+  absl::StatusOr<std::string> TranslateAnyResidentId(absl::string_view field, absl::string_view text) const;
+  // A date in the city's date format, as a civil day.
+  absl::StatusOr<absl::CivilDay> TranslateDay(absl::string_view field, absl::string_view text) const;
 
  private:
   absl::Status Untranslatable(absl::string_view field, absl::string_view why) const;

@@ -51,7 +51,41 @@ class GrpcBackendAdapter : public CityAdapter {
   // Calls the backend's standard grpc.health.v1.Health/Check for the overall service ("").
   void CheckHealth(const CallOptions& options, std::function<void(absl::Status)> done) override;
 
+  // Cross-city medical settlement, over the contract's GetMedicalAccount ... ListFilings. Besides
+  // the errors of every call: the backend's ABORTED, ALREADY_EXISTS, FAILED_PRECONDITION and
+  // INVALID_ARGUMENT keep their code (naming the city, with the backend's message), UNIMPLEMENTED
+  // says the city's backend does not offer it; a request the contract cannot carry (an unset visit
+  // type, an amount out of range, ...) is INVALID_ARGUMENT naming the field, without a call. A commit
+  // whose answer records other values than were committed is INTERNAL.
+  void GetMedicalAccount(const std::string& resident_id, int year, const CallOptions& options,
+                         Callback<MedicalAccount> done) override;
+  void CommitSettlement(const SettlementRecord& settlement, int64_t expected_version,
+                        const CallOptions& options, Callback<CommitResult> done) override;
+  void ReverseSettlement(const std::string& settlement_id, const std::string& resident_id,
+                         absl::CivilDay reversed_date, const CallOptions& options,
+                         Callback<CommitResult> done) override;
+  void GetSettlementRecord(const std::string& settlement_id, const CallOptions& options,
+                           Callback<SettlementRecord> done) override;
+  // Pages through ListSettlementRecords (kListPageSize per page, each page one call with its own
+  // city deadline) until the last page. INTERNAL if a record is outside [from, to], the ids are
+  // not strictly ascending across pages, a page token repeats, or there are more than
+  // kMaxListPages pages.
+  void ListSettlementRecords(absl::CivilDay from, absl::CivilDay to, const CallOptions& options,
+                             Callback<std::vector<SettlementRecord>> done) override;
+  void FileTreatment(const FilingRecord& filing, const CallOptions& options,
+                     Callback<FilingRecord> done) override;
+  void RevokeFiling(const std::string& resident_id, const std::string& filing_id, const CallOptions& options,
+                    Callback<FilingRecord> done) override;
+  void ListFilings(const std::string& resident_id, const CallOptions& options,
+                   Callback<std::vector<FilingRecord>> done) override;
+
+  static constexpr int kListPageSize = 500;
+  static constexpr int kMaxListPages = 10000;
+
  private:
+  struct ListState;
+  // Asks for the next page of a ListSettlementRecords.
+  void ListNextPage(std::unique_ptr<ListState> state);
   // Sets the deadline (the earlier of the caller's and the city's) and request id on a fresh
   // context. Returns whether the caller's deadline is the earlier one, decided once here so that
   // a timeout is attributed to the right party however late its callback runs.
@@ -60,6 +94,11 @@ class GrpcBackendAdapter : public CityAdapter {
   // when the caller's deadline bound the call, UNAVAILABLE naming the city when the city's did.
   absl::Status MapError(const grpc::Status& status, bool caller_deadline_binds,
                         absl::string_view what) const;
+  // MapError for the settlement calls: NOT_FOUND says "city X holds no <what>"; ABORTED,
+  // ALREADY_EXISTS, FAILED_PRECONDITION and INVALID_ARGUMENT keep their code, UNIMPLEMENTED says
+  // the backend does not offer <what>; everything else as MapError.
+  absl::Status MapSettlementError(const grpc::Status& status, bool caller_deadline_binds,
+                                  absl::string_view what) const;
 
   const GrpcBackendOptions options_;
   const DialectTranslator translator_;

@@ -1,7 +1,5 @@
 #include "adapters/lvliang/national_interface.h"
 
-#include "adapters/dialect/national_values.h"
-
 #include <algorithm>
 #include <limits>
 #include <random>
@@ -14,12 +12,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "adapters/dialect/date_format.h"
 #include "adapters/dialect/money.h"
+#include "adapters/dialect/national_values.h"
 #include "adapters/dialect/text_encoding.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/status_macros.h"
+#include "gateway/identity/resident_id.h"
 #include "nlohmann/json.hpp"
 
 namespace interop::adapters::lvliang {
@@ -348,11 +350,14 @@ absl::StatusOr<ReplyEnvelope> EnvelopeOf(const Transaction& tx, const json& root
   return envelope;
 }
 
-// The output of a successful reply; the mapped error of a failed one.
-absl::StatusOr<json> OutputOf(const Transaction& tx, absl::string_view body, absl::string_view what) {
+using ErrorMapping = absl::Status (*)(City, absl::string_view, const ReplyEnvelope&, absl::string_view);
+
+// The output of a successful reply; the error of a failed one, mapped by `map_error`.
+absl::StatusOr<json> OutputOf(const Transaction& tx, absl::string_view body, absl::string_view what,
+                              ErrorMapping map_error = &ReplyError) {
   INTEROP_ASSIGN_OR_RETURN(json root, ParseStrictJson(tx, body));
   INTEROP_ASSIGN_OR_RETURN(ReplyEnvelope envelope, EnvelopeOf(tx, root));
-  INTEROP_RETURN_IF_ERROR(ReplyError(tx.city, tx.infno, envelope, what));
+  INTEROP_RETURN_IF_ERROR(map_error(tx.city, tx.infno, envelope, what));
   INTEROP_RETURN_IF_ERROR(ObjectMember(tx, root, "", "output").status());
   return std::move(root["output"]);
 }
@@ -703,6 +708,530 @@ absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(co
   out.set_household_type(type);
   *out.mutable_registered_since() = since;
   return out;
+}
+
+// --- Cross-city medical settlement.
+
+absl::Status SettlementReplyError(City city, absl::string_view infno, const ReplyEnvelope& envelope,
+                                  absl::string_view what) {
+  if (envelope.infcode != -1) return ReplyError(city, infno, envelope, what);
+  const absl::string_view name = CityName(city);
+  const absl::string_view code = ErrorCode(envelope.err_msg);
+  const auto refused = [&](absl::StatusCode status) {
+    return absl::Status(status,
+                        absl::StrCat("city ", name, " refused ", what, ": ", SanitizeText(envelope.err_msg)));
+  };
+  if (code == kErrorNoRecord) return absl::NotFoundError(absl::StrCat("city ", name, " holds no ", what));
+  if (code == kErrorBadRequest) return refused(absl::StatusCode::kInvalidArgument);
+  if (code == kErrorVersionMoved) return refused(absl::StatusCode::kAborted);
+  if (code == kErrorSettlementIdReused) return refused(absl::StatusCode::kAlreadyExists);
+  if (code == kErrorRefused) return refused(absl::StatusCode::kFailedPrecondition);
+  if (code == kErrorUnknownTransaction) {
+    return absl::UnimplementedError(
+        absl::StrCat("city ", name, "'s backend does not offer ", what, " (transaction ", infno, ")"));
+  }
+  return ReplyError(city, infno, envelope, what);
+}
+
+namespace {
+
+absl::Status BadRequest(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::StatusOr<std::string> RequestDay(const Dialect& dialect, absl::string_view field, absl::CivilDay day) {
+  if (day.year() < kEarliestDateYear || day.year() > 9999) {
+    return BadRequest(field, absl::StrCat("the date's year ", day.year(), " is outside 1900-9999"));
+  }
+  return dialect.date_format().FormatDate(day);
+}
+
+absl::StatusOr<std::string> RequestMoney(const Dialect& dialect, absl::string_view field, int64_t fen) {
+  if (fen < 0 || fen > kMaxMoneyFen) {
+    return BadRequest(field, absl::StrCat(fen, " is not an amount from 0 to ", kMaxMoneyFen));
+  }
+  return FormatMoney(fen, dialect.money_format());
+}
+
+absl::StatusOr<std::string> RequestCity(absl::string_view field, City city) {
+  const absl::string_view code = CityDivisionCode(city);
+  if (code.empty()) return BadRequest(field, "must be one of the five cities");
+  return std::string(code);
+}
+
+// The city of a six-digit division code of one of the five cities, or CITY_UNSPECIFIED.
+City CityOfDivision(absl::string_view code) {
+  if (code.size() != 6 || !AllDigits(code)) return City::CITY_UNSPECIFIED;
+  return CityForPrefectureCode(absl::StrCat(code.substr(0, 4), "00"));
+}
+
+absl::StatusOr<absl::CivilDay> DayMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                         const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  absl::StatusOr<absl::CivilDay> day = tx.dialect->date_format().ParseDate(text);
+  if (!day.ok()) return tx.Bad(Path(parent, key), day.status().message());
+  return *day;
+}
+
+// A year as a string of four digits, from 1900.
+absl::StatusOr<int> YearMember(const Transaction& tx, const json& object, absl::string_view parent,
+                               const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  int year = 0;
+  if (text.size() != 4 || !AllDigits(text) || !absl::SimpleAtoi(text, &year) || year < kEarliestDateYear) {
+    return tx.Bad(Path(parent, key), absl::StrCat(Quote(text), " is not a year of four digits from 1900"));
+  }
+  return year;
+}
+
+// A non-empty identifier of at most 64 printable ASCII characters.
+absl::StatusOr<std::string> IdMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                     const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string id, StringMember(tx, object, parent, key));
+  if (id.empty() || id.size() > 64 ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return tx.Bad(Path(parent, key), absl::StrCat(Quote(id), " is not 1 to 64 printable ASCII characters"));
+  }
+  return id;
+}
+
+// The treatment city: a six-digit division code of one of the five cities.
+absl::StatusOr<City> TreatmentCityMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                         const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string code, StringMember(tx, object, parent, key));
+  const City city = CityOfDivision(code);
+  if (city == City::CITY_UNSPECIFIED) {
+    return tx.Bad(Path(parent, key),
+                  absl::StrCat(Quote(code), " is not a division code of one of the five cities"));
+  }
+  return city;
+}
+
+// An identity number the reply carries without the request naming the person: an 18-character
+// number with a valid check character, or a legacy 15-digit number if the dialect keys anyone by
+// one. Never quoted: it may be another person's.
+absl::StatusOr<std::string> AnyCertnoMember(const Transaction& tx, const json& object,
+                                            absl::string_view parent) {
+  INTEROP_ASSIGN_OR_RETURN(std::string certno, StringMember(tx, object, parent, "certno"));
+  const std::string path = Path(parent, "certno");
+  if (certno.size() == 15 && AllDigits(certno)) {
+    if (tx.dialect->legacy_id_born_before_year() == 0) {
+      return tx.Bad(path, absl::StrCat("is a legacy 15-digit number, but its dialect (", tx.dialect->source(),
+                                       ") keys no one by legacy numbers"));
+    }
+    absl::StatusOr<std::string> upgraded = identity::UpgradeLegacyNumber(certno);
+    if (!upgraded.ok()) return tx.Bad(path, "is not a valid legacy number: its birth date is not real");
+    return *std::move(upgraded);
+  }
+  if (certno.size() != 18 || !AllDigits(absl::string_view(certno).substr(0, 17))) {
+    return tx.Bad(path, "is not an 18-character identity number");
+  }
+  if (certno.back() == 'x') certno.back() = 'X';
+  if (identity::ComputeCheckCharacter(absl::string_view(certno).substr(0, 17)) != certno.back()) {
+    return tx.Bad(path, "is not a valid identity number: its check character is wrong");
+  }
+  return certno;
+}
+
+// setlinfo: a settlement record. `resident_id` empty admits any person.
+absl::StatusOr<SettlementRecord> SettlementMember(const Transaction& tx, const json& info,
+                                                  absl::string_view path, const std::string& resident_id) {
+  if (!info.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", info.type_name()));
+  SettlementRecord out;
+  INTEROP_ASSIGN_OR_RETURN(out.settlement_id, IdMember(tx, info, path, "setl_id"));
+  if (resident_id.empty()) {
+    INTEROP_ASSIGN_OR_RETURN(out.resident_id, AnyCertnoMember(tx, info, path));
+  } else {
+    INTEROP_RETURN_IF_ERROR(CheckCertno(tx, info, path, resident_id));
+    out.resident_id = resident_id;
+  }
+  INTEROP_ASSIGN_OR_RETURN(out.year, YearMember(tx, info, path, "year"));
+  INTEROP_ASSIGN_OR_RETURN(std::string med_type, StringMember(tx, info, path, "med_type"));
+  if (med_type == "11") {
+    out.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+  } else if (med_type == "21") {
+    out.visit_type = config::v1::VISIT_TYPE_INPATIENT;
+  } else {
+    return tx.Bad(Path(path, "med_type"),
+                  absl::StrCat(Quote(med_type), " is not a visit type (11 outpatient, 21 inpatient)"));
+  }
+  INTEROP_ASSIGN_OR_RETURN(out.institution_code, IdMember(tx, info, path, "fixmedins_code"));
+  INTEROP_ASSIGN_OR_RETURN(out.treatment_city, TreatmentCityMember(tx, info, path, "mdtrtarea_admvs"));
+  INTEROP_ASSIGN_OR_RETURN(out.settle_date, DayMember(tx, info, path, "setl_date"));
+  INTEROP_ASSIGN_OR_RETURN(out.total_fen, MoneyMember(tx, info, path, "medfee_sumamt"));
+  INTEROP_ASSIGN_OR_RETURN(out.deductible_applied_fen, MoneyMember(tx, info, path, "act_pay_dedc"));
+  INTEROP_ASSIGN_OR_RETURN(out.fund_pay_fen, MoneyMember(tx, info, path, "fund_pay_sumamt"));
+  INTEROP_ASSIGN_OR_RETURN(out.account_pay_fen, MoneyMember(tx, info, path, "acct_pay"));
+  INTEROP_ASSIGN_OR_RETURN(out.cash_pay_fen, MoneyMember(tx, info, path, "psn_cash_pay"));
+  if (out.fund_pay_fen + out.account_pay_fen + out.cash_pay_fen != out.total_fen) {
+    return tx.Bad(Path(path, "medfee_sumamt"), "is not fund_pay_sumamt + acct_pay + psn_cash_pay");
+  }
+  INTEROP_ASSIGN_OR_RETURN(out.reversed, FlagMember(tx, info, path, "refd_setl_flag"));
+  INTEROP_ASSIGN_OR_RETURN(std::string refd_date, OptionalStringMember(tx, info, path, "refd_date"));
+  if (out.reversed) {
+    INTEROP_ASSIGN_OR_RETURN(out.reversed_date, DayMember(tx, info, path, "refd_date"));
+  } else if (!refd_date.empty()) {
+    return tx.Bad(Path(path, "refd_date"), "is set, but refd_setl_flag is \"0\"");
+  }
+  return out;
+}
+
+// The account: baseinfo (certno, insutype, psn_insu_stas, balc, acct_ver) and cuminfo (the
+// accumulators of `year`; types not listed are zero, unknown types are ignored).
+absl::StatusOr<MedicalAccount> AccountMember(const Transaction& tx, const json& output,
+                                             const std::string& resident_id, int year) {
+  INTEROP_ASSIGN_OR_RETURN(const json* baseinfo, ObjectMember(tx, output, "output", "baseinfo"));
+  constexpr absl::string_view kBase = "output.baseinfo";
+  MedicalAccount out;
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *baseinfo, kBase, resident_id));
+  out.resident_id = resident_id;
+  INTEROP_ASSIGN_OR_RETURN(
+      out.insurance_type,
+      CodeMember(tx, *baseinfo, kBase, "insutype", CodeTableKind::kInsuranceTypes, kNationalInsuranceTypes));
+  INTEROP_ASSIGN_OR_RETURN(
+      out.status, CodeMember(tx, *baseinfo, kBase, "psn_insu_stas", CodeTableKind::kEnrollmentStatuses,
+                             kNationalEnrollmentStatuses));
+  INTEROP_ASSIGN_OR_RETURN(out.balance_fen, MoneyMember(tx, *baseinfo, kBase, "balc"));
+  INTEROP_ASSIGN_OR_RETURN(std::string version, StringMember(tx, *baseinfo, kBase, "acct_ver"));
+  if (version.empty() || version.size() > 18 || !AllDigits(version) ||
+      !absl::SimpleAtoi(version, &out.version)) {
+    return tx.Bad(Path(kBase, "acct_ver"),
+                  absl::StrCat(Quote(version), " is not a version of 1 to 18 digits"));
+  }
+  out.year = year;
+  INTEROP_ASSIGN_OR_RETURN(const json* cuminfo, ArrayMember(tx, output, "output", "cuminfo"));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < cuminfo->size(); ++i) {
+    const json& entry = (*cuminfo)[i];
+    const std::string path = Index("output.cuminfo", i);
+    if (!entry.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", entry.type_name()));
+    INTEROP_ASSIGN_OR_RETURN(int entry_year, YearMember(tx, entry, path, "year"));
+    if (entry_year != year) {
+      return tx.Bad(Path(path, "year"),
+                    absl::StrCat(entry_year, " is not the year asked about (", year, ")"));
+    }
+    INTEROP_ASSIGN_OR_RETURN(std::string type, StringMember(tx, entry, path, "cum_type_code"));
+    int64_t* target = type == kCumDeductibleOutpatient  ? &out.deductible_used_outpatient_fen
+                      : type == kCumDeductibleInpatient ? &out.deductible_used_inpatient_fen
+                      : type == kCumFundPaid            ? &out.fund_paid_fen
+                                                        : nullptr;
+    if (target == nullptr) continue;  // an accumulation the gateway does not use
+    if (!seen.insert(type).second) {
+      return tx.Bad(Path(path, "cum_type_code"), absl::StrCat(Quote(type), " appears twice"));
+    }
+    INTEROP_ASSIGN_OR_RETURN(*target, MoneyMember(tx, entry, path, "cum"));
+  }
+  return out;
+}
+
+// fileinfo: a filing of `resident_id`.
+absl::StatusOr<FilingRecord> FilingMember(const Transaction& tx, const json& info, absl::string_view path,
+                                          const std::string& resident_id) {
+  if (!info.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", info.type_name()));
+  FilingRecord out;
+  INTEROP_ASSIGN_OR_RETURN(out.filing_id, IdMember(tx, info, path, "trt_dcla_detl_sn"));
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, info, path, resident_id));
+  out.resident_id = resident_id;
+  INTEROP_ASSIGN_OR_RETURN(out.treatment_city, TreatmentCityMember(tx, info, path, "mdtrtarea_admvs"));
+  INTEROP_ASSIGN_OR_RETURN(out.valid_from, DayMember(tx, info, path, "begndate"));
+  INTEROP_ASSIGN_OR_RETURN(out.valid_to, DayMember(tx, info, path, "enddate"));
+  if (out.valid_to < out.valid_from) return tx.Bad(Path(path, "enddate"), "is before begndate");
+  INTEROP_ASSIGN_OR_RETURN(std::string reason, StringMember(tx, info, path, "fil_type"));
+  if (reason.size() != 1 || reason[0] < '1' || reason[0] > '5') {
+    return tx.Bad(Path(path, "fil_type"), absl::StrCat(Quote(reason), " is not a filing reason (1 to 5)"));
+  }
+  out.reason = static_cast<medical::v1::FilingReason>(reason[0] - '0');
+  INTEROP_ASSIGN_OR_RETURN(bool valid, FlagMember(tx, info, path, "vali_flag"));
+  out.revoked = !valid;
+  return out;
+}
+
+// The output of a commit or reversal: setlinfo, baseinfo, cuminfo, rpt_flag.
+absl::StatusOr<CommitResult> CommitResultOf(const Transaction& tx, const json& output,
+                                            const std::string& settlement_id,
+                                            const std::string& resident_id) {
+  INTEROP_ASSIGN_OR_RETURN(const json* setlinfo, ObjectMember(tx, output, "output", "setlinfo"));
+  CommitResult out;
+  INTEROP_ASSIGN_OR_RETURN(out.settlement, SettlementMember(tx, *setlinfo, "output.setlinfo", resident_id));
+  if (out.settlement.settlement_id != settlement_id) {
+    return tx.Bad("output.setlinfo.setl_id", "is not the settlement asked about");
+  }
+  INTEROP_ASSIGN_OR_RETURN(out.account, AccountMember(tx, output, resident_id, out.settlement.year));
+  INTEROP_ASSIGN_OR_RETURN(out.replayed, FlagMember(tx, output, "output", "rpt_flag"));
+  return out;
+}
+
+ordered_json SettlementPersonInput(const Dialect& dialect, const std::string& resident_id) {
+  return PersonInput(dialect, resident_id);
+}
+
+}  // namespace
+
+std::string BuildAccountRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                const std::string& resident_id, int year) {
+  ordered_json data;
+  data["psn_no"] = "";
+  data["psn_cert_type"] = "01";
+  data["certno"] = dialect.BackendResidentId(resident_id);
+  data["year"] = absl::StrFormat("%04d", year);
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kAccountTransaction, std::move(input)));
+}
+
+absl::StatusOr<std::string> BuildSettleRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                               const SettlementRecord& settlement, int64_t expected_version) {
+  if (settlement.settlement_id.empty()) return BadRequest("settlement_id", "is required");
+  if (settlement.reversed) return BadRequest("reversed", "must be false in a commit");
+  if (settlement.year < kEarliestDateYear || settlement.year > 9999) {
+    return BadRequest("year", absl::StrCat(settlement.year, " is outside 1900-9999"));
+  }
+  if (expected_version < 0) return BadRequest("expected_version", "must not be negative");
+  ordered_json data;
+  data["setl_id"] = settlement.settlement_id;
+  data["psn_cert_type"] = "01";
+  data["certno"] = dialect.BackendResidentId(settlement.resident_id);
+  data["year"] = absl::StrCat(settlement.year);
+  switch (settlement.visit_type) {
+    case config::v1::VISIT_TYPE_OUTPATIENT:
+      data["med_type"] = "11";
+      break;
+    case config::v1::VISIT_TYPE_INPATIENT:
+      data["med_type"] = "21";
+      break;
+    default:
+      return BadRequest("visit_type", "must be outpatient or inpatient");
+  }
+  data["fixmedins_code"] = settlement.institution_code;
+  INTEROP_ASSIGN_OR_RETURN(data["mdtrtarea_admvs"], RequestCity("treatment_city", settlement.treatment_city));
+  INTEROP_ASSIGN_OR_RETURN(data["setl_date"], RequestDay(dialect, "settle_date", settlement.settle_date));
+  INTEROP_ASSIGN_OR_RETURN(data["medfee_sumamt"], RequestMoney(dialect, "total_fen", settlement.total_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["act_pay_dedc"], RequestMoney(dialect, "deductible_applied_fen",
+                                                              settlement.deductible_applied_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["fund_pay_sumamt"],
+                           RequestMoney(dialect, "fund_pay_fen", settlement.fund_pay_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["acct_pay"],
+                           RequestMoney(dialect, "account_pay_fen", settlement.account_pay_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["psn_cash_pay"],
+                           RequestMoney(dialect, "cash_pay_fen", settlement.cash_pay_fen));
+  data["acct_ver"] = absl::StrCat(expected_version);
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kSettleTransaction, std::move(input)));
+}
+
+absl::StatusOr<std::string> BuildReverseSettlementRequest(const Dialect& dialect,
+                                                          const RequestEnvelope& envelope,
+                                                          const std::string& settlement_id,
+                                                          const std::string& resident_id,
+                                                          absl::CivilDay reversed_date) {
+  if (settlement_id.empty()) return BadRequest("settlement_id", "is required");
+  ordered_json data;
+  data["setl_id"] = settlement_id;
+  data["psn_cert_type"] = "01";
+  data["certno"] = dialect.BackendResidentId(resident_id);
+  INTEROP_ASSIGN_OR_RETURN(data["refd_date"], RequestDay(dialect, "reversed_date", reversed_date));
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kReverseSettlementTransaction, std::move(input)));
+}
+
+std::string BuildSettlementRecordRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                         const std::string& settlement_id) {
+  ordered_json data;
+  data["setl_id"] = settlement_id;
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kSettlementRecordTransaction, std::move(input)));
+}
+
+absl::StatusOr<std::string> BuildReconciliationRequest(const Dialect& dialect,
+                                                       const RequestEnvelope& envelope, absl::CivilDay from,
+                                                       absl::CivilDay to,
+                                                       const std::string& after_settlement_id,
+                                                       int page_size) {
+  if (to < from) return BadRequest("to", "is before from");
+  if (page_size < 1) return BadRequest("page_size", "must be positive");
+  ordered_json data;
+  INTEROP_ASSIGN_OR_RETURN(data["stmt_begndate"], RequestDay(dialect, "from", from));
+  INTEROP_ASSIGN_OR_RETURN(data["stmt_enddate"], RequestDay(dialect, "to", to));
+  data["after_setl_id"] = after_settlement_id;
+  data["page_size"] = page_size;
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kReconciliationTransaction, std::move(input)));
+}
+
+absl::StatusOr<std::string> BuildFileTreatmentRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                      const FilingRecord& filing) {
+  if (!filing.filing_id.empty()) return BadRequest("filing_id", "must be empty in a new filing");
+  if (filing.revoked) return BadRequest("revoked", "must be false in a new filing");
+  ordered_json data = SettlementPersonInput(dialect, filing.resident_id);
+  INTEROP_ASSIGN_OR_RETURN(data["mdtrtarea_admvs"], RequestCity("treatment_city", filing.treatment_city));
+  INTEROP_ASSIGN_OR_RETURN(data["begndate"], RequestDay(dialect, "valid_from", filing.valid_from));
+  INTEROP_ASSIGN_OR_RETURN(data["enddate"], RequestDay(dialect, "valid_to", filing.valid_to));
+  if (filing.reason < medical::v1::FILING_REASON_RESETTLED_RETIREE ||
+      filing.reason > medical::v1::FILING_REASON_TEMPORARY) {
+    return BadRequest("reason", "must be a filing reason");
+  }
+  data["fil_type"] = absl::StrCat(static_cast<int>(filing.reason));
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kFileTreatmentTransaction, std::move(input)));
+}
+
+std::string BuildRevokeFilingRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                     const std::string& resident_id, const std::string& filing_id) {
+  ordered_json data = SettlementPersonInput(dialect, resident_id);
+  data["trt_dcla_detl_sn"] = filing_id;
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kRevokeFilingTransaction, std::move(input)));
+}
+
+std::string BuildFilingQueryRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                    const std::string& resident_id) {
+  ordered_json input;
+  input["data"] = SettlementPersonInput(dialect, resident_id);
+  return Dump(Envelope(envelope, kFilingQueryTransaction, std::move(input)));
+}
+
+absl::StatusOr<MedicalAccount> ParseAccountReply(const Dialect& dialect, const std::string& resident_id,
+                                                 int year, absl::string_view body) {
+  Transaction tx{dialect.city(), kAccountTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "medical account for this person", &SettlementReplyError));
+  return AccountMember(tx, output, resident_id, year);
+}
+
+absl::StatusOr<CommitResult> ParseSettleReply(const Dialect& dialect, const SettlementRecord& sent,
+                                              absl::string_view body) {
+  Transaction tx{dialect.city(), kSettleTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the settlement commit", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(CommitResult result,
+                           CommitResultOf(tx, output, sent.settlement_id, sent.resident_id));
+  const SettlementRecord& got = result.settlement;
+  const char* differs = got.year != sent.year                                       ? "year"
+                        : got.visit_type != sent.visit_type                         ? "med_type"
+                        : got.institution_code != sent.institution_code             ? "fixmedins_code"
+                        : got.treatment_city != sent.treatment_city                 ? "mdtrtarea_admvs"
+                        : got.settle_date != sent.settle_date                       ? "setl_date"
+                        : got.total_fen != sent.total_fen                           ? "medfee_sumamt"
+                        : got.deductible_applied_fen != sent.deductible_applied_fen ? "act_pay_dedc"
+                        : got.fund_pay_fen != sent.fund_pay_fen                     ? "fund_pay_sumamt"
+                        : got.account_pay_fen != sent.account_pay_fen               ? "acct_pay"
+                        : got.cash_pay_fen != sent.cash_pay_fen                     ? "psn_cash_pay"
+                                                                                    : nullptr;
+  if (differs != nullptr) return tx.Bad(Path("output.setlinfo", differs), "is not the value committed");
+  if (!result.replayed && got.reversed) {
+    return tx.Bad("output.setlinfo.refd_setl_flag", "a new commit (rpt_flag \"0\") cannot be reversed");
+  }
+  return result;
+}
+
+absl::StatusOr<CommitResult> ParseReverseSettlementReply(const Dialect& dialect,
+                                                         const std::string& settlement_id,
+                                                         const std::string& resident_id,
+                                                         absl::string_view body) {
+  Transaction tx{dialect.city(), kReverseSettlementTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "such settlement for this person", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(CommitResult result, CommitResultOf(tx, output, settlement_id, resident_id));
+  if (!result.settlement.reversed) {
+    return tx.Bad("output.setlinfo.refd_setl_flag", "is \"0\", but the settlement was reversed");
+  }
+  return result;
+}
+
+absl::StatusOr<SettlementRecord> ParseSettlementRecordReply(const Dialect& dialect,
+                                                            const std::string& settlement_id,
+                                                            absl::string_view body) {
+  Transaction tx{dialect.city(), kSettlementRecordTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "such settlement", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* setlinfo, ObjectMember(tx, output, "output", "setlinfo"));
+  INTEROP_ASSIGN_OR_RETURN(SettlementRecord record, SettlementMember(tx, *setlinfo, "output.setlinfo", ""));
+  if (record.settlement_id != settlement_id) {
+    return tx.Bad("output.setlinfo.setl_id", "is not the settlement asked about");
+  }
+  return record;
+}
+
+absl::StatusOr<ReconciliationPage> ParseReconciliationReply(const Dialect& dialect, absl::CivilDay from,
+                                                            absl::CivilDay to,
+                                                            const std::string& after_settlement_id,
+                                                            absl::string_view body) {
+  Transaction tx{dialect.city(), kReconciliationTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "settlement records", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* setlinfo, ArrayMember(tx, output, "output", "setlinfo"));
+  ReconciliationPage page;
+  std::string previous = after_settlement_id;
+  for (size_t i = 0; i < setlinfo->size(); ++i) {
+    const std::string path = Index("output.setlinfo", i);
+    INTEROP_ASSIGN_OR_RETURN(SettlementRecord record, SettlementMember(tx, (*setlinfo)[i], path, ""));
+    if (record.settle_date < from || record.settle_date > to) {
+      return tx.Bad(Path(path, "setl_date"), "is outside the period asked");
+    }
+    if (record.settlement_id <= previous) {
+      return tx.Bad(Path(path, "setl_id"), "is not after the one before (or after_setl_id)");
+    }
+    previous = record.settlement_id;
+    page.records.push_back(std::move(record));
+  }
+  INTEROP_ASSIGN_OR_RETURN(page.more, FlagMember(tx, output, "output", "more_flag"));
+  if (page.more && page.records.empty()) {
+    return tx.Bad("output.more_flag", "is \"1\" on an empty page: the listing would not move on");
+  }
+  return page;
+}
+
+absl::StatusOr<FilingRecord> ParseFileTreatmentReply(const Dialect& dialect, const FilingRecord& sent,
+                                                     absl::string_view body) {
+  Transaction tx{dialect.city(), kFileTreatmentTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the filing", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* fileinfo, ObjectMember(tx, output, "output", "fileinfo"));
+  INTEROP_ASSIGN_OR_RETURN(FilingRecord filed,
+                           FilingMember(tx, *fileinfo, "output.fileinfo", sent.resident_id));
+  const char* differs = filed.treatment_city != sent.treatment_city ? "mdtrtarea_admvs"
+                        : filed.valid_from != sent.valid_from       ? "begndate"
+                        : filed.valid_to != sent.valid_to           ? "enddate"
+                        : filed.reason != sent.reason               ? "fil_type"
+                        : filed.revoked                             ? "vali_flag"
+                                                                    : nullptr;
+  if (differs != nullptr) return tx.Bad(Path("output.fileinfo", differs), "is not the value filed");
+  return filed;
+}
+
+absl::StatusOr<FilingRecord> ParseRevokeFilingReply(const Dialect& dialect, const std::string& resident_id,
+                                                    const std::string& filing_id, absl::string_view body) {
+  Transaction tx{dialect.city(), kRevokeFilingTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "such filing for this person", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* fileinfo, ObjectMember(tx, output, "output", "fileinfo"));
+  INTEROP_ASSIGN_OR_RETURN(FilingRecord filing, FilingMember(tx, *fileinfo, "output.fileinfo", resident_id));
+  if (filing.filing_id != filing_id) {
+    return tx.Bad("output.fileinfo.trt_dcla_detl_sn", "is not the filing asked about");
+  }
+  if (!filing.revoked) return tx.Bad("output.fileinfo.vali_flag", "is \"1\", but the filing was revoked");
+  return filing;
+}
+
+absl::StatusOr<std::vector<FilingRecord>> ParseFilingQueryReply(const Dialect& dialect,
+                                                                const std::string& resident_id,
+                                                                absl::string_view body) {
+  Transaction tx{dialect.city(), kFilingQueryTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "filings for this person", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* fileinfo, ArrayMember(tx, output, "output", "fileinfo"));
+  std::vector<FilingRecord> filings;
+  std::set<std::string> ids;
+  for (size_t i = 0; i < fileinfo->size(); ++i) {
+    const std::string path = Index("output.fileinfo", i);
+    INTEROP_ASSIGN_OR_RETURN(FilingRecord filing, FilingMember(tx, (*fileinfo)[i], path, resident_id));
+    if (!ids.insert(filing.filing_id).second) {
+      return tx.Bad(Path(path, "trt_dcla_detl_sn"), "repeats an earlier filing");
+    }
+    filings.push_back(std::move(filing));
+  }
+  return filings;
 }
 
 }  // namespace interop::adapters::lvliang

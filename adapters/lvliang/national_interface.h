@@ -20,6 +20,11 @@
 //   E1001 no record       -> NOT_FOUND naming the city (LocatePerson: found=false instead)
 //   E9001 platform busy   -> UNAVAILABLE naming the city
 //   anything else         -> INTERNAL naming the city, the transaction and the (sanitised) err_msg
+// The settlement transactions (5206 ... 5301A) map more codes, as the gRPC adapter maps the
+// backend's status codes (SettlementReplyError):
+//   E1002 malformed request -> INVALID_ARGUMENT      E2001 version moved  -> ABORTED
+//   E1003 unknown transaction -> UNIMPLEMENTED       E2002 id reused      -> ALREADY_EXISTS
+//                                                    E2003 refused        -> FAILED_PRECONDITION
 //
 // Thread-safe: pure functions over immutable inputs; MessageIdGenerator is thread-safe.
 #ifndef INTEROP_ADAPTERS_LVLIANG_NATIONAL_INTERFACE_H_
@@ -34,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "adapters/city_adapter.h"
 #include "adapters/dialect/dialect.h"
@@ -56,11 +62,36 @@ inline constexpr char kLocatePersonTransaction[] = "L9101";   // which records L
 inline constexpr char kContributionsTransaction[] = "L9201";  // contribution history by month
 inline constexpr char kHouseholdTransaction[] = "L9301";      // household registration
 
+// Cross-city medical settlement (NATIONAL_INTERFACE.md, "Cross-city settlement"). The national
+// numbers where the national interface has the transaction; an "A" suffix where Lüliang's differs
+// from the national one of that number (it settles a visit the gateway computed, or is about
+// cross-city filings rather than referrals or chronic diseases).
+inline constexpr char kAccountTransaction[] = "5206";  // 人员累计信息查询: account, accumulators
+inline constexpr char kSettleTransaction[] = "2207A";  // 结算: commit a settlement
+inline constexpr char kReverseSettlementTransaction[] = "2208A";  // 撤销结算: reverse a settlement
+inline constexpr char kSettlementRecordTransaction[] = "5203";    // 结算信息查询: one settlement
+inline constexpr char kReconciliationTransaction[] = "3202";      // 明细对账: settlements of a period
+inline constexpr char kFileTreatmentTransaction[] = "2501A";      // 异地就医备案: file
+inline constexpr char kRevokeFilingTransaction[] = "2502A";       // 撤销异地就医备案: revoke a filing
+inline constexpr char kFilingQueryTransaction[] = "5301A";  // 异地就医备案查询: a person's filings
+
 // Error codes at the start of err_msg ("E1001:..."), for infcode -1.
 inline constexpr char kErrorNoRecord[] = "E1001";    // no such person, or no such record of them
 inline constexpr char kErrorBadRequest[] = "E1002";  // the request was malformed
 inline constexpr char kErrorUnknownTransaction[] = "E1003";
+inline constexpr char kErrorVersionMoved[] = "E2001";        // settlement: the account version moved
+inline constexpr char kErrorSettlementIdReused[] = "E2002";  // settlement: the id was used with other values
+inline constexpr char kErrorRefused[] =
+    "E2003";                                   // settlement, filing: refused by a rule (overdraw, cap, ...)
 inline constexpr char kErrorBusy[] = "E9001";  // the platform cannot answer now
+
+// The accumulation types (cum_type_code) of 5206 and of the settlement replies.
+inline constexpr char kCumDeductibleOutpatient[] = "C11";  // 门诊起付线累计: deductible used, outpatient
+inline constexpr char kCumDeductibleInpatient[] = "C21";  // 住院起付线累计: deductible used, inpatient
+inline constexpr char kCumFundPaid[] = "C90";             // 统筹基金支付累计: paid by the pooled fund
+
+// Settlements per 3202 page the adapter asks for.
+inline constexpr int kReconciliationPageSize = 500;
 
 // Replies nested deeper than this are refused before they are parsed.
 inline constexpr int kMaxJsonDepth = 32;
@@ -143,6 +174,12 @@ absl::Status ReplyError(City city, absl::string_view infno, const ReplyEnvelope&
 absl::Status CheckHttpReply(City city, absl::string_view infno, int http_status,
                             absl::string_view content_type);
 
+// The error a reply with infcode != 0 to a settlement transaction stands for (the table at the top
+// of this file); `what` names the record or the action ("the settlement commit"). OK when infcode
+// is 0.
+absl::Status SettlementReplyError(City city, absl::string_view infno, const ReplyEnvelope& envelope,
+                                  absl::string_view what);
+
 // Reply parsers: envelope, then the error mapping, then the output, in `dialect` (whose city names
 // the errors). `resident_id` is the 18-character number that was asked about: a reply about another
 // person is INTERNAL.
@@ -169,6 +206,84 @@ absl::StatusOr<std::vector<social::v1::ContributionEntry>> ParseContributionsRep
 absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(const Dialect& dialect,
                                                                               const std::string& resident_id,
                                                                               absl::string_view body);
+
+// --- Cross-city medical settlement (NATIONAL_INTERFACE.md, "Cross-city settlement").
+//
+// Request builders take canonical values and write them in the dialect. INVALID_ARGUMENT naming the
+// canonical field for a value the protocol cannot carry: an unset visit type, treatment city or
+// filing reason, an amount outside 0..kMaxMoneyFen, a date outside the years 1900-9999, an empty
+// settlement or filing id.
+
+// 5206: the account and the accumulators of `year`.
+std::string BuildAccountRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                const std::string& resident_id, int year);
+// 2207A: commit `settlement` (reversed false) if the account is at `expected_version`.
+absl::StatusOr<std::string> BuildSettleRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                               const SettlementRecord& settlement, int64_t expected_version);
+// 2208A: reverse a settlement on `reversed_date`.
+absl::StatusOr<std::string> BuildReverseSettlementRequest(const Dialect& dialect,
+                                                          const RequestEnvelope& envelope,
+                                                          const std::string& settlement_id,
+                                                          const std::string& resident_id,
+                                                          absl::CivilDay reversed_date);
+// 5203: one settlement.
+std::string BuildSettlementRecordRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                         const std::string& settlement_id);
+// 3202: the page of settlements with a settle date in [from, to] whose ids follow
+// `after_settlement_id` ("" for the first page), at most `page_size`.
+absl::StatusOr<std::string> BuildReconciliationRequest(const Dialect& dialect,
+                                                       const RequestEnvelope& envelope, absl::CivilDay from,
+                                                       absl::CivilDay to,
+                                                       const std::string& after_settlement_id, int page_size);
+// 2501A: file `filing` (filing_id empty, revoked false).
+absl::StatusOr<std::string> BuildFileTreatmentRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                      const FilingRecord& filing);
+// 2502A: revoke a filing.
+std::string BuildRevokeFilingRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                     const std::string& resident_id, const std::string& filing_id);
+// 5301A: the person's filings.
+std::string BuildFilingQueryRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                    const std::string& resident_id);
+
+// Reply parsers, errors as SettlementReplyError; INTERNAL naming the city, the transaction and the
+// field for anything malformed.
+
+// 5206: the account of `resident_id` for `year`.
+absl::StatusOr<MedicalAccount> ParseAccountReply(const Dialect& dialect, const std::string& resident_id,
+                                                 int year, absl::string_view body);
+// 2207A: the result of committing `sent`; the settlement recorded must be `sent` (the reversal
+// aside; a new commit, rpt_flag "0", is not reversed).
+absl::StatusOr<CommitResult> ParseSettleReply(const Dialect& dialect, const SettlementRecord& sent,
+                                              absl::string_view body);
+// 2208A: the result of reversing `settlement_id` of `resident_id`; the settlement must be reversed.
+absl::StatusOr<CommitResult> ParseReverseSettlementReply(const Dialect& dialect,
+                                                         const std::string& settlement_id,
+                                                         const std::string& resident_id,
+                                                         absl::string_view body);
+// 5203: the settlement `settlement_id`.
+absl::StatusOr<SettlementRecord> ParseSettlementRecordReply(const Dialect& dialect,
+                                                            const std::string& settlement_id,
+                                                            absl::string_view body);
+// 3202: one page, ids strictly ascending and after `after_settlement_id`, settle dates in
+// [from, to]; `more` says whether pages follow (a page saying so must not be empty).
+struct ReconciliationPage {
+  std::vector<SettlementRecord> records;
+  bool more = false;
+};
+absl::StatusOr<ReconciliationPage> ParseReconciliationReply(const Dialect& dialect, absl::CivilDay from,
+                                                            absl::CivilDay to,
+                                                            const std::string& after_settlement_id,
+                                                            absl::string_view body);
+// 2501A: the filing recorded for `sent`, with its id; it must carry what was sent.
+absl::StatusOr<FilingRecord> ParseFileTreatmentReply(const Dialect& dialect, const FilingRecord& sent,
+                                                     absl::string_view body);
+// 2502A: the filing `filing_id` of `resident_id`, revoked.
+absl::StatusOr<FilingRecord> ParseRevokeFilingReply(const Dialect& dialect, const std::string& resident_id,
+                                                    const std::string& filing_id, absl::string_view body);
+// 5301A: the filings of `resident_id`, as answered (oldest first).
+absl::StatusOr<std::vector<FilingRecord>> ParseFilingQueryReply(const Dialect& dialect,
+                                                                const std::string& resident_id,
+                                                                absl::string_view body);
 
 }  // namespace interop::adapters::lvliang
 

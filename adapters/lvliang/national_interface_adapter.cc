@@ -149,4 +149,137 @@ void NationalInterfaceAdapter::CheckHealth(const CallOptions& options,
       });
 }
 
+// --- Cross-city medical settlement.
+
+void NationalInterfaceAdapter::GetMedicalAccount(const std::string& resident_id, int year,
+                                                 const CallOptions& options, Callback<MedicalAccount> done) {
+  Call<MedicalAccount>(
+      kAccountTransaction, BuildAccountRequest(dialect_, NextEnvelope(), resident_id, year), options,
+      [this, resident_id, year](const std::string& reply) {
+        return ParseAccountReply(dialect_, resident_id, year, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::CommitSettlement(const SettlementRecord& settlement, int64_t expected_version,
+                                                const CallOptions& options, Callback<CommitResult> done) {
+  absl::StatusOr<std::string> body =
+      BuildSettleRequest(dialect_, NextEnvelope(), settlement, expected_version);
+  if (!body.ok()) return done(body.status());
+  Call<CommitResult>(
+      kSettleTransaction, *std::move(body), options,
+      [this, settlement](const std::string& reply) { return ParseSettleReply(dialect_, settlement, reply); },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::ReverseSettlement(const std::string& settlement_id,
+                                                 const std::string& resident_id, absl::CivilDay reversed_date,
+                                                 const CallOptions& options, Callback<CommitResult> done) {
+  absl::StatusOr<std::string> body =
+      BuildReverseSettlementRequest(dialect_, NextEnvelope(), settlement_id, resident_id, reversed_date);
+  if (!body.ok()) return done(body.status());
+  Call<CommitResult>(
+      kReverseSettlementTransaction, *std::move(body), options,
+      [this, settlement_id, resident_id](const std::string& reply) {
+        return ParseReverseSettlementReply(dialect_, settlement_id, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::GetSettlementRecord(const std::string& settlement_id,
+                                                   const CallOptions& options,
+                                                   Callback<SettlementRecord> done) {
+  Call<SettlementRecord>(
+      kSettlementRecordTransaction, BuildSettlementRecordRequest(dialect_, NextEnvelope(), settlement_id),
+      options,
+      [this, settlement_id](const std::string& reply) {
+        return ParseSettlementRecordReply(dialect_, settlement_id, reply);
+      },
+      std::move(done));
+}
+
+// One ListSettlementRecords in progress.
+struct NationalInterfaceAdapter::ListState {
+  absl::CivilDay from;
+  absl::CivilDay to;
+  CallOptions options;
+  Callback<std::vector<SettlementRecord>> done;
+  std::vector<SettlementRecord> records;
+  int pages = 0;
+};
+
+void NationalInterfaceAdapter::ListSettlementRecords(absl::CivilDay from, absl::CivilDay to,
+                                                     const CallOptions& options,
+                                                     Callback<std::vector<SettlementRecord>> done) {
+  auto state = std::make_unique<ListState>();
+  state->from = from;
+  state->to = to;
+  state->options = options;
+  state->done = std::move(done);
+  ListNextPage(std::move(state));
+}
+
+void NationalInterfaceAdapter::ListNextPage(std::unique_ptr<ListState> state) {
+  const std::string after = state->records.empty() ? std::string() : state->records.back().settlement_id;
+  absl::StatusOr<std::string> body = BuildReconciliationRequest(dialect_, NextEnvelope(), state->from,
+                                                                state->to, after, kReconciliationPageSize);
+  if (!body.ok()) return state->done(body.status());
+  ++state->pages;
+  const absl::CivilDay from = state->from, to = state->to;
+  const CallOptions options = state->options;
+  // The callback of Call owns the state until it hands it to the next page or finishes.
+  ListState* raw = state.release();
+  Call<ReconciliationPage>(
+      kReconciliationTransaction, *std::move(body), options,
+      [this, from, to, after](const std::string& reply) {
+        return ParseReconciliationReply(dialect_, from, to, after, reply);
+      },
+      [this, raw](absl::StatusOr<ReconciliationPage> page) {
+        std::unique_ptr<ListState> state(raw);
+        if (!page.ok()) return state->done(page.status());
+        for (SettlementRecord& record : page->records) state->records.push_back(std::move(record));
+        if (!page->more) {
+          std::vector<SettlementRecord> records = std::move(state->records);
+          return state->done(std::move(records));
+        }
+        if (state->pages >= kMaxReconciliationPages) {
+          return state->done(absl::InternalError(
+              absl::StrCat("city ", CityName(city_), " answered more than ", kMaxReconciliationPages,
+                           " pages of transaction ", kReconciliationTransaction)));
+        }
+        ListNextPage(std::move(state));
+      });
+}
+
+void NationalInterfaceAdapter::FileTreatment(const FilingRecord& filing, const CallOptions& options,
+                                             Callback<FilingRecord> done) {
+  absl::StatusOr<std::string> body = BuildFileTreatmentRequest(dialect_, NextEnvelope(), filing);
+  if (!body.ok()) return done(body.status());
+  Call<FilingRecord>(
+      kFileTreatmentTransaction, *std::move(body), options,
+      [this, filing](const std::string& reply) { return ParseFileTreatmentReply(dialect_, filing, reply); },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::RevokeFiling(const std::string& resident_id, const std::string& filing_id,
+                                            const CallOptions& options, Callback<FilingRecord> done) {
+  Call<FilingRecord>(
+      kRevokeFilingTransaction, BuildRevokeFilingRequest(dialect_, NextEnvelope(), resident_id, filing_id),
+      options,
+      [this, resident_id, filing_id](const std::string& reply) {
+        return ParseRevokeFilingReply(dialect_, resident_id, filing_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::ListFilings(const std::string& resident_id, const CallOptions& options,
+                                           Callback<std::vector<FilingRecord>> done) {
+  Call<std::vector<FilingRecord>>(
+      kFilingQueryTransaction, BuildFilingQueryRequest(dialect_, NextEnvelope(), resident_id), options,
+      [this, resident_id](const std::string& reply) {
+        return ParseFilingQueryReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
 }  // namespace interop::adapters::lvliang

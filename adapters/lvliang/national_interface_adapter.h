@@ -55,7 +55,36 @@ class NationalInterfaceAdapter final : public CityAdapter {
   // GET kHealthPath: OK when it answers 200 "SERVING", else UNAVAILABLE naming the city.
   void CheckHealth(const CallOptions& options, std::function<void(absl::Status)> done) override;
 
+  // Cross-city medical settlement, one transaction each (5206, 2207A, 2208A, 5203, 2501A, 2502A,
+  // 5301A); errors as SettlementReplyError (national_interface.h), the same codes as the gRPC
+  // adapter's. A request the protocol cannot carry is INVALID_ARGUMENT naming the field, without a
+  // call.
+  void GetMedicalAccount(const std::string& resident_id, int year, const CallOptions& options,
+                         Callback<MedicalAccount> done) override;
+  void CommitSettlement(const SettlementRecord& settlement, int64_t expected_version,
+                        const CallOptions& options, Callback<CommitResult> done) override;
+  void ReverseSettlement(const std::string& settlement_id, const std::string& resident_id,
+                         absl::CivilDay reversed_date, const CallOptions& options,
+                         Callback<CommitResult> done) override;
+  void GetSettlementRecord(const std::string& settlement_id, const CallOptions& options,
+                           Callback<SettlementRecord> done) override;
+  // Pages through 3202 (kReconciliationPageSize per page, each page one transaction with its own
+  // city deadline) until more_flag is "0"; INTERNAL after more than kMaxReconciliationPages pages.
+  void ListSettlementRecords(absl::CivilDay from, absl::CivilDay to, const CallOptions& options,
+                             Callback<std::vector<SettlementRecord>> done) override;
+  void FileTreatment(const FilingRecord& filing, const CallOptions& options,
+                     Callback<FilingRecord> done) override;
+  void RevokeFiling(const std::string& resident_id, const std::string& filing_id, const CallOptions& options,
+                    Callback<FilingRecord> done) override;
+  void ListFilings(const std::string& resident_id, const CallOptions& options,
+                   Callback<std::vector<FilingRecord>> done) override;
+
+  static constexpr int kMaxReconciliationPages = 10000;
+
  private:
+  struct ListState;
+  // Sends the 3202 page that follows what `state` has collected.
+  void ListNextPage(std::unique_ptr<ListState> state);
   // The envelope of a new request.
   RequestEnvelope NextEnvelope();
   // The earlier of the caller's and the city's deadline; sets `*caller_deadline_binds` (when not

@@ -62,7 +62,9 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
     absl::StrAppend(&config, "cities { city: ", common::v1::City_Name(city), " address: \"127.0.0.1:",
                     cluster->cities_[city]->port(), "\" tls_server_name: \"localhost\" deadline_ms: ",
                     options.city_deadline_ms, " dialect_file: \"", cluster->DialectPath(city),
-                    "\" tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
+                    "\" medical_catalogue_file: \"", options.adapters_dir, "/", CityName(city),
+                    "/medical_catalogue.textproto\" medical_policy_file: \"", options.adapters_dir, "/",
+                    CityName(city), "/medical_policy.textproto\" tls { ca_cert_file: \"", certs, "/ca.pem\" cert_file: \"", certs,
                     "/gateway.pem\" key_file: \"", certs, "/gateway.key\" }",
                     city == City::CITY_LVLIANG ? " transport: TRANSPORT_HTTP_NATIONAL_INTERFACE" : "", " }\n");
   }

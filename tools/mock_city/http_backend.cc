@@ -71,7 +71,373 @@ void ShutdownAcceptedConnections(int port) {
   closedir(fds);
 }
 
+// --- Cross-city medical settlement (NATIONAL_INTERFACE.md, "Cross-city settlement").
+
+bool IsSettlementTransaction(const std::string& infno) {
+  return infno == "5206" || infno == "2207A" || infno == "2208A" || infno == "5203" || infno == "3202" ||
+         infno == "2501A" || infno == "2502A" || infno == "5301A";
+}
+
+// The JSON name of a field the ledger names by the city backend contract.
+std::string JsonField(absl::string_view contract_field) {
+  static constexpr std::pair<absl::string_view, absl::string_view> kNames[] = {
+      {"settlement_id", "setl_id"},
+      {"visit_type_code", "med_type"},
+      {"institution_code", "fixmedins_code"},
+      {"treatment_city_code", "mdtrtarea_admvs"},
+      {"settle_date", "setl_date"},
+      {"total", "medfee_sumamt"},
+      {"deductible_applied", "act_pay_dedc"},
+      {"fund_pay", "fund_pay_sumamt"},
+      {"account_pay", "acct_pay"},
+      {"cash_pay", "psn_cash_pay"},
+      {"reversed_date", "refd_date"},
+      {"valid_from", "begndate"},
+      {"valid_to", "enddate"},
+      {"reason_code", "fil_type"},
+      {"filing_id", "trt_dcla_detl_sn"}};
+  for (const auto& [contract, name] : kNames) {
+    if (contract == contract_field) return std::string(name);
+  }
+  return std::string(contract_field);
+}
+
+// The reply's err_msg for a ledger refusal.
+std::string LedgerError(const absl::Status& status) {
+  std::string message(status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return absl::StrCat("E1001:", message);
+    case absl::StatusCode::kInvalidArgument: {
+      const size_t colon = message.find(": ");
+      if (colon == std::string::npos) return absl::StrCat("E1002:", message);
+      return absl::StrCat("E1002:input.data.", JsonField(message.substr(0, colon)), message.substr(colon));
+    }
+    case absl::StatusCode::kAborted:
+      return absl::StrCat("E2001:", message);
+    case absl::StatusCode::kAlreadyExists:
+      return absl::StrCat("E2002:", message);
+    case absl::StatusCode::kFailedPrecondition:
+      return absl::StrCat("E2003:", message);
+    default:
+      return absl::StrCat("E1999:", message);
+  }
+}
+
+// Answers the settlement transactions from the ledger, in the dialect.
+class SettlementDesk {
+ public:
+  SettlementDesk(const adapters::Dialect& dialect, const Population& population, MockMedicalLedger& ledger,
+                 absl::CivilDay today)
+      : dialect_(dialect), population_(population), ledger_(ledger), today_(today) {}
+
+  // Fills `output`, or sets `err_msg` and returns false.
+  bool Answer(const std::string& infno, const json& data, json* output, std::string* err_msg) {
+    err_ = err_msg;
+    if (infno == "5206") return Account(data, output);
+    if (infno == "2207A") return Settle(data, output);
+    if (infno == "2208A") return Reverse(data, output);
+    if (infno == "5203") return Record(data, output);
+    if (infno == "3202") return Reconcile(data, output);
+    if (infno == "2501A") return File(data, output);
+    if (infno == "2502A") return Revoke(data, output);
+    return Filings(data, output);
+  }
+
+ private:
+  bool Fail(std::string err_msg) {
+    *err_ = std::move(err_msg);
+    return false;
+  }
+  bool Malformed(absl::string_view field, absl::string_view why) {
+    return Fail(absl::StrCat("E1002:input.data.", field, ": ", why));
+  }
+
+  bool String(const json& data, const char* key, std::string* out) {
+    auto it = data.find(key);
+    if (it == data.end() || !it->is_string()) return Malformed(key, "is missing or not a string");
+    *out = it->get<std::string>();
+    return true;
+  }
+  bool Day(const json& data, const char* key, absl::CivilDay* out) {
+    std::string text;
+    if (!String(data, key, &text)) return false;
+    absl::StatusOr<absl::CivilDay> day = dialect_.date_format().ParseDate(text);
+    if (!day.ok()) return Malformed(key, day.status().message());
+    *out = *day;
+    return true;
+  }
+  bool Money(const json& data, const char* key, int64_t* fen) {
+    std::string text;
+    if (!String(data, key, &text)) return false;
+    absl::StatusOr<int64_t> parsed = adapters::ParseMoney(text, dialect_.money_format());
+    if (!parsed.ok()) return Malformed(key, parsed.status().message());
+    *fen = *parsed;
+    return true;
+  }
+  bool Year(const json& data, const char* key, int* year) {
+    std::string text;
+    if (!String(data, key, &text)) return false;
+    if (text.size() != 4 || !absl::SimpleAtoi(text, year) || *year < 1900) {
+      return Malformed(key, "must be a year of four digits");
+    }
+    return true;
+  }
+  bool TreatmentCity(const json& data, const char* key, City* city) {
+    std::string code;
+    if (!String(data, key, &code)) return false;
+    *city =
+        code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })
+            ? CityForPrefectureCode(absl::StrCat(code.substr(0, 4), "00"))
+            : City::CITY_UNSPECIFIED;
+    if (*city == City::CITY_UNSPECIFIED)
+      return Malformed(key, "must be a division code of one of the five cities");
+    return true;
+  }
+  // The person named by psn_cert_type and certno, as the 18-character number; E1001 unless the
+  // population has them under that form of the number.
+  bool Person(const json& data, std::string* resident_id) {
+    std::string cert_type, certno;
+    if (!String(data, "psn_cert_type", &cert_type)) return false;
+    if (cert_type != "01") return Malformed("psn_cert_type", "must be \"01\"");
+    if (!String(data, "certno", &certno)) return false;
+    absl::StatusOr<identity::ResidentId> id = identity::ParseResidentId(certno, today_);
+    if (!id.ok()) return Malformed("certno", id.status().message());
+    const SyntheticPerson* person = population_.Find(id->number);
+    if (person == nullptr || dialect_.KeysByLegacyNumber(person->resident_id) != id->upgraded_from_legacy) {
+      return Fail("E1001:未查询到人员信息 (no such person here)");
+    }
+    *resident_id = person->resident_id;
+    return true;
+  }
+
+  std::string MoneyText(int64_t fen) const { return adapters::FormatMoney(fen, dialect_.money_format()); }
+  std::string DayText(absl::CivilDay day) const { return dialect_.date_format().FormatDate(day); }
+
+  // baseinfo and cuminfo of an account into `output`.
+  bool WriteAccount(const adapters::MedicalAccount& account, json* output) {
+    const std::string national_type = account.insurance_type == medical::v1::INSURANCE_TYPE_EMPLOYEE ? "310"
+                                      : account.insurance_type == medical::v1::INSURANCE_TYPE_RETIRED_CADRE
+                                          ? "340"
+                                          : "390";
+    const std::string national_status = absl::StrCat(static_cast<int>(account.status));
+    const std::string* type = dialect_.table(adapters::CodeTableKind::kInsuranceTypes).ToLocal(national_type);
+    const std::string* status =
+        dialect_.table(adapters::CodeTableKind::kEnrollmentStatuses).ToLocal(national_status);
+    if (type == nullptr || status == nullptr) {
+      return Fail(absl::StrCat("E1999:mock city: ", dialect_.source(),
+                               " cannot write the person's insurance type "
+                               "or status"));
+    }
+    json baseinfo;
+    baseinfo["psn_no"] = "";
+    baseinfo["certno"] = dialect_.BackendResidentId(account.resident_id);
+    baseinfo["insutype"] = *type;
+    baseinfo["psn_insu_stas"] = *status;
+    baseinfo["balc"] = MoneyText(account.balance_fen);
+    baseinfo["acct_ver"] = absl::StrCat(account.version);
+    json cuminfo = json::array();
+    const std::pair<const char*, int64_t> cums[] = {{"C11", account.deductible_used_outpatient_fen},
+                                                    {"C21", account.deductible_used_inpatient_fen},
+                                                    {"C90", account.fund_paid_fen}};
+    for (const auto& [code, fen] : cums) {
+      json entry;
+      entry["insutype"] = *type;
+      entry["year"] = absl::StrFormat("%04d", account.year);
+      entry["cum_type_code"] = code;
+      entry["cum"] = MoneyText(fen);
+      cuminfo.push_back(std::move(entry));
+    }
+    (*output)["baseinfo"] = std::move(baseinfo);
+    (*output)["cuminfo"] = std::move(cuminfo);
+    return true;
+  }
+
+  json SettlementJson(const adapters::SettlementRecord& record) const {
+    json info;
+    info["setl_id"] = record.settlement_id;
+    info["certno"] = dialect_.BackendResidentId(record.resident_id);
+    info["year"] = absl::StrFormat("%04d", record.year);
+    info["med_type"] = record.visit_type == config::v1::VISIT_TYPE_INPATIENT ? "21" : "11";
+    info["fixmedins_code"] = record.institution_code;
+    info["mdtrtarea_admvs"] = std::string(CityDivisionCode(record.treatment_city));
+    info["setl_date"] = DayText(record.settle_date);
+    info["medfee_sumamt"] = MoneyText(record.total_fen);
+    info["act_pay_dedc"] = MoneyText(record.deductible_applied_fen);
+    info["fund_pay_sumamt"] = MoneyText(record.fund_pay_fen);
+    info["acct_pay"] = MoneyText(record.account_pay_fen);
+    info["psn_cash_pay"] = MoneyText(record.cash_pay_fen);
+    info["refd_setl_flag"] = Flag(record.reversed);
+    info["refd_date"] = record.reversed ? DayText(record.reversed_date) : std::string();
+    return info;
+  }
+
+  json FilingJson(const adapters::FilingRecord& filing) const {
+    json info;
+    info["trt_dcla_detl_sn"] = filing.filing_id;
+    info["certno"] = dialect_.BackendResidentId(filing.resident_id);
+    info["mdtrtarea_admvs"] = std::string(CityDivisionCode(filing.treatment_city));
+    info["begndate"] = DayText(filing.valid_from);
+    info["enddate"] = DayText(filing.valid_to);
+    info["fil_type"] = absl::StrCat(static_cast<int>(filing.reason));
+    info["vali_flag"] = Flag(!filing.revoked);
+    return info;
+  }
+
+  bool WriteCommit(const absl::StatusOr<adapters::CommitResult>& result, json* output) {
+    if (!result.ok()) return Fail(LedgerError(result.status()));
+    (*output)["setlinfo"] = SettlementJson(result->settlement);
+    if (!WriteAccount(result->account, output)) return false;
+    (*output)["rpt_flag"] = Flag(result->replayed);
+    return true;
+  }
+
+  bool Account(const json& data, json* output) {
+    std::string resident_id;
+    int year = 0;
+    if (!Person(data, &resident_id) || !Year(data, "year", &year)) return false;
+    absl::StatusOr<adapters::MedicalAccount> account = ledger_.GetAccount(resident_id, year);
+    if (!account.ok()) return Fail(LedgerError(account.status()));
+    return WriteAccount(*account, output);
+  }
+
+  bool Settle(const json& data, json* output) {
+    adapters::SettlementRecord s;
+    std::string med_type, version;
+    if (!String(data, "setl_id", &s.settlement_id) || !Person(data, &s.resident_id) ||
+        !Year(data, "year", &s.year) || !String(data, "med_type", &med_type)) {
+      return false;
+    }
+    if (med_type == "11") {
+      s.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+    } else if (med_type == "21") {
+      s.visit_type = config::v1::VISIT_TYPE_INPATIENT;
+    } else {
+      return Malformed("med_type", "must be 11 (outpatient) or 21 (inpatient)");
+    }
+    if (!String(data, "fixmedins_code", &s.institution_code) ||
+        !TreatmentCity(data, "mdtrtarea_admvs", &s.treatment_city) ||
+        !Day(data, "setl_date", &s.settle_date) || !Money(data, "medfee_sumamt", &s.total_fen) ||
+        !Money(data, "act_pay_dedc", &s.deductible_applied_fen) ||
+        !Money(data, "fund_pay_sumamt", &s.fund_pay_fen) || !Money(data, "acct_pay", &s.account_pay_fen) ||
+        !Money(data, "psn_cash_pay", &s.cash_pay_fen) || !String(data, "acct_ver", &version)) {
+      return false;
+    }
+    int64_t expected_version = 0;
+    if (version.empty() || version.size() > 18 || !absl::SimpleAtoi(version, &expected_version) ||
+        expected_version < 0) {
+      return Malformed("acct_ver", "must be a version of 1 to 18 digits");
+    }
+    return WriteCommit(ledger_.Commit(s, expected_version), output);
+  }
+
+  bool Reverse(const json& data, json* output) {
+    std::string settlement_id, resident_id;
+    absl::CivilDay reversed_date;
+    if (!String(data, "setl_id", &settlement_id) || !Person(data, &resident_id) ||
+        !Day(data, "refd_date", &reversed_date)) {
+      return false;
+    }
+    return WriteCommit(ledger_.Reverse(settlement_id, resident_id, reversed_date), output);
+  }
+
+  bool Record(const json& data, json* output) {
+    std::string settlement_id;
+    if (!String(data, "setl_id", &settlement_id)) return false;
+    absl::StatusOr<adapters::SettlementRecord> record = ledger_.GetSettlement(settlement_id);
+    if (!record.ok()) return Fail(LedgerError(record.status()));
+    (*output)["setlinfo"] = SettlementJson(*record);
+    return true;
+  }
+
+  bool Reconcile(const json& data, json* output) {
+    absl::CivilDay from, to;
+    std::string after;
+    if (!Day(data, "stmt_begndate", &from) || !Day(data, "stmt_enddate", &to) ||
+        !String(data, "after_setl_id", &after)) {
+      return false;
+    }
+    if (to < from) return Malformed("stmt_enddate", "is before stmt_begndate");
+    auto size = data.find("page_size");
+    if (size == data.end() || !size->is_number_integer() || size->get<int64_t>() < 1) {
+      return Malformed("page_size", "must be a positive integer");
+    }
+    const size_t page_size = static_cast<size_t>(std::min<int64_t>(size->get<int64_t>(), 1000));
+    MockMedicalLedger::SettlementPage page = ledger_.ListSettlements(from, to, after, page_size);
+    json records = json::array();
+    for (const adapters::SettlementRecord& record : page.records) records.push_back(SettlementJson(record));
+    (*output)["setlinfo"] = std::move(records);
+    (*output)["more_flag"] = Flag(page.more);
+    return true;
+  }
+
+  bool File(const json& data, json* output) {
+    adapters::FilingRecord filing;
+    std::string reason;
+    if (!Person(data, &filing.resident_id) ||
+        !TreatmentCity(data, "mdtrtarea_admvs", &filing.treatment_city) ||
+        !Day(data, "begndate", &filing.valid_from) || !Day(data, "enddate", &filing.valid_to) ||
+        !String(data, "fil_type", &reason)) {
+      return false;
+    }
+    if (reason.size() != 1 || reason[0] < '1' || reason[0] > '5')
+      return Malformed("fil_type", "must be 1 to 5");
+    filing.reason = static_cast<medical::v1::FilingReason>(reason[0] - '0');
+    absl::StatusOr<adapters::FilingRecord> filed = ledger_.FileTreatment(filing);
+    if (!filed.ok()) return Fail(LedgerError(filed.status()));
+    (*output)["fileinfo"] = FilingJson(*filed);
+    return true;
+  }
+
+  bool Revoke(const json& data, json* output) {
+    std::string resident_id, filing_id;
+    if (!Person(data, &resident_id) || !String(data, "trt_dcla_detl_sn", &filing_id)) return false;
+    absl::StatusOr<adapters::FilingRecord> revoked = ledger_.RevokeFiling(resident_id, filing_id);
+    if (!revoked.ok()) return Fail(LedgerError(revoked.status()));
+    (*output)["fileinfo"] = FilingJson(*revoked);
+    return true;
+  }
+
+  bool Filings(const json& data, json* output) {
+    std::string resident_id;
+    if (!Person(data, &resident_id)) return false;
+    absl::StatusOr<std::vector<adapters::FilingRecord>> filings = ledger_.ListFilings(resident_id);
+    if (!filings.ok()) return Fail(LedgerError(filings.status()));
+    json list = json::array();
+    for (const adapters::FilingRecord& filing : *filings) list.push_back(FilingJson(filing));
+    (*output)["fileinfo"] = std::move(list);
+    return true;
+  }
+
+  const adapters::Dialect& dialect_;
+  const Population& population_;
+  MockMedicalLedger& ledger_;
+  const absl::CivilDay today_;
+  std::string* err_ = nullptr;
+};
+
 }  // namespace
+
+NationalInterfacePlatform::NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect,
+                                                     const Population& population, const Clock& clock)
+    : NationalInterfacePlatform(dialect, population, clock,
+                                std::make_unique<MockMedicalLedger>(population, dialect->city()), nullptr) {}
+
+NationalInterfacePlatform::NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect,
+                                                     const Population& population, const Clock& clock,
+                                                     MockMedicalLedger& ledger)
+    : NationalInterfacePlatform(std::move(dialect), population, clock, nullptr, &ledger) {}
+
+NationalInterfacePlatform::NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect,
+                                                     const Population& population, const Clock& clock,
+                                                     std::unique_ptr<MockMedicalLedger> owned_ledger,
+                                                     MockMedicalLedger* ledger)
+    : dialect_(std::move(dialect)),
+      city_(dialect_->city()),
+      population_(population),
+      clock_(clock),
+      owned_ledger_(std::move(owned_ledger)),
+      ledger_(ledger != nullptr ? *ledger : *owned_ledger_) {}
 
 int NationalInterfacePlatform::HeldPersonCount() const {
   int count = 0;
@@ -121,13 +487,22 @@ std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
       !absl::ParseTime("%Y-%m-%d %H:%M:%S", *inf_time, ChinaTime(), &parsed_time, &time_error)) {
     return fail("E1002:inf_time must be \"YYYY-MM-DD HH:MM:SS\"");
   }
-  if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301") {
+  const bool settlement = IsSettlementTransaction(*infno);
+  if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301" && !settlement) {
     return fail(absl::StrCat("E1003:不支持的交易 (unsupported transaction) ", *infno));
   }
   auto input = request.find("input");
   if (input == request.end() || !input->is_object()) return fail("E1002:input must be an object");
   auto data = input->find("data");
   if (data == input->end() || !data->is_object()) return fail("E1002:input.data must be an object");
+  if (settlement) {
+    SettlementDesk desk(*dialect_, population_, ledger_, identity::ChinaCivilDay(now));
+    json output = json::object();
+    std::string err_msg;
+    if (!desk.Answer(*infno, *data, &output, &err_msg)) return fail(err_msg);
+    reply["output"] = std::move(output);
+    return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   const std::string* cert_type = string_field(*data, "psn_cert_type");
   if (cert_type == nullptr || *cert_type != "01")
     return fail("E1002:input.data.psn_cert_type must be \"01\"");
@@ -188,7 +563,7 @@ std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
     if (person->has_medical && person->medical.city == city_) {
       const MedicalEnrollment& m = person->medical;
       json entry;
-      entry["balc"] = money(m.balance_fen);
+      entry["balc"] = money(ledger_.BalanceOr(person->resident_id, m.balance_fen));  // as settlements left it
       entry["insutype"] = local(adapters::CodeTableKind::kInsuranceTypes, m.insurance_type_code);
       entry["psn_type"] =
           m.insurance_type_code == "390" ? "1501" : (m.insurance_type_code == "340" ? "1301" : "1101");
@@ -257,14 +632,29 @@ std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
 }
 
 HttpMockCityBackend::HttpMockCityBackend(std::shared_ptr<const adapters::Dialect> dialect,
-                                         const Population& population, const Clock& clock)
-    : platform_(std::move(dialect), population, clock) {}
+                                         const Population& population, const Clock& clock,
+                                         MockMedicalLedger* ledger)
+    : platform_(ledger != nullptr ? NationalInterfacePlatform(std::move(dialect), population, clock, *ledger)
+                                  : NationalInterfacePlatform(std::move(dialect), population, clock)) {}
 
 absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Start(
     std::shared_ptr<const adapters::Dialect> dialect, const Population& population, const Clock& clock,
     const HttpBackendOptions& options) {
-  std::unique_ptr<HttpMockCityBackend> backend(
-      new HttpMockCityBackend(std::move(dialect), population, clock));
+  return Serve(std::unique_ptr<HttpMockCityBackend>(
+                   new HttpMockCityBackend(std::move(dialect), population, clock, nullptr)),
+               options);
+}
+
+absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Start(
+    std::shared_ptr<const adapters::Dialect> dialect, const Population& population, const Clock& clock,
+    MockMedicalLedger& ledger, const HttpBackendOptions& options) {
+  return Serve(std::unique_ptr<HttpMockCityBackend>(
+                   new HttpMockCityBackend(std::move(dialect), population, clock, &ledger)),
+               options);
+}
+
+absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Serve(
+    std::unique_ptr<HttpMockCityBackend> backend, const HttpBackendOptions& options) {
   std::string tls_error;
   backend->server_ = std::make_unique<httplib::SSLServer>([&options, &tls_error](SSL_CTX& ctx) {
     SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
@@ -378,13 +768,13 @@ void HttpMockCityBackend::BeforeAnswer(const std::string& remote_addr, int remot
 }
 
 int ServeHttpUntilSignal(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
-                         const HttpBackendOptions& options, const std::string& port_file,
-                         const sigset_t& stop_signals) {
+                         MockMedicalLedger& ledger, const HttpBackendOptions& options,
+                         const std::string& port_file, const sigset_t& stop_signals) {
   absl::Time started = absl::Now();
   const City city = dialect->city();
   const std::string source = dialect->source();
   absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> backend =
-      HttpMockCityBackend::Start(std::move(dialect), population, Clock::Real(), options);
+      HttpMockCityBackend::Start(std::move(dialect), population, Clock::Real(), ledger, options);
   if (!backend.ok()) {
     std::fprintf(stderr, "mock-city: %s\n", std::string(backend.status().message()).c_str());
     return backend.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

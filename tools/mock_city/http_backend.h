@@ -5,7 +5,13 @@
 // records its city holds only (the same rules as the gRPC MockCityBackend), in the city's dialect
 // (amounts, dates, months and codes inside the JSON strings; a city that keys older persons by the
 // legacy 15-digit number knows them only by it): transactions 1101 (medical insurance), L9101
-// (locate), L9201 (contributions) and L9301 (household registration).
+// (locate), L9201 (contributions) and L9301 (household registration); and cross-city settlement
+// over a MockMedicalLedger (medical_ledger.h, in memory: it starts again from the population when
+// the process restarts): 5206 (account and accumulators), 2207A (settle), 2208A (reverse), 5203 (one
+// settlement), 3202 (settlements of a period, paged by after_setl_id), 2501A (file), 2502A (revoke a
+// filing) and 5301A (filings). Ledger refusals are answered with the error codes of
+// NATIONAL_INTERFACE.md: E1001 not found, E1002 malformed (naming input.data.<field>), E2001 version
+// moved, E2002 settlement id reused, E2003 refused (overdraw, cap, a filing for the insured city).
 // HttpMockCityBackend serves it with cpp-httplib over mutual TLS (client certificates required and
 // verified against the given CA), plus GET /health answering "SERVING".
 //
@@ -13,7 +19,8 @@
 //   auto backend = HttpMockCityBackend::Start(lvliang_dialect, population, Clock::Real(), options);
 //   ... (*backend)->port() ...
 //
-// Thread-safe: the population is immutable; counters and the injected delay are guarded.
+// Thread-safe: the population is immutable, the ledger thread-safe; counters and the injected delay
+// are guarded.
 #ifndef INTEROP_TOOLS_MOCK_CITY_HTTP_BACKEND_H_
 #define INTEROP_TOOLS_MOCK_CITY_HTTP_BACKEND_H_
 
@@ -33,6 +40,7 @@
 #include "absl/time/time.h"
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/clock.h"
+#include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/population.h"
 
 namespace httplib {
@@ -46,12 +54,15 @@ class NationalInterfacePlatform {
  public:
   // `population` and `clock` must outlive the platform. `dialect` must not be null and should cover
   // every national code (Dialect::CheckCoversEveryNationalCode); a code it cannot write is answered
-  // with infcode -1.
+  // with infcode -1. Settlement is answered from a ledger of its own (default options: no caps).
   NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
-                            const Clock& clock)
-      : dialect_(std::move(dialect)), city_(dialect_->city()), population_(population), clock_(clock) {}
+                            const Clock& clock);
+  // The same, answering settlement from `ledger` (of the dialect's city), which must outlive it.
+  NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
+                            const Clock& clock, MockMedicalLedger& ledger);
 
   City city() const { return city_; }
+  MockMedicalLedger& ledger() { return ledger_; }
 
   // The reply body (JSON, UTF-8) to a request body. Always a reply envelope: malformed requests get
   // infcode -1 with err_msg "E1002:...", unknown transactions "E1003:...", records this city does
@@ -62,10 +73,16 @@ class NationalInterfacePlatform {
   int HeldPersonCount() const;
 
  private:
+  NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
+                            const Clock& clock, std::unique_ptr<MockMedicalLedger> owned_ledger,
+                            MockMedicalLedger* ledger);
+
   const std::shared_ptr<const adapters::Dialect> dialect_;
   const City city_;
   const Population& population_;
   const Clock& clock_;
+  const std::unique_ptr<MockMedicalLedger> owned_ledger_;  // null when the ledger is borrowed
+  MockMedicalLedger& ledger_;
   std::atomic<uint64_t> replies_{0};
 };
 
@@ -90,6 +107,10 @@ class HttpMockCityBackend {
   static absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> Start(
       std::shared_ptr<const adapters::Dialect> dialect, const Population& population, const Clock& clock,
       const HttpBackendOptions& options);
+  // The same, answering settlement from `ledger`, which must outlive the backend.
+  static absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> Start(
+      std::shared_ptr<const adapters::Dialect> dialect, const Population& population, const Clock& clock,
+      MockMedicalLedger& ledger, const HttpBackendOptions& options);
   // Stop()s.
   ~HttpMockCityBackend();
 
@@ -105,10 +126,13 @@ class HttpMockCityBackend {
   // Requests answered (transactions and health checks).
   int requests_served() const;
   const NationalInterfacePlatform& platform() const { return platform_; }
+  NationalInterfacePlatform& platform() { return platform_; }
 
  private:
   HttpMockCityBackend(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
-                      const Clock& clock);
+                      const Clock& clock, MockMedicalLedger* ledger);
+  static absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> Serve(
+      std::unique_ptr<HttpMockCityBackend> backend, const HttpBackendOptions& options);
   // Notes the request's connection and waits the injected delay.
   void BeforeAnswer(const std::string& remote_addr, int remote_port);
 
@@ -124,12 +148,12 @@ class HttpMockCityBackend {
   std::atomic<int> requests_{0};
 };
 
-// mock-city --transport=http: serves the city of `dialect` on `options.listen` until one of `stop_signals`
-// (blocked by the caller) arrives, after writing the bound port to `port_file` (if not empty, via a temporary
-// file and rename). Returns the process exit code.
+// mock-city --transport=http: serves the city of `dialect` (settlement from `ledger`) on `options.listen`
+// until one of `stop_signals` (blocked by the caller) arrives, after writing the bound port to `port_file`
+// (if not empty, via a temporary file and rename). Returns the process exit code.
 int ServeHttpUntilSignal(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
-                         const HttpBackendOptions& options, const std::string& port_file,
-                         const sigset_t& stop_signals);
+                         MockMedicalLedger& ledger, const HttpBackendOptions& options,
+                         const std::string& port_file, const sigset_t& stop_signals);
 
 }  // namespace interop::mock_city
 

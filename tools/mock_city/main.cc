@@ -14,6 +14,13 @@
 // interface instead (POST /fsi/api/rsfComIfsService/callService, GET /health), over mutual TLS with
 // the same flags: how Lvliang's backend speaks (adapters/lvliang/NATIONAL_INTERFACE.md).
 //
+// Cross-city medical settlement (accounts, accumulators, settlements, filings) is answered from an
+// in-memory MockMedicalLedger (medical_ledger.h): nothing of it survives a restart of the process.
+// The ledger refuses a commit that would take the fund past the city's annual cap, read from
+// --medical_policy (interop.config.v1.MedicalPolicy, text format), by default
+// medical_policy.textproto beside the dialect file if there is one; without a policy there are no
+// caps. The seeded year of the accumulators is the current year (China Standard Time).
+//
 // With --print_examples it serves nothing: it prints, for the population of --seed and
 // --persons_per_city, example residents who make good cross-city demos and test cases, one per line
 // and per kind and city, then exits 0. The lines are stable for a given seed and size:
@@ -34,8 +41,10 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,12 +59,16 @@
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/log.h"
+#include "gateway/identity/resident_id.h"
 #include "gateway/tls/tls_credentials.h"
+#include "google/protobuf/text_format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "interop/config/v1/medical_rules.pb.h"
 #include "tools/mock_city/http_backend.h"
+#include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/mock_city_service.h"
 
 ABSL_FLAG(std::string, city, "", "The city to play: taiyuan, yangquan, jinzhong, xinzhou or lvliang.");
@@ -68,19 +81,59 @@ ABSL_FLAG(std::string, cert, "", "This backend's certificate.");
 ABSL_FLAG(std::string, key, "", "This backend's private key.");
 ABSL_FLAG(uint64_t, seed, 20261126, "Seed of the synthetic population (all five mock cities must agree).");
 ABSL_FLAG(int32_t, persons_per_city, 12000, "Persons whose identity numbers were issued in each city.");
+ABSL_FLAG(std::string, medical_policy, "",
+          "The city's medical policy (interop.config.v1.MedicalPolicy, text format) whose annual caps the "
+          "mock's ledger enforces; default: medical_policy.textproto beside --dialect, if it exists.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 ABSL_FLAG(std::string, transport, "grpc",
           "grpc: the gRPC city backend contract; http: HTTP/JSON in the national medical-insurance "
           "interface's envelope (Lvliang's backend; adapters/lvliang/NATIONAL_INTERFACE.md).");
 ABSL_FLAG(std::string, print_ids, "",
-          "Instead of serving, print the identity numbers of every person insured (\"medical\") or "
-          "insured in the city named by --city (\"medical-in-city\"), one per line: input for load tests.");
+          "Instead of serving, print the identity numbers of every person insured (\"medical\"), "
+          "insured in the city named by --city (\"medical-in-city\"), or insured there with an active "
+          "enrolment, so that a visit can be settled (\"settleable-in-city\"), one per line: input for load tests.");
 ABSL_FLAG(bool, print_examples, false,
           "Print example residents for demos and tests (see the top of main.cc) and exit; serves nothing.");
 
 namespace {
 
 using ::interop::mock_city::Population;
+
+// The ledger's options for `city`: the annual caps of the city's medical policy, read from
+// `policy_flag`, else from medical_policy.textproto beside `dialect_path` if it exists (no caps if
+// not). INVALID_ARGUMENT naming the file if it cannot be parsed or is another city's.
+absl::StatusOr<interop::mock_city::MockMedicalLedgerOptions> LedgerOptions(interop::City city,
+                                                                           const std::string& dialect_path,
+                                                                           const std::string& policy_flag) {
+  interop::mock_city::MockMedicalLedgerOptions options;
+  options.seeded_year = static_cast<int>(interop::identity::ChinaCivilDay(absl::Now()).year());
+  std::string path = policy_flag;
+  if (path.empty()) {
+    std::filesystem::path beside =
+        std::filesystem::path(dialect_path).parent_path() / "medical_policy.textproto";
+    std::error_code error;
+    if (!std::filesystem::exists(beside, error)) return options;
+    path = beside.string();
+  }
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read medical policy file \"", path, "\""));
+  std::stringstream text;
+  text << in.rdbuf();
+  interop::config::v1::MedicalPolicy policy;
+  google::protobuf::TextFormat::Parser parser;
+  parser.AllowUnknownField(true);  // only the caps matter here; the gateway validates the rest
+  if (!parser.ParseFromString(text.str(), &policy)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid MedicalPolicy in text format"));
+  }
+  if (policy.city() != city) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is the policy of ", interop::CityName(policy.city()), ", not of ", interop::CityName(city)));
+  }
+  for (const interop::config::v1::AnnualCap& cap : policy.caps()) {
+    options.annual_fund_cap_fen[absl::StrCat(cap.insurance_type())] = cap.fund_cap_per_year_fen();
+  }
+  return options;
+}
 using ::interop::mock_city::SyntheticPerson;
 
 // The distinct cities the person paid contributions in, in the order of their employment.
@@ -165,14 +218,17 @@ int main(int argc, char** argv) {
     options.persons_per_issuing_city = absl::GetFlag(FLAGS_persons_per_city);
     const std::string which = absl::GetFlag(FLAGS_print_ids);
     interop::City only = interop::CityForName(absl::GetFlag(FLAGS_city));
-    if (which != "medical" && !(which == "medical-in-city" && only != interop::City::CITY_UNSPECIFIED)) {
-      std::fprintf(stderr, "mock-city: --print_ids must be medical, or medical-in-city with --city\n");
+    const bool in_city = which == "medical-in-city" || which == "settleable-in-city";
+    if (which != "medical" && !(in_city && only != interop::City::CITY_UNSPECIFIED)) {
+      std::fprintf(stderr,
+                   "mock-city: --print_ids must be medical, or medical-in-city or settleable-in-city with --city\n");
       return 2;
     }
     // Named, so that it outlives the loop (a temporary's persons() would dangle).
     const Population population = Population::Generate(options);
     for (const auto& person : population.persons()) {
-      if (!person.has_medical || (which == "medical-in-city" && person.medical.city != only)) continue;
+      if (!person.has_medical || (in_city && person.medical.city != only)) continue;
+      if (which == "settleable-in-city" && person.medical.status_code != "1") continue;
       std::printf("%s\n", person.resident_id.c_str());
     }
     return 0;
@@ -206,6 +262,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock-city: --dialect: %s\n", std::string(usable.message()).c_str());
     return 2;
   }
+  absl::StatusOr<interop::mock_city::MockMedicalLedgerOptions> ledger_options =
+      LedgerOptions(city, absl::GetFlag(FLAGS_dialect), absl::GetFlag(FLAGS_medical_policy));
+  if (!ledger_options.ok()) {
+    std::fprintf(stderr, "mock-city: --medical_policy: %s\n",
+                 std::string(ledger_options.status().message()).c_str());
+    return 2;
+  }
   const std::string transport = absl::GetFlag(FLAGS_transport);
   if (transport != "grpc" && transport != "http") {
     std::fprintf(stderr, "mock-city: --transport must be grpc or http\n");
@@ -233,16 +296,18 @@ int main(int argc, char** argv) {
   population_options.seed = absl::GetFlag(FLAGS_seed);
   population_options.persons_per_issuing_city = absl::GetFlag(FLAGS_persons_per_city);
   interop::mock_city::Population population = interop::mock_city::Population::Generate(population_options);
+  const size_t caps = ledger_options->annual_fund_cap_fen.size();
+  interop::mock_city::MockMedicalLedger ledger(population, city, *std::move(ledger_options));
   if (transport == "http") {
     interop::mock_city::HttpBackendOptions http;
     http.listen = absl::GetFlag(FLAGS_listen);
     http.ca_cert_file = absl::GetFlag(FLAGS_ca);
     http.cert_file = absl::GetFlag(FLAGS_cert);
     http.key_file = absl::GetFlag(FLAGS_key);
-    return interop::mock_city::ServeHttpUntilSignal(*dialect, population, http, absl::GetFlag(FLAGS_port_file),
-                                                    stop_signals);
+    return interop::mock_city::ServeHttpUntilSignal(*dialect, population, ledger, http,
+                                                    absl::GetFlag(FLAGS_port_file), stop_signals);
   }
-  interop::mock_city::MockCityBackend backend(*dialect, population, interop::Clock::Real());
+  interop::mock_city::MockCityBackend backend(*dialect, population, interop::Clock::Real(), ledger);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -261,6 +326,7 @@ int main(int argc, char** argv) {
                     {"port", absl::StrCat(port)},
                     {"persons_held", absl::StrCat(backend.HeldPersonCount())},
                     {"seed", absl::StrCat(population_options.seed)},
+                    {"annual_caps", absl::StrCat(caps)},
                     {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";

@@ -12,7 +12,17 @@
 // by that number: asked with their 18-character number, it does not know them (found=false,
 // NOT_FOUND), and it answers with the 15-digit number.
 //
-// Thread-safe: the population and the dialect are immutable.
+// Cross-city medical settlement (GetMedicalAccount ... ListFilings) is answered from a
+// MockMedicalLedger (medical_ledger.h), the mock insured city's record of truth, in memory only:
+// it starts again from the population when the process restarts. The requests are read in the
+// city's dialect, as strictly as the adapter reads answers: a malformed amount, date, identity
+// number or code is INVALID_ARGUMENT naming the field ("settlement.total: ...",
+// "filing.valid_from: ..."); the national codes of this part (visit types "11"/"21", filing reasons
+// "1"-"5", six-digit division codes of the five cities) are not translated. Page tokens of
+// ListSettlementRecords are opaque (web-safe base64 of the last settlement_id of the page); page
+// sizes above 1000 are served as 1000.
+//
+// Thread-safe: the population and the dialect are immutable; the ledger is thread-safe.
 #ifndef INTEROP_TOOLS_MOCK_CITY_MOCK_CITY_SERVICE_H_
 #define INTEROP_TOOLS_MOCK_CITY_MOCK_CITY_SERVICE_H_
 
@@ -22,6 +32,7 @@
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/clock.h"
 #include "interop/citybackend/v1/city_backend.grpc.pb.h"
+#include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/population.h"
 
 namespace interop::mock_city {
@@ -30,10 +41,14 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
  public:
   // `population` and `clock` must outlive the service. `dialect` must not be null and must cover
   // every national code (Dialect::CheckCoversEveryNationalCode); a national code it cannot write
-  // makes the call fail with INTERNAL.
+  // makes the call fail with INTERNAL. Settlement is answered from a ledger of its own, made with
+  // default MockMedicalLedgerOptions (no annual caps).
   MockCityBackend(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
-                  const Clock& clock)
-      : dialect_(std::move(dialect)), city_(dialect_->city()), population_(population), clock_(clock) {}
+                  const Clock& clock);
+  // The same, answering settlement from `ledger` (of the dialect's city), which must outlive the
+  // service; a test can then look at the ledger directly.
+  MockCityBackend(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
+                  const Clock& clock, MockMedicalLedger& ledger);
 
   City city() const { return city_; }
 
@@ -50,13 +65,59 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
       grpc::CallbackServerContext* context, const citybackend::v1::GetHouseholdRegistrationRequest* request,
       citybackend::v1::GetHouseholdRegistrationResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetMedicalAccount(grpc::CallbackServerContext* context,
+                                              const citybackend::v1::GetMedicalAccountRequest* request,
+                                              citybackend::v1::GetMedicalAccountResponse* response) override;
+  grpc::ServerUnaryReactor* CommitSettlement(grpc::CallbackServerContext* context,
+                                             const citybackend::v1::CommitSettlementRequest* request,
+                                             citybackend::v1::CommitSettlementResponse* response) override;
+  grpc::ServerUnaryReactor* ReverseSettlement(grpc::CallbackServerContext* context,
+                                              const citybackend::v1::ReverseSettlementRequest* request,
+                                              citybackend::v1::ReverseSettlementResponse* response) override;
+  grpc::ServerUnaryReactor* GetSettlementRecord(
+      grpc::CallbackServerContext* context, const citybackend::v1::GetSettlementRecordRequest* request,
+      citybackend::v1::GetSettlementRecordResponse* response) override;
+  grpc::ServerUnaryReactor* ListSettlementRecords(
+      grpc::CallbackServerContext* context, const citybackend::v1::ListSettlementRecordsRequest* request,
+      citybackend::v1::ListSettlementRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
+                                          const citybackend::v1::FileTreatmentRequest* request,
+                                          citybackend::v1::FileTreatmentResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeFiling(grpc::CallbackServerContext* context,
+                                         const citybackend::v1::RevokeFilingRequest* request,
+                                         citybackend::v1::RevokeFilingResponse* response) override;
+  grpc::ServerUnaryReactor* ListFilings(grpc::CallbackServerContext* context,
+                                        const citybackend::v1::ListFilingsRequest* request,
+                                        citybackend::v1::ListFilingsResponse* response) override;
+
+  MockMedicalLedger& ledger() { return ledger_; }
+
   // Number of persons of whom this city holds any record.
   int HeldPersonCount() const;
 
  private:
+  MockCityBackend(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
+                  const Clock& clock, std::unique_ptr<MockMedicalLedger> owned_ledger,
+                  MockMedicalLedger* ledger);
+
   // The person the backend keys by `resident_id` (in the dialect's form), or an error status:
-  // INVALID_ARGUMENT for a malformed number, NOT_FOUND if unknown or asked in the other form.
-  grpc::Status Lookup(const std::string& resident_id, const SyntheticPerson** person) const;
+  // INVALID_ARGUMENT naming `field` for a malformed number, NOT_FOUND if unknown or asked in the
+  // other form.
+  grpc::Status Lookup(const std::string& resident_id, const SyntheticPerson** person,
+                      absl::string_view field = "resident_id") const;
+  // Settlement and filing records, accounts: canonical -> the city's dialect.
+  grpc::Status WriteAccount(const adapters::MedicalAccount& account,
+                            citybackend::v1::MedicalAccount* out) const;
+  void WriteSettlement(const adapters::SettlementRecord& record,
+                       citybackend::v1::SettlementRecord* out) const;
+  void WriteFiling(const adapters::FilingRecord& filing, citybackend::v1::FilingRecord* out) const;
+  // The city's dialect -> canonical, INVALID_ARGUMENT naming `prefix`.field.
+  grpc::Status ReadSettlement(const citybackend::v1::SettlementRecord& in, absl::string_view prefix,
+                              adapters::SettlementRecord* out) const;
+  grpc::Status ReadFiling(const citybackend::v1::FilingRecord& in, absl::string_view prefix,
+                          adapters::FilingRecord* out) const;
+  grpc::Status ReadDate(absl::string_view field, const std::string& text, absl::CivilDay* day) const;
+  grpc::Status ReadMoney(absl::string_view field, const std::string& text, int64_t* fen) const;
   // The city's local code for `national_code` in `table`, or INTERNAL if the dialect has none.
   grpc::Status LocalCode(adapters::CodeTableKind table, const std::string& national_code,
                          std::string* local) const;
@@ -65,6 +126,8 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
   const City city_;
   const Population& population_;
   const Clock& clock_;
+  const std::unique_ptr<MockMedicalLedger> owned_ledger_;  // null when the ledger is borrowed
+  MockMedicalLedger& ledger_;
 };
 
 }  // namespace interop::mock_city
