@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "adapters/adapter_factory.h"
 #include "gateway/base/rich_status.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -347,7 +349,7 @@ TEST_F(GatewaySettlementTest, ConcurrentSettlementsForOnePatientNeverPassTheAnnu
   EXPECT_GT(zero_fund, 0);
 }
 
-TEST_F(GatewaySettlementTest, ReconciliationWithEachCityBalances) {
+TEST_F(GatewaySettlementTest, ReconciliationBalancesAndNamesASettlementTheGatewayDidNotMake) {
   const SyntheticPerson& patient = InsuredEmployee(*population_, City::CITY_LVLIANG, 7);
   medical::v1::SettleResponse response;
   ASSERT_TRUE(Settle(SettleRequestFor(patient.resident_id, "reconcile-0001",
@@ -371,6 +373,66 @@ TEST_F(GatewaySettlementTest, ReconciliationWithEachCityBalances) {
       EXPECT_GT(reconciled.ledger().settlements(), 0);
     }
   }
+
+  // A settlement the insured city committed without the gateway (say, a local visit keyed in by
+  // hand with a gateway-style id) is a mismatch that reconciliation names.
+  config::v1::CityBackendConfig backend;
+  backend.set_city(City::CITY_JINZHONG);
+  backend.set_address(absl::StrCat("127.0.0.1:", cluster_->city(City::CITY_JINZHONG).port()));
+  backend.set_tls_server_name("localhost");
+  backend.set_deadline_ms(5000);
+  backend.set_dialect_file(cluster_->DialectPath(City::CITY_JINZHONG));
+  backend.mutable_tls()->set_ca_cert_file(cluster_->CertPath("ca.pem"));
+  backend.mutable_tls()->set_cert_file(cluster_->CertPath("gateway.pem"));
+  backend.mutable_tls()->set_key_file(cluster_->CertPath("gateway.key"));
+  auto jinzhong = adapters::NewCityAdapter(backend);
+  ASSERT_TRUE(jinzhong.ok()) << jinzhong.status();
+  const SyntheticPerson& local_patient = InsuredEmployee(*population_, City::CITY_JINZHONG, 8);
+  const absl::CivilDay today = TodayInChina();
+  absl::Notification read;
+  absl::StatusOr<adapters::MedicalAccount> account;
+  (*jinzhong)->GetMedicalAccount(local_patient.resident_id, static_cast<int>(today.year()), {},
+                                 [&](absl::StatusOr<adapters::MedicalAccount> result) {
+                                   account = std::move(result);
+                                   read.Notify();
+                                 });
+  read.WaitForNotification();
+  ASSERT_TRUE(account.ok()) << account.status();
+  adapters::SettlementRecord local;
+  local.settlement_id = "ST00000000000000000000beef";
+  local.resident_id = local_patient.resident_id;
+  local.year = static_cast<int>(today.year());
+  local.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+  local.institution_code = "H14070200001";
+  local.treatment_city = City::CITY_JINZHONG;
+  local.settle_date = today;
+  local.total_fen = 5000;
+  local.fund_pay_fen = 3000;
+  local.cash_pay_fen = 2000;
+  absl::Notification committed;
+  absl::StatusOr<adapters::CommitResult> result;
+  (*jinzhong)->CommitSettlement(local, account->version, {}, [&](absl::StatusOr<adapters::CommitResult> r) {
+    result = std::move(r);
+    committed.Notify();
+  });
+  committed.WaitForNotification();
+  ASSERT_TRUE(result.ok()) << result.status();
+
+  medical::v1::ReconcileRequest request;
+  request.set_city(City::CITY_JINZHONG);
+  *request.mutable_period()->mutable_from() = DateOf(today - 1);
+  *request.mutable_period()->mutable_to() = DateOf(today + 1);
+  medical::v1::ReconcileResponse reconciled;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = Bureau(City::CITY_JINZHONG)->Reconcile(&context, request, &reconciled);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(reconciled.balanced());
+  ASSERT_EQ(reconciled.mismatches_size(), 1) << reconciled.DebugString();
+  EXPECT_EQ(reconciled.mismatches(0).settlement_id(), local.settlement_id);
+  EXPECT_EQ(reconciled.mismatches(0).kind(), medical::v1::MISMATCH_KIND_MISSING_IN_LEDGER);
+  EXPECT_EQ(reconciled.city_records().settlements(), reconciled.ledger().settlements() + 1);
+  EXPECT_EQ(reconciled.city_records().fund_pay().fen(), reconciled.ledger().fund_pay().fen() + 3000);
 }
 
 }  // namespace
