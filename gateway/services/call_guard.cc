@@ -70,7 +70,7 @@ void GuardedCall::Finish(const absl::Status& status, google::protobuf::Message* 
     record = std::move(record_);
   }
   grpc::ServerUnaryReactor* reactor = reactor_;
-  grpc::Status reply = ToGrpcStatus(status);
+  grpc::Status reply = ToGrpcStatus(RedactForCaller(status, record.request_id));
   std::string request_id = record.request_id;
   access_log_->Append(std::move(record), [reactor, reply, response, request_id](absl::StatusOr<uint64_t> done) {
     if (!done.ok()) {

@@ -2,7 +2,9 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "gateway/base/log.h"
 #include "gateway/base/rich_status.h"
 #include "gateway/identity/resident_id.h"
 
@@ -50,6 +52,23 @@ absl::StatusOr<std::string> ValidatePerson(const common::v1::PersonRef& person, 
                                            const Clock& clock) {
   return ValidateResidentIdField(person.resident_id(), absl::StrCat(field, ".resident_id"), clock);
 }
+
+absl::Status RedactForCaller(const absl::Status& status, const std::string& request_id) {
+  if (status.code() != absl::StatusCode::kInternal && status.code() != absl::StatusCode::kDataLoss) return status;
+  LogError("internal error answered to a caller (details withheld from the caller)",
+           {{"request_id", request_id}, {"error", std::string(status.message())}});
+  std::string source = "the gateway";
+  absl::string_view message = status.message();
+  if (absl::StartsWith(message, "city ")) {
+    absl::string_view rest = message.substr(5);
+    source = absl::StrCat("city ", rest.substr(0, rest.find_first_of(" :'")));
+  }
+  return absl::Status(status.code(), absl::StrCat("an answer from ", source,
+                                                 " could not be used; the gateway's operators have the details "
+                                                 "under request id ",
+                                                 request_id));
+}
+
 
 adapters::CallOptions CallOptionsFor(const grpc::CallbackServerContext& context, std::string request_id) {
   adapters::CallOptions options;

@@ -44,6 +44,13 @@ absl::StatusOr<std::string> ValidatePerson(const common::v1::PersonRef& person, 
 absl::StatusOr<std::string> ValidateResidentIdField(absl::string_view text, absl::string_view field,
                                                     const Clock& clock);
 
+// What a caller is told of `status`. INTERNAL and DATA_LOSS errors can quote what a city answered (a
+// translation error names the field and its value), and the value may be one the caller's role must
+// not see (a masked balance, say): the caller gets only the city's name (when the message starts
+// with "city <name>") and the request id, and the whole message goes to the log. Other statuses are
+// returned unchanged.
+absl::Status RedactForCaller(const absl::Status& status, const std::string& request_id);
+
 // Adapter call options carrying the caller's deadline and the request id.
 adapters::CallOptions CallOptionsFor(const grpc::CallbackServerContext& context, std::string request_id);
 
