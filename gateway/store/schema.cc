@@ -96,6 +96,64 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       "  idempotency_key TEXT NOT NULL,"
       "  request_digest BLOB NOT NULL,"
       "  settlement BLOB NOT NULL)",
+      // 5: durable cross-city workflows (gateway/workflow/workflow_store.h). workflows holds one row
+      // per instance: status is the WorkflowStatus number (1 RUNNING, 2 WAITING_RETRY, 3 SUCCEEDED,
+      // 4 FAILED, 5 REJECTED, 6 TIMED_OUT); data is the workflow's own serialized proto; step_seq
+      // counts the state changes committed (it names the outbox entries of the current step);
+      // lease_owner is '' when no replica holds the lease, and lease_epoch grows with every grant (a
+      // commit must present the epoch it was granted: the fencing token). Times are unix
+      // microseconds. At most one unfinished (RUNNING or WAITING_RETRY) workflow per subject: the
+      // partial unique index. workflow_history is append-only, numbered per workflow from 1.
+      // workflow_outbox holds the requests a step sends to cities, written in the transaction that
+      // decided them; idempotency_key is "<workflow_id>/<step_seq>/<state>/<name>";
+      // done_at_unix_us is 0 until the step that sent it commits.
+      "CREATE TABLE workflows ("
+      "  workflow_id TEXT PRIMARY KEY NOT NULL,"
+      "  type TEXT NOT NULL,"
+      "  subject TEXT NOT NULL,"
+      "  state TEXT NOT NULL,"
+      "  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 6),"
+      "  data BLOB NOT NULL,"
+      "  reason TEXT NOT NULL,"
+      "  attempts INTEGER NOT NULL,"
+      "  step_seq INTEGER NOT NULL,"
+      "  next_attempt_at_unix_us INTEGER NOT NULL,"
+      "  deadline_unix_us INTEGER NOT NULL,"
+      "  lease_owner TEXT NOT NULL,"
+      "  lease_expires_at_unix_us INTEGER NOT NULL,"
+      "  lease_epoch INTEGER NOT NULL,"
+      "  created_at_unix_us INTEGER NOT NULL,"
+      "  updated_at_unix_us INTEGER NOT NULL);"
+      "CREATE UNIQUE INDEX workflows_one_unfinished_per_subject ON workflows (subject)"
+      "  WHERE status IN (1, 2);"
+      "CREATE INDEX workflows_due ON workflows (next_attempt_at_unix_us) WHERE status IN (1, 2);"
+      "CREATE INDEX workflows_by_subject ON workflows (subject, created_at_unix_us, workflow_id);"
+      "CREATE INDEX workflows_by_type ON workflows (type, created_at_unix_us, workflow_id);"
+      "CREATE INDEX workflows_by_status ON workflows (status, created_at_unix_us, workflow_id);"
+      "CREATE INDEX workflows_by_created ON workflows (created_at_unix_us, workflow_id);"
+      "CREATE TABLE workflow_history ("
+      "  workflow_id TEXT NOT NULL REFERENCES workflows (workflow_id),"
+      "  seq INTEGER NOT NULL,"
+      "  at_unix_us INTEGER NOT NULL,"
+      "  kind INTEGER NOT NULL,"
+      "  from_state TEXT NOT NULL,"
+      "  to_state TEXT NOT NULL,"
+      "  status INTEGER NOT NULL,"
+      "  attempt INTEGER NOT NULL,"
+      "  replica TEXT NOT NULL,"
+      "  reason TEXT NOT NULL,"
+      "  PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID;"
+      "CREATE TABLE workflow_outbox ("
+      "  idempotency_key TEXT PRIMARY KEY NOT NULL,"
+      "  workflow_id TEXT NOT NULL REFERENCES workflows (workflow_id),"
+      "  step_seq INTEGER NOT NULL,"
+      "  state TEXT NOT NULL,"
+      "  name TEXT NOT NULL,"
+      "  destination TEXT NOT NULL,"
+      "  payload BLOB NOT NULL,"
+      "  created_at_unix_us INTEGER NOT NULL,"
+      "  done_at_unix_us INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX workflow_outbox_by_step ON workflow_outbox (workflow_id, step_seq)",
   };
   return *migrations;
 }
