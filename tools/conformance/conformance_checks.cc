@@ -15,7 +15,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "adapters/dialect/money.h"
 #include "gateway/base/cities.h"
 #include "gateway/identity/division_codes.h"
 #include "gateway/identity/resident_id.h"
@@ -26,7 +28,12 @@ namespace interop::conformance {
 namespace {
 
 using adapters::CityAdapter;
+using adapters::CommitResult;
+using adapters::FilingRecord;
+using adapters::kMaxMoneyFen;
+using adapters::MedicalAccount;
 using adapters::PersonLocation;
+using adapters::SettlementRecord;
 using MedicalAnswer = absl::StatusOr<medical::v1::GetInsuranceStatusResponse>;
 using Months = std::vector<social::v1::ContributionEntry>;
 using ContributionsAnswer = absl::StatusOr<Months>;
@@ -205,6 +212,100 @@ std::string MonthText(const social::v1::ContributionEntry& entry) {
   return absl::StrCat(entry.year(), "-", entry.month() < 10 ? "0" : "", entry.month());
 }
 
+// --- Cross-city medical settlement, in canonical terms.
+
+// "1.00 yuan" for 100 fen.
+std::string Yuan(int64_t fen) {
+  const char* sign = fen < 0 ? "-" : "";
+  const uint64_t magnitude = fen < 0 ? 0 - static_cast<uint64_t>(fen) : static_cast<uint64_t>(fen);
+  return absl::StrCat(sign, magnitude / 100, ".", magnitude % 100 < 10 ? "0" : "", magnitude % 100, " yuan");
+}
+
+std::string DescribeAmounts(const SettlementRecord& settlement) {
+  return absl::StrCat("total ", Yuan(settlement.total_fen), ": deductible ",
+                      Yuan(settlement.deductible_applied_fen), ", fund ", Yuan(settlement.fund_pay_fen),
+                      ", account ", Yuan(settlement.account_pay_fen), ", cash ",
+                      Yuan(settlement.cash_pay_fen));
+}
+
+std::string DescribeAccount(const MedicalAccount& account) {
+  return absl::StrCat("balance ", Yuan(account.balance_fen), ", deductible used ",
+                      Yuan(account.deductible_used_outpatient_fen), " outpatient and ",
+                      Yuan(account.deductible_used_inpatient_fen), " inpatient, fund paid ",
+                      Yuan(account.fund_paid_fen), ", version ", account.version);
+}
+
+// How `got` differs from `expected` ("balance 28.45 yuan, expected 28.65 yuan; ..."), or "" if it
+// does not; the version only if `compare_version`.
+std::string AccountDifference(const MedicalAccount& expected, const MedicalAccount& got,
+                              bool compare_version) {
+  std::vector<std::string> differences;
+  const struct {
+    const char* name;
+    int64_t expected;
+    int64_t got;
+  } amounts[] = {{"balance", expected.balance_fen, got.balance_fen},
+                 {"deductible used outpatient", expected.deductible_used_outpatient_fen,
+                  got.deductible_used_outpatient_fen},
+                 {"deductible used inpatient", expected.deductible_used_inpatient_fen,
+                  got.deductible_used_inpatient_fen},
+                 {"fund paid", expected.fund_paid_fen, got.fund_paid_fen}};
+  for (const auto& amount : amounts) {
+    if (amount.expected != amount.got) {
+      differences.push_back(
+          absl::StrCat(amount.name, " ", Yuan(amount.got), ", expected ", Yuan(amount.expected)));
+    }
+  }
+  if (expected.year != got.year)
+    differences.push_back(absl::StrCat("year ", got.year, ", expected ", expected.year));
+  if (expected.insurance_type != got.insurance_type || expected.status != got.status) {
+    differences.push_back("insurance type or status");
+  }
+  if (compare_version && expected.version != got.version) {
+    differences.push_back(absl::StrCat("version ", got.version, ", expected ", expected.version));
+  }
+  return absl::StrJoin(differences, "; ");
+}
+
+// The fields in which two settlement records differ ("cash_pay, total"), or "".
+std::string SettlementDifference(const SettlementRecord& a, const SettlementRecord& b) {
+  std::vector<std::string> fields;
+  const auto differ = [&fields](bool differs, const char* name) {
+    if (differs) fields.push_back(name);
+  };
+  differ(a.settlement_id != b.settlement_id, "settlement_id");
+  differ(a.resident_id != b.resident_id, "resident_id");
+  differ(a.year != b.year, "year");
+  differ(a.visit_type != b.visit_type, "visit_type");
+  differ(a.institution_code != b.institution_code, "institution_code");
+  differ(a.treatment_city != b.treatment_city, "treatment_city");
+  differ(a.settle_date != b.settle_date, "settle_date");
+  differ(a.total_fen != b.total_fen, "total");
+  differ(a.deductible_applied_fen != b.deductible_applied_fen, "deductible_applied");
+  differ(a.fund_pay_fen != b.fund_pay_fen, "fund_pay");
+  differ(a.account_pay_fen != b.account_pay_fen, "account_pay");
+  differ(a.cash_pay_fen != b.cash_pay_fen, "cash_pay");
+  differ(a.reversed != b.reversed, "reversed");
+  differ(a.reversed && b.reversed && a.reversed_date != b.reversed_date, "reversed_date");
+  return absl::StrJoin(fields, ", ");
+}
+
+// The fields in which two filings differ, or "".
+std::string FilingDifference(const FilingRecord& a, const FilingRecord& b) {
+  std::vector<std::string> fields;
+  const auto differ = [&fields](bool differs, const char* name) {
+    if (differs) fields.push_back(name);
+  };
+  differ(a.filing_id != b.filing_id, "filing_id");
+  differ(a.resident_id != b.resident_id, "resident_id");
+  differ(a.treatment_city != b.treatment_city, "treatment_city");
+  differ(a.valid_from != b.valid_from, "valid_from");
+  differ(a.valid_to != b.valid_to, "valid_to");
+  differ(a.reason != b.reason, "reason");
+  differ(a.revoked != b.revoked, "revoked");
+  return absl::StrJoin(fields, ", ");
+}
+
 // What the first round of calls answered for one sample person.
 struct SampleAnswers {
   std::string id;
@@ -238,7 +339,12 @@ class ConformanceRun {
  public:
   ConformanceRun(CityAdapter& adapter, ContractProbe& probe, const adapters::Dialect& dialect,
                  const ConformanceOptions& options)
-      : adapter_(adapter), probe_(probe), dialect_(dialect), options_(options), city_(dialect.city()) {}
+      : adapter_(adapter),
+        probe_(probe),
+        dialect_(dialect),
+        options_(options),
+        city_(dialect.city()),
+        run_id_(options.run_id.empty() ? absl::StrCat(absl::ToUnixMicros(absl::Now())) : options.run_id) {}
 
   std::vector<CheckResult> Run() {
     std::vector<CheckResult> results;
@@ -262,6 +368,8 @@ class ConformanceRun {
     results.push_back(CheckContributionsOrder());
     results.push_back(CheckContributionsRange());
     results.push_back(CheckConsistency());
+    for (CheckResult& result : CheckSettlement()) results.push_back(std::move(result));
+    for (CheckResult& result : CheckFilings()) results.push_back(std::move(result));
     results.push_back(CheckDeadline());
     return results;
   }
@@ -727,6 +835,602 @@ class ConformanceRun {
     return findings.Result(absl::StrCat(repeated, " calls repeated with the same answers"));
   }
 
+  // --- Cross-city medical settlement.
+
+  absl::StatusOr<MedicalAccount> Account(const std::string& id, int year) {
+    return Await<absl::StatusOr<MedicalAccount>>(absl::StrCat("GetMedicalAccount(", id, ", ", year, ")"),
+                                                 [&](const adapters::CallOptions& call, auto done) {
+                                                   adapter_.GetMedicalAccount(id, year, call,
+                                                                              std::move(done));
+                                                 });
+  }
+  absl::StatusOr<CommitResult> Commit(const SettlementRecord& settlement, int64_t expected_version) {
+    return Await<absl::StatusOr<CommitResult>>(
+        absl::StrCat("CommitSettlement(", settlement.settlement_id, ", version ", expected_version, ")"),
+        [&](const adapters::CallOptions& call, auto done) {
+          adapter_.CommitSettlement(settlement, expected_version, call, std::move(done));
+        });
+  }
+  absl::StatusOr<CommitResult> Reverse(const std::string& settlement_id) {
+    return Await<absl::StatusOr<CommitResult>>(
+        absl::StrCat("ReverseSettlement(", settlement_id, ")"),
+        [&](const adapters::CallOptions& call, auto done) {
+          adapter_.ReverseSettlement(settlement_id, person_, options_.today, call, std::move(done));
+        });
+  }
+  absl::StatusOr<SettlementRecord> Record(const std::string& settlement_id) {
+    return Await<absl::StatusOr<SettlementRecord>>(absl::StrCat("GetSettlementRecord(", settlement_id, ")"),
+                                                   [&](const adapters::CallOptions& call, auto done) {
+                                                     adapter_.GetSettlementRecord(settlement_id, call,
+                                                                                  std::move(done));
+                                                   });
+  }
+  absl::StatusOr<std::vector<SettlementRecord>> Records(absl::CivilDay day) {
+    return Await<absl::StatusOr<std::vector<SettlementRecord>>>(
+        absl::StrCat("ListSettlementRecords(", absl::FormatCivilTime(day), ")"),
+        [&](const adapters::CallOptions& call, auto done) {
+          adapter_.ListSettlementRecords(day, day, call, std::move(done));
+        });
+  }
+  absl::StatusOr<FilingRecord> File(const FilingRecord& filing) {
+    return Await<absl::StatusOr<FilingRecord>>(
+        absl::StrCat("FileTreatment(", filing.resident_id, ", ", CityName(filing.treatment_city), ")"),
+        [&](const adapters::CallOptions& call, auto done) {
+          adapter_.FileTreatment(filing, call, std::move(done));
+        });
+  }
+  absl::StatusOr<FilingRecord> Revoke(const std::string& filing_id) {
+    return Await<absl::StatusOr<FilingRecord>>(absl::StrCat("RevokeFiling(", person_, ", ", filing_id, ")"),
+                                               [&](const adapters::CallOptions& call, auto done) {
+                                                 adapter_.RevokeFiling(person_, filing_id, call,
+                                                                       std::move(done));
+                                               });
+  }
+  absl::StatusOr<std::vector<FilingRecord>> Filings() {
+    return Await<absl::StatusOr<std::vector<FilingRecord>>>(
+        absl::StrCat("ListFilings(", person_, ")"), [&](const adapters::CallOptions& call, auto done) {
+          adapter_.ListFilings(person_, call, std::move(done));
+        });
+  }
+
+  // The settlement person (options_.settlement_person, or the first sample person with an active
+  // enrolment), or "" with why there is none in `why`.
+  std::string ChooseSettlementPerson(std::string* why) const {
+    if (!options_.settlement_person.empty()) return options_.settlement_person;
+    for (const SampleAnswers& sample : samples_) {
+      if (sample.medical.ok() && sample.medical->status() == medical::v1::ENROLLMENT_STATUS_ACTIVE)
+        return sample.id;
+    }
+    *why =
+        "not exercised: no sample person has an active medical-insurance enrolment (GetMedicalEnrollment); "
+        "add one to --sample_ids or name one with --settlement_person";
+    return "";
+  }
+
+  // The next settlement id of this run.
+  std::string NextSettlementId() { return absl::StrCat("CONFORMANCE-", run_id_, "-", ++settlements_made_); }
+
+  // A city other than the insured one, for the treatment.
+  City OtherCity() const { return city_ == City::CITY_TAIYUAN ? City::CITY_JINZHONG : City::CITY_TAIYUAN; }
+
+  // The settlement `id`: 1.00 yuan of outpatient treatment in another city today, 0.10 deductible,
+  // 0.30 fund, account pay at most 0.20 (what `balance_fen` allows), the rest cash.
+  SettlementRecord SmallSettlement(const std::string& id, int64_t balance_fen) const {
+    SettlementRecord settlement;
+    settlement.settlement_id = id;
+    settlement.resident_id = person_;
+    settlement.year = static_cast<int>(options_.today.year());
+    settlement.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+    settlement.treatment_city = OtherCity();
+    settlement.institution_code = absl::StrCat("H", CityDivisionCode(settlement.treatment_city), "00001");
+    settlement.settle_date = options_.today;
+    settlement.total_fen = 100;
+    settlement.deductible_applied_fen = 10;
+    settlement.fund_pay_fen = 30;
+    settlement.account_pay_fen = std::clamp<int64_t>(balance_fen, 0, 20);
+    settlement.cash_pay_fen = settlement.total_fen - settlement.fund_pay_fen - settlement.account_pay_fen;
+    return settlement;
+  }
+
+  // The account after `settlement` is applied to `account` (or, `sign` -1, taken back), version
+  // aside.
+  static MedicalAccount Applied(MedicalAccount account, const SettlementRecord& settlement, int sign) {
+    account.balance_fen -= sign * settlement.account_pay_fen;
+    int64_t& deductible = settlement.visit_type == config::v1::VISIT_TYPE_INPATIENT
+                              ? account.deductible_used_inpatient_fen
+                              : account.deductible_used_outpatient_fen;
+    deductible += sign * settlement.deductible_applied_fen;
+    account.fund_paid_fen += sign * settlement.fund_pay_fen;
+    return account;
+  }
+
+  // Reads the account again and says how it differs from `expected` ("" if it does not);
+  // `what` names the expectation ("unchanged").
+  std::string AccountNow(const MedicalAccount& expected, absl::string_view what) {
+    absl::StatusOr<MedicalAccount> now = Account(person_, expected.year);
+    if (!now.ok()) return absl::StrCat("GetMedicalAccount afterwards answered ", Describe(now.status()));
+    const std::string difference = AccountDifference(expected, *now, /*compare_version=*/true);
+    if (difference.empty()) return "";
+    return absl::StrCat("the account read afterwards is not ", what, ": ", difference);
+  }
+
+  // Sends `settlement` at `version` where the contract says it must be refused with `expected`;
+  // a commit the backend applies all the same is reversed at the end of the run.
+  void ExpectRefusedCommit(const SettlementRecord& settlement, int64_t version, absl::StatusCode expected,
+                           absl::string_view what, const MedicalAccount& current, Findings& findings) {
+    absl::StatusOr<CommitResult> result = Commit(settlement, version);
+    if (result.ok()) {
+      const bool applied = !result->replayed;
+      if (applied) wrongly_applied_.push_back(settlement.settlement_id);
+      findings.Fail(absl::StrCat(what, " answered OK (replayed=", result->replayed ? "true" : "false",
+                                 ", balance ", Yuan(result->account.balance_fen), ", version ",
+                                 result->account.version, "); must be ", absl::StatusCodeToString(expected),
+                                 applied ? " (the kit reverses it)" : ""));
+    } else if (result.status().code() != expected) {
+      findings.Fail(absl::StrCat(what, " answered ", Describe(result.status()), "; must be ",
+                                 absl::StatusCodeToString(expected)));
+    }
+    if (!result.ok() || result->replayed) {
+      const std::string changed = AccountNow(current, "unchanged");
+      if (!changed.empty()) findings.Fail(absl::StrCat(what, ": ", changed));
+    }
+  }
+
+  // The checks from "account" to "settle-reversal", in kCheckNames order.
+  std::vector<CheckResult> CheckSettlement() {
+    std::vector<CheckResult> results;
+    std::string why_no_person;
+    person_ = ChooseSettlementPerson(&why_no_person);
+    const int year = static_cast<int>(options_.today.year());
+
+    // account
+    Findings account_findings("account");
+    absl::StatusOr<MedicalAccount> before = absl::UnknownError("no settlement person");
+    if (person_.empty()) {
+      account_findings.Fail(why_no_person);
+    } else {
+      before = Account(person_, year);
+      if (!before.ok()) {
+        account_findings.Fail(absl::StrCat(person_, ": GetMedicalAccount(", year, ") answered ",
+                                           Describe(before.status()),
+                                           "; the settlement person must have an account"));
+      } else {
+        if (before->year != year) {
+          account_findings.Fail(
+              absl::StrCat(person_, ": GetMedicalAccount answered the year ", before->year, " for ", year));
+        }
+        for (const SampleAnswers& sample : samples_) {
+          if (sample.id != person_ || !sample.medical.ok()) continue;
+          if (before->insurance_type != sample.medical->insurance_type() ||
+              before->status != sample.medical->status()) {
+            account_findings.Fail(
+                absl::StrCat(person_, ": GetMedicalAccount answers ",
+                             medical::v1::InsuranceType_Name(before->insurance_type), " ",
+                             medical::v1::EnrollmentStatus_Name(before->status), ", GetMedicalEnrollment ",
+                             medical::v1::InsuranceType_Name(sample.medical->insurance_type()), " ",
+                             medical::v1::EnrollmentStatus_Name(sample.medical->status()),
+                             "; both describe one enrolment"));
+          }
+        }
+      }
+    }
+    std::vector<std::string> outsiders = {options_.unknown_id};
+    for (const SampleAnswers& sample : samples_) {
+      if (sample.location.ok() && sample.location->found && !sample.location->holds_medical_enrollment)
+        outsiders.push_back(sample.id);
+    }
+    for (const std::string& id : outsiders) {
+      absl::StatusOr<MedicalAccount> none = Account(id, year);
+      if (absl::IsNotFound(none.status())) continue;
+      account_findings.Fail(
+          absl::StrCat("GetMedicalAccount of ", id == options_.unknown_id ? "the unknown person " : "", id,
+                       ", whom the city does not insure, answered ",
+                       none.ok() ? "an account" : Describe(none.status()), "; must be NOT_FOUND"));
+    }
+    results.push_back(account_findings.Result(
+        before.ok()
+            ? absl::StrCat(person_, "'s account of ", year, " answered (", DescribeAccount(*before),
+                           "); NOT_FOUND for the unknown person",
+                           outsiders.size() > 1
+                               ? absl::StrCat(" and ", outsiders.size() - 1,
+                                              " sample persons LocatePerson says are not insured here")
+                               : std::string())
+            : ""));
+
+    // settle-commit
+    Findings commit_findings("settle-commit");
+    const std::string first_id = NextSettlementId();
+    SettlementRecord sent;
+    absl::StatusOr<CommitResult> committed = absl::UnknownError("not committed");
+    std::string not_exercised;
+    if (!before.ok()) {
+      not_exercised = "not exercised: the settlement person's account could not be read (see account)";
+      commit_findings.Fail(not_exercised);
+    } else {
+      sent = SmallSettlement(first_id, before->balance_fen);
+      committed = Commit(sent, before->version);
+      const std::string what = absl::StrCat("CommitSettlement of ", first_id, " (", DescribeAmounts(sent),
+                                            ") at version ", before->version);
+      if (!committed.ok()) {
+        commit_findings.Fail(absl::StrCat(what, " answered ", Describe(committed.status())));
+        not_exercised = "not exercised: the first commit failed (see settle-commit)";
+      } else {
+        committed_ = true;
+        if (committed->replayed) {
+          commit_findings.Fail(
+              absl::StrCat(what, " answered replayed=true for a settlement_id never sent before"));
+        }
+        const std::string recorded = SettlementDifference(sent, committed->settlement);
+        if (!recorded.empty()) {
+          commit_findings.Fail(
+              absl::StrCat(what, ": the settlement recorded differs from the one sent in ", recorded));
+        }
+        const MedicalAccount expected = Applied(*before, sent, +1);
+        const std::string moved = AccountDifference(expected, committed->account, /*compare_version=*/false);
+        if (!moved.empty()) {
+          commit_findings.Fail(absl::StrCat(
+              what, ": the account answered did not move by exactly the settlement (", moved, ")"));
+        }
+        if (committed->account.version == before->version) {
+          commit_findings.Fail(absl::StrCat(what, ": the account version did not move (", before->version,
+                                            "); every commit moves it"));
+        }
+        const std::string again = AccountNow(committed->account, "the one the commit answered");
+        if (!again.empty()) commit_findings.Fail(absl::StrCat(what, ": ", again));
+      }
+    }
+    results.push_back(commit_findings.Result(
+        committed.ok() ? absl::StrCat(first_id, " (", DescribeAmounts(sent), ") applied once at version ",
+                                      before->version,
+                                      ": balance and accumulators moved by exactly its amounts, "
+                                      "version ",
+                                      before->version, " -> ", committed->account.version)
+                       : ""));
+    const bool exercised = not_exercised.empty();
+    const MedicalAccount after = committed.ok() ? committed->account : MedicalAccount();
+
+    // settle-replay
+    Findings replay_findings("settle-replay");
+    if (!exercised) {
+      replay_findings.Fail(not_exercised);
+    } else {
+      absl::StatusOr<CommitResult> replay = Commit(sent, before->version);
+      const std::string what =
+          absl::StrCat("the same commit of ", first_id, " again (at the old version ", before->version, ")");
+      if (!replay.ok()) {
+        replay_findings.Fail(absl::StrCat(what, " answered ", Describe(replay.status()),
+                                          "; must be the stored result with replayed=true"));
+      } else {
+        if (!replay->replayed) replay_findings.Fail(absl::StrCat(what, " answered replayed=false"));
+        const std::string settlement = SettlementDifference(committed->settlement, replay->settlement);
+        if (!settlement.empty())
+          replay_findings.Fail(
+              absl::StrCat(what, " answered another settlement: it differs in ", settlement));
+        const std::string account = AccountDifference(after, replay->account, /*compare_version=*/true);
+        if (!account.empty())
+          replay_findings.Fail(absl::StrCat(what, " answered an account other than the one now: ", account));
+      }
+      const std::string changed = AccountNow(after, "unchanged");
+      if (!changed.empty()) replay_findings.Fail(absl::StrCat(what, ": ", changed));
+    }
+    results.push_back(
+        replay_findings.Result(absl::StrCat("the same commit of ", first_id,
+                                            " at the old version answered replayed=true with the "
+                                            "stored settlement and the account as it is; nothing changed")));
+
+    // settle-conflict
+    Findings conflict_findings("settle-conflict");
+    if (!exercised) {
+      conflict_findings.Fail(not_exercised);
+    } else {
+      SettlementRecord other = sent;
+      other.total_fen += 1;
+      other.cash_pay_fen += 1;
+      ExpectRefusedCommit(other, after.version, absl::StatusCode::kAlreadyExists,
+                          absl::StrCat("CommitSettlement of ", first_id, " again with other amounts (",
+                                       DescribeAmounts(other), ") at the current version ", after.version),
+                          after, conflict_findings);
+    }
+    results.push_back(conflict_findings.Result(
+        absl::StrCat(first_id, " with other amounts answered ALREADY_EXISTS; nothing changed")));
+
+    // settle-stale-version
+    Findings stale_findings("settle-stale-version");
+    if (!exercised) {
+      stale_findings.Fail(not_exercised);
+    } else if (after.version == before->version) {
+      stale_findings.Fail(
+          "not exercised: the version did not move with the first commit (see settle-commit)");
+    } else {
+      const SettlementRecord stale = SmallSettlement(NextSettlementId(), after.balance_fen);
+      ExpectRefusedCommit(
+          stale, before->version, absl::StatusCode::kAborted,
+          absl::StrCat("CommitSettlement of a new settlement ", stale.settlement_id, " at the stale version ",
+                       before->version, " (the account is at ", after.version, ")"),
+          after, stale_findings);
+    }
+    results.push_back(stale_findings.Result(absl::StrCat("a new settlement at the stale version ",
+                                                         before.ok() ? before->version : 0,
+                                                         " answered ABORTED; nothing changed")));
+
+    // settle-overdraw
+    Findings overdraw_findings("settle-overdraw");
+    if (!exercised) {
+      overdraw_findings.Fail(not_exercised);
+    } else {
+      absl::StatusOr<MedicalAccount> current = Account(person_, year);
+      if (!current.ok()) {
+        overdraw_findings.Fail(absl::StrCat("GetMedicalAccount answered ", Describe(current.status())));
+      } else if (current->balance_fen >= kMaxMoneyFen) {
+        overdraw_findings.Fail("not exercised: the balance is too large to overdraw");
+      } else {
+        SettlementRecord overdraw = SmallSettlement(NextSettlementId(), 0);
+        overdraw.account_pay_fen = current->balance_fen + 1;
+        overdraw.total_fen = overdraw.account_pay_fen;
+        overdraw.deductible_applied_fen = 0;
+        overdraw.fund_pay_fen = 0;
+        overdraw.cash_pay_fen = 0;
+        ExpectRefusedCommit(
+            overdraw, current->version, absl::StatusCode::kFailedPrecondition,
+            absl::StrCat("CommitSettlement of ", overdraw.settlement_id, " paying ",
+                         Yuan(overdraw.account_pay_fen), " from a balance of ", Yuan(current->balance_fen),
+                         " at the current version ", current->version),
+            *current, overdraw_findings);
+      }
+    }
+    results.push_back(overdraw_findings.Result(
+        "a settlement paying one fen more than the balance from the account answered FAILED_PRECONDITION; "
+        "nothing changed"));
+
+    // settle-record
+    Findings record_findings("settle-record");
+    if (!exercised) {
+      record_findings.Fail(not_exercised);
+    } else {
+      absl::StatusOr<SettlementRecord> record = Record(first_id);
+      if (!record.ok()) {
+        record_findings.Fail(
+            absl::StrCat("GetSettlementRecord(", first_id, ") answered ", Describe(record.status())));
+      } else {
+        const std::string difference = SettlementDifference(committed->settlement, *record);
+        if (!difference.empty()) {
+          record_findings.Fail(absl::StrCat("GetSettlementRecord(", first_id,
+                                            ") is not the settlement as committed: it differs in ",
+                                            difference));
+        }
+      }
+      absl::StatusOr<std::vector<SettlementRecord>> listed = Records(options_.today);
+      const std::string what =
+          absl::StrCat("ListSettlementRecords of ", absl::FormatCivilTime(options_.today));
+      if (!listed.ok()) {
+        record_findings.Fail(absl::StrCat(what, " answered ", Describe(listed.status())));
+      } else {
+        int found = 0;
+        for (const SettlementRecord& entry : *listed) {
+          if (entry.settlement_id != first_id) continue;
+          ++found;
+          const std::string difference = SettlementDifference(committed->settlement, entry);
+          if (!difference.empty()) {
+            record_findings.Fail(absl::StrCat(what, " lists ", first_id,
+                                              " other than as committed: it differs in ", difference));
+          }
+        }
+        if (found != 1) {
+          record_findings.Fail(absl::StrCat(what, " (", listed->size(), " settlements) lists ", first_id, " ",
+                                            found, " times; must be once"));
+        }
+      }
+    }
+    results.push_back(record_findings.Result(absl::StrCat(
+        "GetSettlementRecord(", first_id, ") answered it as committed, and ListSettlementRecords of ",
+        absl::FormatCivilTime(options_.today), " lists it once")));
+
+    // The settlements applied against the contract go first, so that the reversal of the first
+    // one can be held to restoring the account exactly.
+    std::vector<std::string> cleanup_failures;
+    for (const std::string& id : wrongly_applied_) {
+      if (id == first_id) continue;
+      absl::StatusOr<CommitResult> undone = Reverse(id);
+      if (!undone.ok()) {
+        cleanup_failures.push_back(absl::StrCat("reversing ", id,
+                                                ", which the backend applied against the contract, "
+                                                "answered ",
+                                                Describe(undone.status())));
+      }
+    }
+
+    // settle-reversal
+    Findings reversal_findings("settle-reversal");
+    const bool cleaned_up = cleanup_failures.empty();
+    for (std::string& failure : cleanup_failures) reversal_findings.Fail(std::move(failure));
+    if (!committed_) {
+      reversal_findings.Fail(not_exercised);
+    } else {
+      absl::StatusOr<MedicalAccount> pre = Account(person_, year);
+      absl::StatusOr<CommitResult> reversed = Reverse(first_id);
+      const std::string what = absl::StrCat("ReverseSettlement(", first_id, ")");
+      if (!reversed.ok()) {
+        reversal_findings.Fail(absl::StrCat(what, " answered ", Describe(reversed.status()),
+                                            "; the kit could not undo its settlement"));
+      } else {
+        if (reversed->replayed)
+          reversal_findings.Fail(absl::StrCat(what, " answered replayed=true the first time"));
+        if (!reversed->settlement.reversed || reversed->settlement.reversed_date != options_.today) {
+          reversal_findings.Fail(absl::StrCat(what, " answered a settlement not reversed on ",
+                                              absl::FormatCivilTime(options_.today)));
+        }
+        if (pre.ok()) {
+          const std::string difference =
+              AccountDifference(Applied(*pre, sent, -1), reversed->account, /*compare_version=*/false);
+          if (!difference.empty()) {
+            reversal_findings.Fail(
+                absl::StrCat(what, " did not subtract exactly what the settlement added (", difference, ")"));
+          }
+          if (reversed->account.version == pre->version)
+            reversal_findings.Fail(absl::StrCat(what, ": the account version did not move"));
+        }
+        // The settlements applied against the contract were reversed above: unless one of them
+        // reused the first id, or could not be reversed, the account is where it started.
+        if (cleaned_up &&
+            std::find(wrongly_applied_.begin(), wrongly_applied_.end(), first_id) == wrongly_applied_.end()) {
+          const std::string restored =
+              AccountDifference(*before, reversed->account, /*compare_version=*/false);
+          if (!restored.empty()) {
+            reversal_findings.Fail(
+                absl::StrCat(what, ": the account is not as before the first commit (", restored, ")"));
+          }
+        }
+        const std::string again = AccountNow(reversed->account, "the one the reversal answered");
+        if (!again.empty()) reversal_findings.Fail(absl::StrCat(what, ": ", again));
+
+        absl::StatusOr<CommitResult> twice = Reverse(first_id);
+        const std::string second = absl::StrCat("a second ", what);
+        if (!twice.ok()) {
+          reversal_findings.Fail(absl::StrCat(second, " answered ", Describe(twice.status()),
+                                              "; must be the stored result with replayed=true"));
+        } else {
+          if (!twice->replayed) reversal_findings.Fail(absl::StrCat(second, " answered replayed=false"));
+          const std::string settlement = SettlementDifference(reversed->settlement, twice->settlement);
+          if (!settlement.empty())
+            reversal_findings.Fail(
+                absl::StrCat(second, " answered another settlement: it differs in ", settlement));
+          const std::string account =
+              AccountDifference(reversed->account, twice->account, /*compare_version=*/true);
+          if (!account.empty())
+            reversal_findings.Fail(absl::StrCat(second, " changed the account: ", account));
+        }
+        absl::StatusOr<SettlementRecord> record = Record(first_id);
+        if (!record.ok()) {
+          reversal_findings.Fail(absl::StrCat("GetSettlementRecord(", first_id,
+                                              ") after the reversal answered ", Describe(record.status())));
+        } else {
+          const std::string difference = SettlementDifference(reversed->settlement, *record);
+          if (!difference.empty()) {
+            reversal_findings.Fail(absl::StrCat(
+                "GetSettlementRecord(", first_id,
+                ") after the reversal is not the settlement as reversed: it differs in ", difference));
+          }
+        }
+      }
+    }
+    results.push_back(reversal_findings.Result(
+        absl::StrCat(first_id,
+                     " reversed: balance and accumulators as before the commit, version moved, the record "
+                     "reversed on ",
+                     absl::FormatCivilTime(options_.today),
+                     "; the second reversal answered replayed=true, "
+                     "nothing changed")));
+    return results;
+  }
+
+  // "filing" and "filing-same-city", on the settlement person CheckSettlement chose.
+  std::vector<CheckResult> CheckFilings() {
+    std::vector<CheckResult> results;
+    Findings findings("filing");
+    Findings same_city("filing-same-city");
+    FilingRecord sent;
+    sent.resident_id = person_;
+    sent.treatment_city = OtherCity();
+    sent.valid_from = options_.today;
+    sent.valid_to = options_.today + 30;
+    sent.reason = medical::v1::FILING_REASON_TEMPORARY;
+    std::string filing_id;
+    if (person_.empty()) {
+      findings.Fail("not exercised: no settlement person (see account)");
+      same_city.Fail("not exercised: no settlement person (see account)");
+    } else {
+      absl::StatusOr<FilingRecord> filed = File(sent);
+      const std::string what =
+          absl::StrCat("FileTreatment for ", CityName(sent.treatment_city), " from ",
+                       absl::FormatCivilTime(sent.valid_from), " to ", absl::FormatCivilTime(sent.valid_to));
+      if (!filed.ok()) {
+        findings.Fail(absl::StrCat(what, " answered ", Describe(filed.status())));
+      } else {
+        filing_id = filed->filing_id;
+        FilingRecord expected = sent;
+        expected.filing_id = filed->filing_id;
+        const std::string difference = FilingDifference(expected, *filed);
+        if (!difference.empty())
+          findings.Fail(
+              absl::StrCat(what, ": the filing recorded differs from the one sent in ", difference));
+        if (filed->filing_id.empty()) findings.Fail(absl::StrCat(what, " answered no filing_id"));
+        ExpectListed(expected, "after filing", findings);
+        absl::StatusOr<FilingRecord> revoked = Revoke(filing_id);
+        FilingRecord expected_revoked = expected;
+        expected_revoked.revoked = true;
+        if (!revoked.ok()) {
+          findings.Fail(absl::StrCat("RevokeFiling(", filing_id, ") answered ", Describe(revoked.status())));
+        } else {
+          const std::string difference = FilingDifference(expected_revoked, *revoked);
+          if (!difference.empty())
+            findings.Fail(
+                absl::StrCat("RevokeFiling(", filing_id, ") answered a filing that differs in ", difference));
+        }
+        absl::StatusOr<FilingRecord> again = Revoke(filing_id);
+        if (!again.ok()) {
+          findings.Fail(absl::StrCat("a second RevokeFiling(", filing_id, ") answered ",
+                                     Describe(again.status()), "; a revoked filing is answered unchanged"));
+        } else {
+          const std::string difference = FilingDifference(expected_revoked, *again);
+          if (!difference.empty()) {
+            findings.Fail(absl::StrCat("a second RevokeFiling(", filing_id,
+                                       ") answered a filing that differs in ", difference,
+                                       "; a revoked filing is answered unchanged"));
+          }
+        }
+        ExpectListed(expected_revoked, "after revoking", findings);
+      }
+      const std::string unknown = absl::StrCat("CONFORMANCE-NO-SUCH-FILING-", run_id_);
+      absl::StatusOr<FilingRecord> none = Revoke(unknown);
+      if (!absl::IsNotFound(none.status())) {
+        findings.Fail(absl::StrCat("RevokeFiling of a filing the person does not have answered ",
+                                   none.ok() ? "a filing" : Describe(none.status()), "; must be NOT_FOUND"));
+      }
+
+      FilingRecord home = sent;
+      home.treatment_city = city_;
+      absl::StatusOr<FilingRecord> refused = File(home);
+      if (refused.ok()) {
+        same_city.Fail(absl::StrCat("FileTreatment for treatment in ", CityName(city_),
+                                    ", the city that insures the person, answered a filing (",
+                                    refused->filing_id,
+                                    "); must be FAILED_PRECONDITION (the kit revokes it)"));
+        (void)Revoke(refused->filing_id);
+      } else if (!absl::IsFailedPrecondition(refused.status())) {
+        same_city.Fail(absl::StrCat("FileTreatment for treatment in ", CityName(city_), " answered ",
+                                    Describe(refused.status()), "; must be FAILED_PRECONDITION"));
+      }
+    }
+    results.push_back(findings.Result(
+        absl::StrCat("filing ", filing_id, " (", CityName(sent.treatment_city), ", ",
+                     absl::FormatCivilTime(sent.valid_from), " to ", absl::FormatCivilTime(sent.valid_to),
+                     ", temporary stay) recorded as sent, listed, revoked, "
+                     "revoked again unchanged, listed revoked; an unknown filing is NOT_FOUND")));
+    results.push_back(same_city.Result(
+        absl::StrCat("a filing for treatment in ", CityName(city_), " itself answered FAILED_PRECONDITION")));
+    return results;
+  }
+
+  // Fails unless ListFilings lists `expected` once, as it is.
+  void ExpectListed(const FilingRecord& expected, absl::string_view when, Findings& findings) {
+    absl::StatusOr<std::vector<FilingRecord>> listed = Filings();
+    const std::string what = absl::StrCat("ListFilings ", when);
+    if (!listed.ok()) return findings.Fail(absl::StrCat(what, " answered ", Describe(listed.status())));
+    int found = 0;
+    for (const FilingRecord& filing : *listed) {
+      if (filing.filing_id != expected.filing_id) continue;
+      ++found;
+      const std::string difference = FilingDifference(expected, filing);
+      if (!difference.empty()) {
+        findings.Fail(absl::StrCat(what, " lists ", expected.filing_id, " differing in ", difference));
+      }
+    }
+    if (found != 1) {
+      findings.Fail(absl::StrCat(what, " (", listed->size(), " filings) lists ", expected.filing_id, " ",
+                                 found, " times; must be once"));
+    }
+  }
+
   CheckResult CheckDeadline() {
     Findings findings("deadline");
     const CallRecord* slowest = nullptr;
@@ -753,6 +1457,14 @@ class ConformanceRun {
   std::vector<SampleAnswers> samples_;
   absl::StatusOr<PersonLocation> unknown_location_ = absl::UnknownError("not asked");
   std::vector<CallRecord> calls_;
+  // The settlement checks: their person, the run's part of the settlement ids, how many ids were
+  // made, whether the first commit applied, and the settlements the backend applied although the
+  // contract says it must refuse them (reversed before the first one).
+  std::string person_;
+  const std::string run_id_;
+  int settlements_made_ = 0;
+  bool committed_ = false;
+  std::vector<std::string> wrongly_applied_;
 };
 
 }  // namespace

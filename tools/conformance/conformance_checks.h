@@ -24,9 +24,42 @@
 //   contributions-range  from_year/to_year honoured: a one-year query answers exactly that year
 //                        of the full history, and the backend sends nothing outside it
 //   consistency          the same call twice gives the same answer
+// Cross-city medical settlement (GetMedicalAccount ... ListFilings), on the settlement person (see
+// ConformanceOptions::settlement_person), with one small settlement that the checks reverse again:
+//   account              GetMedicalAccount of the settlement person answers this year's account,
+//                        with the type and status of their enrolment; NOT_FOUND for the unknown
+//                        person and for every sample person LocatePerson says is not insured here
+//   settle-commit        a commit at the account's version (1.00 yuan: 0.10 deductible, 0.30 fund,
+//                        up to 0.20 account, the rest cash) applies once: recorded as sent, not
+//                        replayed, balance and accumulators move by exactly its amounts, the
+//                        version moves, and the account read again is the one answered
+//   settle-replay        the same commit again (same id and amounts, the old version) is
+//                        replayed=true with the same settlement and changes nothing
+//   settle-conflict      the same settlement_id with other amounts is ALREADY_EXISTS, changing nothing
+//   settle-stale-version another settlement at the version read before the commit is ABORTED,
+//                        changing nothing
+//   settle-overdraw      a settlement whose account pay is one fen more than the balance is
+//                        FAILED_PRECONDITION, changing nothing
+//   settle-record        GetSettlementRecord answers the settlement as recorded, and
+//                        ListSettlementRecords of its settle date lists it once, as recorded
+//   settle-reversal      reversing it restores balance and accumulators exactly and moves the
+//                        version; the record says reversed on that date; a second reversal is
+//                        replayed=true, keeps the first date and changes nothing
+//   filing               a filing for treatment in another city is recorded as sent with an id,
+//                        listed, revoked (revoked=true), revoked again unchanged, and listed revoked;
+//                        revoking a filing the person does not have is NOT_FOUND
+//   filing-same-city     a filing for treatment in the insured city itself is FAILED_PRECONDITION
 //   deadline             every call answered within the deadline
 // A check that finds nothing to check fails ("not exercised: ..."): no sample person located, none
-// with a contribution history, no answer to repeat. The kit never passes what it did not see.
+// with a contribution history, no answer to repeat, no settlement person, no first commit. The kit
+// never passes what it did not see.
+//
+// The settlement checks change the backend, and leave it as they found it: whatever they commit is
+// reversed (also a commit the backend should have refused; the check that sent it says so), so the
+// person's balance and accumulators end where they started and the backend's settlement totals
+// reconcile (every settlement of the kit is listed, and reversed). What stays: reversed
+// settlements with ids "CONFORMANCE-<run id>-<n>", and one revoked filing per run, as in any
+// backend's history. Amounts are one yuan at most, but for the overdraw attempt (refused).
 //
 // Example:
 //   ConformanceOptions options;
@@ -62,7 +95,7 @@ struct CheckResult {
 };
 
 // Every check, in the order RunConformanceChecks reports them.
-inline constexpr std::array<absl::string_view, 11> kCheckNames = {"health",
+inline constexpr std::array<absl::string_view, 21> kCheckNames = {"health",
                                                                   "locate-known",
                                                                   "locate-unknown",
                                                                   "records-claimed",
@@ -72,6 +105,16 @@ inline constexpr std::array<absl::string_view, 11> kCheckNames = {"health",
                                                                   "contributions-order",
                                                                   "contributions-range",
                                                                   "consistency",
+                                                                  "account",
+                                                                  "settle-commit",
+                                                                  "settle-replay",
+                                                                  "settle-conflict",
+                                                                  "settle-stale-version",
+                                                                  "settle-overdraw",
+                                                                  "settle-record",
+                                                                  "settle-reversal",
+                                                                  "filing",
+                                                                  "filing-same-city",
                                                                   "deadline"};
 
 struct ConformanceOptions {
@@ -82,8 +125,17 @@ struct ConformanceOptions {
   std::string unknown_id;
   // The longest any one call may take; also the adapter's per-city deadline.
   absl::Duration deadline = absl::Seconds(2);
-  // "today" for "no date in the future", in China Standard Time.
+  // "today" for "no date in the future", in China Standard Time; also the settle date, reversal
+  // date and first filing day of the settlement checks, and its year the accumulators' year.
   absl::CivilDay today;
+  // The person the settlement checks commit, reverse and file for: a valid, normalised
+  // 18-character number of a person the backend insures with an active enrolment, whose account
+  // can pay 0.20 yuan and whose fund has 0.30 yuan left under the annual cap. Empty: the first
+  // sample person whose GetMedicalEnrollment answers an active enrolment.
+  std::string settlement_person;
+  // Makes the settlement ids of this run unique: "CONFORMANCE-<run_id>-1", ... (at most 40
+  // printable ASCII characters, no spaces). Empty: the current time in microseconds.
+  std::string run_id;
 };
 
 // A valid 18-character number that no mock city holds (Taiyuan's Xiaodian district, born

@@ -4,7 +4,7 @@
 //   city-conformance --city=jinzhong --address=10.14.7.20:7443
 //       --dialect=adapters/jinzhong/dialect.textproto [--transport=grpc|http]
 //       --ca=ca.pem --cert=gateway.pem --key=gateway.key [--server_name=localhost]
-//       [--deadline_ms=2000] --sample_ids=FILE [--unknown_id=ID]
+//       [--deadline_ms=2000] --sample_ids=FILE [--unknown_id=ID] [--settlement_person=ID]
 //
 // Connects exactly as the gateway would: a CityBackendConfig is built from the flags and handed to
 // adapters::NewCityAdapter, so the city's real adapter and dialect translation are exercised, over
@@ -14,6 +14,11 @@
 // --sample_ids names a file of the city's own test persons, one identity number per line (18
 // characters, or a legacy 15-digit number; blank lines and lines starting with '#' are skipped).
 // For a mock city: `mock-city --print_ids=medical-in-city --city=<city> | head > samples.txt`.
+//
+// The settlement checks commit (and reverse again) a settlement of 1.00 yuan and file (and revoke)
+// a filing for one person the backend insures with an active enrolment: --settlement_person, or
+// by default the first sample person whose enrolment is active. For a mock city:
+// `mock-city --print_ids=settleable-in-city --city=<city> | head -1`.
 //
 // Exit status: 0 if every check passed, 1 if any failed, 2 for unusable flags or files.
 #include <cstdio>
@@ -54,6 +59,11 @@ ABSL_FLAG(std::string, sample_ids, "",
           "File of test persons the backend holds, one identity number per line.");
 ABSL_FLAG(std::string, unknown_id, "",
           "A valid identity number the backend does not hold (default: one no mock city holds).");
+ABSL_FLAG(
+    std::string, settlement_person, "",
+    "A person the backend insures with an active enrolment, on whom the settlement checks commit and "
+    "reverse a 1.00 yuan settlement and file and revoke a filing (default: the first sample person whose "
+    "enrolment is active).");
 
 namespace {
 
@@ -71,7 +81,7 @@ int main(int argc, char** argv) {
       "Checks a city backend against the city backend contract, through the city's adapter and dialect.\n"
       "  city-conformance --city=NAME --address=HOST:PORT --dialect=adapters/NAME/dialect.textproto\n"
       "      --ca=ca.pem --cert=gateway.pem --key=gateway.key --sample_ids=FILE [--transport=grpc|http]\n"
-      "      [--server_name=localhost] [--deadline_ms=2000] [--unknown_id=ID]");
+      "      [--server_name=localhost] [--deadline_ms=2000] [--unknown_id=ID] [--settlement_person=ID]");
   absl::ParseCommandLine(argc, argv);
   const interop::City city = interop::CityForName(absl::GetFlag(FLAGS_city));
   if (city == interop::City::CITY_UNSPECIFIED) {
@@ -112,6 +122,12 @@ int main(int argc, char** argv) {
         interop::identity::ParseResidentId(absl::GetFlag(FLAGS_unknown_id), today);
     if (!id.ok()) return Usage(absl::StrCat("--unknown_id: ", id.status().message()));
     options.unknown_id = id->number;
+  }
+  if (!absl::GetFlag(FLAGS_settlement_person).empty()) {
+    absl::StatusOr<interop::identity::ResidentId> id =
+        interop::identity::ParseResidentId(absl::GetFlag(FLAGS_settlement_person), today);
+    if (!id.ok()) return Usage(absl::StrCat("--settlement_person: ", id.status().message()));
+    options.settlement_person = id->number;
   }
 
   // The city's entry of the gateway's configuration, as the gateway would read it.

@@ -15,8 +15,16 @@
 //   contribution months come newest first                                contributions-order
 //   ... and to_year is ignored                                           contributions-range
 //   the resident's balance grows by one fen with every call              consistency
+// Settlement (the resident is the settlement person: the one active enrolment that translates):
+//   CommitSettlement ignores expected_version, so a stale commit applies   settle-stale-version
+//   CommitSettlement of a settlement_id it holds answers the stored settlement as replayed,
+//   whatever the amounts (the adapter refuses that answer: INTERNAL)       settle-conflict
+//   FileTreatment accepts a filing for treatment in Taiyuan itself        filing-same-city
 // What it does right: grpc.health.v1 SERVING, LocatePerson of its two persons, answers at once
-// (health, locate-known and deadline pass).
+// (health, locate-known and deadline pass); the resident's account (NOT_FOUND for anyone else),
+// a commit at the current version, its replay, the overdraw refusal, settlement records and
+// their listing, reversals and filings otherwise as the contract says (account, settle-commit,
+// settle-replay, settle-overdraw, settle-record, settle-reversal and filing pass).
 //
 // BrokenBackendServer serves it like a mock city: mutual TLS on 127.0.0.1, port 0, with the
 // development PKI (certs/make-dev-certs.sh): the server presents city-taiyuan.pem and requires a
@@ -28,11 +36,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/server.h"
 #include "interop/citybackend/v1/city_backend.grpc.pb.h"
 
@@ -57,8 +68,61 @@ class BrokenCityBackend final : public citybackend::v1::CityBackendService::Call
       grpc::CallbackServerContext* context, const citybackend::v1::GetHouseholdRegistrationRequest* request,
       citybackend::v1::GetHouseholdRegistrationResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetMedicalAccount(grpc::CallbackServerContext* context,
+                                              const citybackend::v1::GetMedicalAccountRequest* request,
+                                              citybackend::v1::GetMedicalAccountResponse* response) override;
+  grpc::ServerUnaryReactor* CommitSettlement(grpc::CallbackServerContext* context,
+                                             const citybackend::v1::CommitSettlementRequest* request,
+                                             citybackend::v1::CommitSettlementResponse* response) override;
+  grpc::ServerUnaryReactor* ReverseSettlement(grpc::CallbackServerContext* context,
+                                              const citybackend::v1::ReverseSettlementRequest* request,
+                                              citybackend::v1::ReverseSettlementResponse* response) override;
+  grpc::ServerUnaryReactor* GetSettlementRecord(
+      grpc::CallbackServerContext* context, const citybackend::v1::GetSettlementRecordRequest* request,
+      citybackend::v1::GetSettlementRecordResponse* response) override;
+  grpc::ServerUnaryReactor* ListSettlementRecords(
+      grpc::CallbackServerContext* context, const citybackend::v1::ListSettlementRecordsRequest* request,
+      citybackend::v1::ListSettlementRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
+                                          const citybackend::v1::FileTreatmentRequest* request,
+                                          citybackend::v1::FileTreatmentResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeFiling(grpc::CallbackServerContext* context,
+                                         const citybackend::v1::RevokeFilingRequest* request,
+                                         citybackend::v1::RevokeFilingResponse* response) override;
+  grpc::ServerUnaryReactor* ListFilings(grpc::CallbackServerContext* context,
+                                        const citybackend::v1::ListFilingsRequest* request,
+                                        citybackend::v1::ListFilingsResponse* response) override;
+
+  // What the ledger holds, for tests: the resident's account balance in fen (300000 at the start),
+  // the ids of the settlements committed and not reversed, and of the filings not revoked.
+  int64_t account_balance_fen() const;
+  std::vector<std::string> UnreversedSettlements() const;
+  std::vector<std::string> ValidFilings() const;
+
  private:
-  std::atomic<int64_t> balance_fen_{500000};
+  // One year's accumulators of the resident, in fen.
+  struct Accumulators {
+    int64_t deductible_used_outpatient = 0;
+    int64_t deductible_used_inpatient = 0;
+    int64_t fund_paid = 0;
+  };
+
+  // The resident's account with the accumulators of `year`, in Taiyuan's dialect.
+  void WriteAccount(int year, citybackend::v1::MedicalAccount* account) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Adds (`sign` 1) or takes back (-1) the amounts of `settlement`; false if one is not integer fen.
+  bool Apply(const citybackend::v1::SettlementRecord& settlement, int sign)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  std::atomic<int64_t> balance_fen_{500000};  // what GetMedicalEnrollment answers (the breach)
+
+  // The resident's settlement ledger.
+  mutable absl::Mutex mu_;
+  int64_t account_balance_fen_ ABSL_GUARDED_BY(mu_) = 300000;
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int, Accumulators> years_ ABSL_GUARDED_BY(mu_);
+  // As committed, in Taiyuan's dialect, by settlement_id.
+  std::map<std::string, citybackend::v1::SettlementRecord> settlements_ ABSL_GUARDED_BY(mu_);
+  std::vector<citybackend::v1::FilingRecord> filings_ ABSL_GUARDED_BY(mu_);
 };
 
 class BrokenBackendServer {
@@ -70,6 +134,7 @@ class BrokenBackendServer {
   ~BrokenBackendServer();
 
   int port() const { return port_; }
+  const BrokenCityBackend& service() const { return service_; }
   // The persons it holds, for --sample_ids.
   static std::vector<std::string> SampleIds();
 

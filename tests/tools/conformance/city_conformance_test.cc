@@ -1,10 +1,12 @@
 // The conformance kit as a city runs it: the real city-conformance program, as a process, over
 // mutual TLS with the development PKI (the ctest fixture dev_certs makes it).
 //  - Against each of the five mock cities, started as real mock-city processes in their city's
-//    dialect (Lüliang over HTTP/JSON), with sample persons from `mock-city --print_ids`: every check
-//    passes, exit 0.
+//    dialect (Lüliang over HTTP/JSON), with sample persons from `mock-city --print_ids` and the
+//    settlement person from `--print_ids=settleable-in-city`: every check passes, settlement
+//    included, exit 0.
 //  - Against BrokenCityBackend (broken_backend.h): exit 1, and the output names each breached check
-//    with its reason, while the checks it keeps still pass.
+//    with its reason, while the checks it keeps still pass; the settlement person is picked from the
+//    samples, and the kit leaves the backend's ledger as it found it.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -85,6 +87,16 @@ TEST_P(MockCityConformanceTest, PassesEveryCheck) {
   ids.resize(kSamplePersons);
   const std::string samples = dir + "/samples.txt";
   std::ofstream(samples) << absl::StrJoin(ids, "\n") << "\n";
+  // The settlement person, as the kit's documentation says to pick one for a mock city.
+  const std::string settleable_ids = dir + "/settleable-in-city.txt";
+  absl::StatusOr<int> settleable = RunToCompletion(
+      {INTEROP_MOCK_CITY_BIN, "--print_ids=settleable-in-city", absl::StrCat("--city=", name)},
+      settleable_ids, absl::Seconds(60));
+  ASSERT_TRUE(settleable.ok()) << settleable.status();
+  ASSERT_EQ(*settleable, 0) << ReadFileOrEmpty(settleable_ids);
+  const std::vector<std::string> settlement_persons =
+      absl::StrSplit(ReadFileOrEmpty(settleable_ids), '\n', absl::SkipWhitespace());
+  ASSERT_FALSE(settlement_persons.empty());
 
   std::vector<std::string> mock = {INTEROP_MOCK_CITY_BIN,
                                    absl::StrCat("--city=", name),
@@ -103,12 +115,19 @@ TEST_P(MockCityConformanceTest, PassesEveryCheck) {
   Outcome outcome = RunConformance(
       dir, {absl::StrCat("--city=", name), absl::StrCat("--address=127.0.0.1:", (*backend)->port()),
             absl::StrCat("--dialect=", DialectOf(city)), absl::StrCat("--transport=", http ? "http" : "grpc"),
-            absl::StrCat("--sample_ids=", samples)});
+            absl::StrCat("--sample_ids=", samples),
+            absl::StrCat("--settlement_person=", settlement_persons.front())});
   EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
   for (absl::string_view check : conformance::kCheckNames) {
     EXPECT_THAT(LineOf(outcome, check), StartsWith(absl::StrCat("PASS ", check, ": "))) << outcome.output;
   }
-  EXPECT_THAT(outcome.output, HasSubstr("CONFORMS: 11 checks, 11 passed, 0 failed"));
+  EXPECT_THAT(outcome.output,
+              HasSubstr(absl::StrCat("CONFORMS: ", conformance::kCheckNames.size(), " checks, ",
+                                     conformance::kCheckNames.size(), " passed, 0 failed")));
+  // The settlement checks ran on the settlement person and undid what they committed.
+  EXPECT_THAT(LineOf(outcome, "account"),
+              HasSubstr(absl::StrCat("PASS account: ", settlement_persons.front(), "'s account of ")));
+  EXPECT_THAT(LineOf(outcome, "settle-reversal"), HasSubstr("balance and accumulators as before the commit"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCities, MockCityConformanceTest, ::testing::ValuesIn(kAllCities),
@@ -204,7 +223,45 @@ TEST_F(BrokenBackendConformanceTest, FailsNamingEachViolatedCheckWithItsReason) 
               StartsWith(absl::StrCat("FAIL consistency: two identical calls GetMedicalEnrollment(", resident,
                                       ") answered differently: they differ in personal_account_balance")));
 
-  EXPECT_THAT(outcome.output, HasSubstr("DOES NOT CONFORM: 11 checks, 3 passed, 8 failed"));
+  // Settlement, on the resident (the worker's enrolment does not translate): what it keeps passes.
+  for (absl::string_view check : {"account", "settle-commit", "settle-replay", "settle-overdraw",
+                                  "settle-record", "settle-reversal", "filing"}) {
+    EXPECT_THAT(LineOf(outcome, check), StartsWith(absl::StrCat("PASS ", check, ": "))) << outcome.output;
+  }
+  EXPECT_THAT(LineOf(outcome, "account"),
+              HasSubstr(absl::StrCat("PASS account: ", resident, "'s account of ")));
+
+  // The same settlement_id with other amounts answered as a replay of the stored one, which the
+  // adapter refuses.
+  const std::string conflict = LineOf(outcome, "settle-conflict");
+  EXPECT_THAT(conflict, StartsWith("FAIL settle-conflict: CommitSettlement of CONFORMANCE-"));
+  EXPECT_THAT(conflict, HasSubstr("again with other amounts (total 1.01 yuan"));
+  EXPECT_THAT(conflict,
+              HasSubstr("answered INTERNAL: city taiyuan answered an untranslatable settlement.total: "
+                        "it is not the value committed; must be ALREADY_EXISTS"));
+
+  // expected_version ignored: a commit at the version read before the first one applies.
+  const std::string stale = LineOf(outcome, "settle-stale-version");
+  EXPECT_THAT(stale,
+              StartsWith("FAIL settle-stale-version: CommitSettlement of a new settlement CONFORMANCE-"));
+  EXPECT_THAT(stale, HasSubstr("at the stale version 1 (the account is at 2) answered OK (replayed=false"));
+  EXPECT_THAT(stale, HasSubstr("must be ABORTED (the kit reverses it)"));
+
+  // A filing in the insured city itself accepted.
+  EXPECT_THAT(
+      LineOf(outcome, "filing-same-city"),
+      StartsWith("FAIL filing-same-city: FileTreatment for treatment in taiyuan, the city that insures "
+                 "the person, answered a filing (F14010000000002); must be FAILED_PRECONDITION "
+                 "(the kit revokes it)"));
+
+  EXPECT_THAT(outcome.output, HasSubstr(absl::StrCat("DOES NOT CONFORM: ", conformance::kCheckNames.size(),
+                                                     " checks, 10 passed, 11 failed")));
+
+  // The kit left the ledger as it found it: the balance back, every settlement reversed (also
+  // the stale commit the backend should have refused), every filing revoked.
+  EXPECT_EQ(server_->service().account_balance_fen(), 300000);
+  EXPECT_THAT(server_->service().UnreversedSettlements(), ::testing::IsEmpty());
+  EXPECT_THAT(server_->service().ValidFilings(), ::testing::IsEmpty());
 }
 
 // The kit connects only as the gateway would: with a client certificate the backend's CA did not
@@ -215,8 +272,10 @@ TEST_F(BrokenBackendConformanceTest, UntrustedClientCertificateFailsHealth) {
   EXPECT_THAT(LineOf(outcome, "health"), StartsWith("FAIL health: the backend is not serving: UNAVAILABLE"));
   EXPECT_THAT(LineOf(outcome, "locate-known"), StartsWith("FAIL locate-known: "));
   // Nothing it could not see passes.
-  for (absl::string_view check : {"records-claimed", "records-unclaimed", "contributions-order",
-                                  "contributions-range", "consistency"}) {
+  for (absl::string_view check :
+       {"records-claimed", "records-unclaimed", "contributions-order", "contributions-range", "consistency",
+        "account", "settle-commit", "settle-replay", "settle-conflict", "settle-stale-version",
+        "settle-overdraw", "settle-record", "settle-reversal", "filing", "filing-same-city"}) {
     EXPECT_THAT(LineOf(outcome, check), StartsWith(absl::StrCat("FAIL ", check, ": not exercised: ")))
         << outcome.output;
   }
