@@ -42,6 +42,15 @@ absl::Status FieldError(absl::string_view field, absl::string_view description) 
   return status;
 }
 
+absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description) {
+  google::rpc::BadRequest bad_request;
+  google::rpc::BadRequest::FieldViolation* violation = bad_request.add_field_violations();
+  violation->set_field(std::string(field));
+  violation->set_description(std::string(description));
+  SetPayload(status, bad_request);
+  return status;
+}
+
 absl::Status Refusal(absl::StatusCode code, absl::string_view reason, absl::string_view message,
                      const std::map<std::string, std::string>& metadata) {
   absl::Status status(code, message);

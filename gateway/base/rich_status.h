@@ -32,6 +32,10 @@ absl::Status FieldError(absl::string_view field, absl::string_view description);
 absl::Status Refusal(absl::StatusCode code, absl::string_view reason, absl::string_view message,
                      const std::map<std::string, std::string>& metadata = {});
 
+// `status` (any code) with a BadRequest naming `field`, for refusals that are about one field of the
+// request without being INVALID_ARGUMENT (e.g. ALREADY_EXISTS for a reused idempotency key).
+absl::Status WithFieldViolation(absl::Status status, absl::string_view field, absl::string_view description);
+
 // `status` with a RetryInfo saying to retry after `delay`.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 

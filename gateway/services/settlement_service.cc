@@ -118,6 +118,12 @@ bool CommitCertainlyNotApplied(const absl::Status& status) {
   }
 }
 
+// ALREADY_EXISTS, reason IDEMPOTENCY_KEY_REUSED, naming the field.
+absl::Status KeyReused(absl::string_view message) {
+  return WithFieldViolation(Refusal(absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED", message),
+                            "idempotency_key", "already used by this organisation with a different request");
+}
+
 }  // namespace
 
 struct CrossCitySettlementServiceImpl::Quote {
@@ -414,7 +420,7 @@ void CrossCitySettlementServiceImpl::LookUpLedger(std::shared_ptr<Settling> s) {
   if (found->has_value()) {
     const LedgerEntry& entry = **found;
     if (entry.request_digest != s->digest) {
-      return FinishSettle(s, Refusal(absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED",
+      return FinishSettle(s, KeyReused(
                                      absl::StrCat("idempotency_key: already used by this organisation for settlement ",
                                                   s->settlement_id, " with a different request")));
     }
@@ -457,7 +463,7 @@ void CrossCitySettlementServiceImpl::ResolveIntent(std::shared_ptr<Settling> s, 
           if (absl::IsAlreadyExists(recorded)) return LookUpLedger(s);  // recorded meanwhile: answer that
           if (!recorded.ok()) return FinishSettle(s, recorded);
           if (!same_request) {
-            return FinishSettle(s, Refusal(absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED",
+            return FinishSettle(s, KeyReused(
                                            absl::StrCat("idempotency_key: already used by this organisation for "
                                                         "settlement ",
                                                         s->settlement_id, " with a different request")));

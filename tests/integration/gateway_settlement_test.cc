@@ -43,6 +43,19 @@ std::string ReasonOf(const grpc::Status& status) {
   return "";
 }
 
+// The first BadRequest field of a failed call, or "".
+std::string FieldOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    google::rpc::BadRequest bad_request;
+    if (any.UnpackTo(&bad_request) && bad_request.field_violations_size() > 0) {
+      return bad_request.field_violations(0).field();
+    }
+  }
+  return "";
+}
+
 class GatewaySettlementTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -228,6 +241,7 @@ TEST_F(GatewaySettlementTest, ARetryWithTheSameKeyIsAnsweredOnceAndADifferentReq
   status = Settle(request, &third);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS) << status.error_message();
   EXPECT_EQ(ReasonOf(status), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(FieldOf(status), "idempotency_key");
   EXPECT_EQ(Balance(patient.resident_id), balance_before - first.settlement().personal_account_pay().fen());
 }
 
