@@ -49,4 +49,50 @@ void CityAdapter::ListFilings(const std::string&, const CallOptions&, Callback<s
   done(NotOffered(city(), "treatment filing"));
 }
 
+void CityAdapter::SignCertificate(const std::string&, const CallOptions&, Callback<CertificateSignature> done) {
+  done(NotOffered(city(), "certificate signing"));
+}
+
+void CityAdapter::IssueMoveInPermit(const std::string&, const std::string&, City, const std::string&,
+                                    const CallOptions&, Callback<MoveInPermit> done) {
+  done(NotOffered(city(), "household migration"));
+}
+
+void CityAdapter::RecordMoveOut(const std::string&, const std::string&, City, const std::string&, absl::CivilDay,
+                                const CallOptions&, Callback<MoveOutRecord> done) {
+  done(NotOffered(city(), "household migration"));
+}
+
+void CityAdapter::SettleIn(const std::string&, const std::string&, const std::string&, const std::string&,
+                           const std::string&, const CallOptions&, Callback<SettleInResult> done) {
+  done(NotOffered(city(), "household migration"));
+}
+
+void CityAdapter::ApplyPensionTransfer(const std::string&, const std::string&, City, const CallOptions&,
+                                       Callback<PensionApplication> done) {
+  done(NotOffered(city(), "pension transfer"));
+}
+
+void CityAdapter::IssueContactLetter(const std::string&, const std::string&, const std::string&,
+                                     const CallOptions&, Callback<ContactLetter> done) {
+  done(NotOffered(city(), "pension transfer"));
+}
+
+void CityAdapter::PreparePensionTransferOut(const std::string&, const std::string&, City, const std::string&,
+                                            const CallOptions&, Callback<PreparedTransferOut> done) {
+  done(NotOffered(city(), "pension transfer"));
+}
+
+void CityAdapter::CompletePensionTransferOut(const std::string&, const std::string&, City, const std::string&,
+                                             int64_t, int64_t, const CallOptions&,
+                                             Callback<TransferOutCompletion> done) {
+  done(NotOffered(city(), "pension transfer"));
+}
+
+void CityAdapter::ConfirmPensionTransferIn(const std::string&, const std::string&, const std::string&, City,
+                                           const PensionTransferSheet&, const CallOptions&,
+                                           Callback<TransferInConfirmation> done) {
+  done(NotOffered(city(), "pension transfer"));
+}
+
 }  // namespace interop::adapters

@@ -108,6 +108,85 @@ struct FilingRecord {
   bool revoked = false;
 };
 
+// A certificate signature made by a city with its own key (see SignCertificate).
+struct CertificateSignature {
+  std::string signature;  // DER-encoded
+  std::string key_id;     // the key that signed; the payload's key_id
+  std::string algorithm;  // "ecdsa-p256-sha256" or "sm2-sm3"
+};
+
+// --- Household migration and pension transfer, in canonical terms. Each write is one step of a
+// gateway workflow (gateway/transfers/) and carries its idempotency key: the city applies it once
+// per key and answers a repeated key with its first answer (replayed = true).
+
+// A permit to move in (准予迁入证明), issued by the destination.
+struct MoveInPermit {
+  std::string permit_number;
+  absl::CivilDay issued_on;
+  absl::CivilDay valid_until;  // issued_on + 39: valid 40 days
+  bool replayed = false;
+};
+
+// A move-out (迁出) recorded by the origin.
+struct MoveOutRecord {
+  std::string previous_address_code;  // six digits, in the origin city
+  absl::CivilDay moved_out_on;
+  bool replayed = false;
+};
+
+// A settling-in (落户) at the destination: the new registration.
+struct SettleInResult {
+  household::v1::GetHouseholdRecordResponse registration;  // every field but provenance
+  bool replayed = false;
+};
+
+// An application to transfer a pension relationship in, recorded by the destination.
+struct PensionApplication {
+  std::string application_number;
+  absl::CivilDay applied_on;
+  bool replayed = false;
+};
+
+// The destination's contact letter (联系函) to the origin.
+struct ContactLetter {
+  std::string letter_number;
+  absl::CivilDay issued_on;
+  bool replayed = false;
+};
+
+// One year of the information sheet (信息表).
+struct PensionSheetYear {
+  int year = 0;
+  int months = 0;                    // months paid, 1-12
+  int64_t wage_base_total_fen = 0;   // sum of the monthly wage bases
+  int64_t personal_fen = 0;
+  int64_t employer_fen = 0;
+};
+
+// The origin's information sheet and the funds it transfers.
+struct PensionTransferSheet {
+  std::vector<PensionSheetYear> years;                 // ascending
+  std::vector<social::v1::ContributionEntry> months;   // pension, MONTHLY entries, ascending
+  int64_t personal_account_fen = 0;                    // the personal-account balance, in full
+  int64_t pooled_fund_fen = 0;                         // see gateway/transfers/pension_funds.h
+};
+
+struct PreparedTransferOut {
+  PensionTransferSheet sheet;
+  bool replayed = false;
+};
+
+struct TransferOutCompletion {
+  absl::CivilDay ended_on;
+  bool replayed = false;
+};
+
+struct TransferInConfirmation {
+  absl::CivilDay confirmed_on;
+  bool applicant_notified = false;
+  bool replayed = false;
+};
+
 class CityAdapter {
  public:
   virtual ~CityAdapter() = default;
@@ -170,6 +249,62 @@ class CityAdapter {
   // The person's filings, revoked ones included, oldest first.
   virtual void ListFilings(const std::string& resident_id, const CallOptions& options,
                            Callback<std::vector<FilingRecord>> done);
+
+  // --- Certificates (protos/interop/certificates/v1/certificates.proto).
+
+  // Has the city sign `payload` (a serialized interop.certificates.v1.CertificatePayload naming this
+  // city as issuer) with its own key, which never leaves the city. FAILED_PRECONDITION if the city
+  // refuses (the payload names another issuer or key); UNIMPLEMENTED naming the city if its backend
+  // cannot sign (the default below). The signature is not checked here: the caller checks it
+  // against the trust list.
+  virtual void SignCertificate(const std::string& payload, const CallOptions& options,
+                               Callback<CertificateSignature> done);
+
+  // --- Household migration and pension transfer (contract: city_backend.proto). `request_key` is
+  // the workflow's idempotency key. Besides the errors of every call: the city's refusals keep
+  // their code (FAILED_PRECONDITION, INVALID_ARGUMENT, ALREADY_EXISTS for a key reused with another
+  // request), naming the city; NOT_FOUND as documented; UNIMPLEMENTED naming the city if the backend
+  // does not offer them (the defaults below).
+
+  // Destination: a permit for the person to move in from `origin`, to `address_code` (a county of
+  // this city). FAILED_PRECONDITION if the person is registered here already.
+  virtual void IssueMoveInPermit(const std::string& request_key, const std::string& resident_id, City origin,
+                                 const std::string& address_code, const CallOptions& options,
+                                 Callback<MoveInPermit> done);
+  // Origin: records the move-out to `destination` on its permit. NOT_FOUND if the person is not
+  // registered here; FAILED_PRECONDITION if the permit has expired.
+  virtual void RecordMoveOut(const std::string& request_key, const std::string& resident_id, City destination,
+                             const std::string& permit_number, absl::CivilDay permit_valid_until,
+                             const CallOptions& options, Callback<MoveOutRecord> done);
+  // Destination: settles the person in at `address_code` on its permit; `name` (UTF-8) as the
+  // origin registered it. FAILED_PRECONDITION if it issued no such permit for the person.
+  virtual void SettleIn(const std::string& request_key, const std::string& resident_id,
+                        const std::string& permit_number, const std::string& address_code, const std::string& name,
+                        const CallOptions& options, Callback<SettleInResult> done);
+  // Destination: records an application to transfer the pension relationship in from `origin`.
+  virtual void ApplyPensionTransfer(const std::string& request_key, const std::string& resident_id, City origin,
+                                    const CallOptions& options, Callback<PensionApplication> done);
+  // Destination: the contact letter for an application. FAILED_PRECONDITION if no such application.
+  virtual void IssueContactLetter(const std::string& request_key, const std::string& resident_id,
+                                  const std::string& application_number, const CallOptions& options,
+                                  Callback<ContactLetter> done);
+  // Origin: checks the record; answers the sheet and funds without changing anything. NOT_FOUND if
+  // no pension record here; FAILED_PRECONDITION if the relationship cannot move (says why).
+  virtual void PreparePensionTransferOut(const std::string& request_key, const std::string& resident_id,
+                                         City destination, const std::string& letter_number,
+                                         const CallOptions& options, Callback<PreparedTransferOut> done);
+  // Origin: ends the local relationship, transferring out the prepared funds (which must still be
+  // the person's: FAILED_PRECONDITION otherwise).
+  virtual void CompletePensionTransferOut(const std::string& request_key, const std::string& resident_id,
+                                          City destination, const std::string& letter_number,
+                                          int64_t personal_account_fen, int64_t pooled_fund_fen,
+                                          const CallOptions& options, Callback<TransferOutCompletion> done);
+  // Destination: checks the funds against the sheet, merges history and account, notifies the
+  // applicant. FAILED_PRECONDITION if the funds do not match the sheet.
+  virtual void ConfirmPensionTransferIn(const std::string& request_key, const std::string& resident_id,
+                                        const std::string& application_number, City origin,
+                                        const PensionTransferSheet& sheet, const CallOptions& options,
+                                        Callback<TransferInConfirmation> done);
 };
 
 }  // namespace interop::adapters

@@ -3,7 +3,10 @@
 # certificate, one server certificate per mock city backend, caller certificates for every role, and
 # certificates for negative tests (an unrelated CA, an expired, a not-yet-valid and a revoked caller,
 # ...), and two certificate revocation lists signed by the CA: crl.pem (revokes caller-revoked) and
-# crl-empty.pem (revokes nothing).
+# crl-empty.pem (revokes nothing). Also each city's certificate signing key (city-<city>-signing.key and
+# .pub.pem, EC P-256; no certificate: the gateway's trust list vouches for them), an SM2 signing key for
+# Jinzhong (city-jinzhong-signing-sm2) and a Taiyuan key that tests treat as revoked
+# (city-taiyuan-signing-retired).
 # EC P-256 keys, SHA-256 signatures, PEM files. Uses the openssl command-line tool only (OpenSSL 3).
 # See certs/README.md for what each file is and for the identity scheme interop://<city>/<role>/<org-id>.
 #
@@ -96,14 +99,23 @@ readonly NAMES
 # Certificate revocation lists signed by ca (NAME.pem only): crl revokes caller-revoked, crl-empty
 # revokes nothing (tests copy one over the other to prove that a CRL is reloaded).
 readonly CRLS=(crl crl-empty)
+# Certificate signing keys (NAME.key and NAME.pub.pem, no certificate): "name curve".
+SIGNING_KEYS=()
+for c in "${CITIES[@]}"; do SIGNING_KEYS+=("city-$c-signing P-256"); done
+SIGNING_KEYS+=("city-jinzhong-signing-sm2 SM2" "city-taiyuan-signing-retired P-256")
+readonly SIGNING_KEYS
 
 # ---------------------------------------------------------------------------------------------------
 # Is there anything to do?
 
 is_complete() {
-  local n
+  local n entry
   for n in "${NAMES[@]}"; do
     [[ -s "$out/$n.pem" && -s "$out/$n.key" ]] || return 1
+  done
+  for entry in "${SIGNING_KEYS[@]}"; do
+    n="${entry%% *}"
+    [[ -s "$out/$n.key" && -s "$out/$n.pub.pem" ]] || return 1
   done
 }
 
@@ -368,6 +380,17 @@ CNF
     -cert "$stage/ca.pem" -keyfile "$stage/ca.key" -out "$stage/$name.pem"
 }
 
+# Certificate signing keys: made when missing (or with --force), independent of the CA.
+declare -A MAKE_SIGNING=()
+for entry in "${SIGNING_KEYS[@]}"; do
+  read -r n curve <<<"$entry"
+  if [[ $force -eq 1 || ! -s "$out/$n.key" || ! -s "$out/$n.pub.pem" ]]; then
+    ossl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:$curve" -out "$stage/$n.key"
+    ossl pkey -in "$stage/$n.key" -pubout -out "$stage/$n.pub.pem"
+    MAKE_SIGNING[$n]=1
+  fi
+done
+
 # Both CRLs, every time anything is made (they must match the CA and caller-revoked.pem).
 make_crl crl-empty
 make_crl crl caller-revoked
@@ -438,6 +461,17 @@ fi
 [[ "$res" == *"certificate revoked"* ]] \
   || fail_check "caller-revoked.pem with crl.pem: expected \"certificate revoked\", openssl said: $res"
 
+# Each new signing key signs and verifies (SM2 with SM3 and the GM/T 0009 default identifier, as the
+# gateway and the mock cities use it).
+printf 'self-check' >"$stage/message"
+for n in "${!MAKE_SIGNING[@]}"; do
+  opts=(-digest sha256)
+  if [[ "$n" == *-sm2 ]]; then opts=(-digest sm3 -pkeyopt distid:1234567812345678); fi
+  ossl pkeyutl -sign -rawin -in "$stage/message" -inkey "$stage/$n.key" "${opts[@]}" -out "$stage/$n.sig"
+  openssl pkeyutl -verify -rawin -in "$stage/message" -pubin -inkey "$stage/$n.pub.pem" "${opts[@]}" \
+    -sigfile "$stage/$n.sig" >/dev/null 2>&1 || fail_check "$n.key does not sign what $n.pub.pem verifies"
+done
+
 # Install: each file replaces its old version by a rename, so OUT_DIR never holds half a file.
 for n in "${NAMES[@]}"; do
   want "$n" || continue
@@ -450,11 +484,17 @@ for n in "${CRLS[@]}"; do
   mv -f "$stage/$n.pem" "$out/$n.pem"
   chmod 644 "$out/$n.pem"
 done
+for n in "${!MAKE_SIGNING[@]}"; do
+  mv -f "$stage/$n.key" "$out/$n.key"
+  mv -f "$stage/$n.pub.pem" "$out/$n.pub.pem"
+  chmod 600 "$out/$n.key"
+  chmod 644 "$out/$n.pub.pem"
+done
 
 # ---------------------------------------------------------------------------------------------------
 # Summary.
 
-echo "make-dev-certs: made $made of ${#NAMES[@]} certificates and ${#CRLS[@]} CRLs in $out ($((SECONDS - start_s)) s, $ossl_version)"
+echo "make-dev-certs: made $made of ${#NAMES[@]} certificates, ${#MAKE_SIGNING[@]} of ${#SIGNING_KEYS[@]} signing keys and ${#CRLS[@]} CRLs in $out ($((SECONDS - start_s)) s, $ossl_version)"
 printf '  %-40s %-22s %-11s %s\n' "FILE (.pem/.key)" "EXTENDED KEY USAGE" "NOT AFTER" "SUBJECT ALT NAMES / NOTE"
 # One openssl run prints every certificate; awk takes one line per certificate from it, in NAMES order:
 # notBefore|notAfter|extended key usage|subject alternative names.
@@ -502,5 +542,12 @@ for n in "${CRLS[@]}"; do
     *) note="nothing" ;;
   esac
   printf '  %-40s %-22s %-11s %s\n' "$n" "" "$next" "$note"
+done
+printf '  %-40s %s\n' "SIGNING KEY (.key/.pub.pem)" "ALGORITHM"
+for entry in "${SIGNING_KEYS[@]}"; do
+  read -r n curve <<<"$entry"
+  case "$curve" in SM2) alg="SM2 with SM3" ;; *) alg="ECDSA P-256 with SHA-256" ;; esac
+  [[ "$n" == *-retired ]] && alg="$alg (tests treat it as revoked)"
+  printf '  %-40s %s\n' "$n" "$alg"
 done
 echo "make-dev-certs: keys are mode 600 and must never be committed."

@@ -520,4 +520,125 @@ absl::StatusOr<CommitResult> DialectTranslator::TranslateCommitResult(
   return out;
 }
 
+// --- Household migration and pension transfer.
+
+absl::StatusOr<std::string> DialectTranslator::BackendCityCode(absl::string_view field, City city) const {
+  const absl::string_view code = CityDivisionCode(city);
+  if (code.empty()) return BadRequest(field, "must be one of the five cities");
+  return std::string(code);
+}
+
+absl::StatusOr<std::string> DialectTranslator::BackendName(absl::string_view field, const std::string& utf8) const {
+  if (utf8.empty()) return BadRequest(field, "is required");
+  absl::StatusOr<std::string> encoded = EncodeText(utf8, dialect_->text_encoding());
+  if (!encoded.ok()) {
+    return BadRequest(field, absl::StrCat("cannot be written in the text encoding of city ", CityName(city())));
+  }
+  return encoded;
+}
+
+absl::StatusOr<backend::PensionTransferSheet> DialectTranslator::BackendPensionSheet(
+    const std::string& resident_id, const PensionTransferSheet& sheet) const {
+  const config::v1::MoneyFormat money = dialect_->money_format();
+  const auto amount = [money](absl::string_view field, int64_t fen) -> absl::StatusOr<std::string> {
+    if (fen < 0 || fen > kMaxMoneyFen) {
+      return BadRequest(field, absl::StrCat(fen, " is not an amount from 0 to ", kMaxMoneyFen));
+    }
+    return FormatMoney(fen, money);
+  };
+  const std::string* pension = dialect_->table(CodeTableKind::kContributionKinds).ToLocal("110");
+  if (pension == nullptr) {
+    return absl::InternalError(absl::StrCat("city ", CityName(city()), "'s dialect has no pension contribution code"));
+  }
+  backend::PensionTransferSheet out;
+  out.set_resident_id(BackendResidentId(resident_id));
+  for (size_t i = 0; i < sheet.years.size(); ++i) {
+    const PensionSheetYear& y = sheet.years[i];
+    const std::string field = absl::StrCat("sheet.years[", i, "].");
+    backend::PensionSheetYear* year = out.add_years();
+    year->set_year(y.year);
+    year->set_months(y.months);
+    absl::StatusOr<std::string> base = amount(field + "wage_base_total_fen", y.wage_base_total_fen);
+    absl::StatusOr<std::string> personal = amount(field + "personal_fen", y.personal_fen);
+    absl::StatusOr<std::string> employer = amount(field + "employer_fen", y.employer_fen);
+    if (!base.ok()) return base.status();
+    if (!personal.ok()) return personal.status();
+    if (!employer.ok()) return employer.status();
+    year->set_wage_base_total(*base);
+    year->set_personal_amount(*personal);
+    year->set_employer_amount(*employer);
+  }
+  for (size_t i = 0; i < sheet.months.size(); ++i) {
+    const social::v1::ContributionEntry& e = sheet.months[i];
+    const std::string field = absl::StrCat("sheet.months[", i, "].");
+    if (e.year() < 1900 || e.year() > 9999 || e.month() < 1 || e.month() > 12) {
+      return BadRequest(field + "month", "is not a month of the years 1900-9999");
+    }
+    backend::MonthlyContribution* month = out.add_months();
+    month->set_kind_code(*pension);
+    month->set_year_month(dialect_->date_format().FormatMonth(absl::CivilMonth(e.year(), e.month())));
+    absl::StatusOr<std::string> base = amount(field + "wage_base", e.wage_base().fen());
+    absl::StatusOr<std::string> personal = amount(field + "personal_amount", e.personal_amount().fen());
+    absl::StatusOr<std::string> employer = amount(field + "employer_amount", e.employer_amount().fen());
+    if (!base.ok()) return base.status();
+    if (!personal.ok()) return personal.status();
+    if (!employer.ok()) return employer.status();
+    month->set_wage_base(*base);
+    month->set_personal_amount(*personal);
+    month->set_employer_amount(*employer);
+  }
+  absl::StatusOr<std::string> personal = amount("sheet.personal_account_fen", sheet.personal_account_fen);
+  absl::StatusOr<std::string> pooled = amount("sheet.pooled_fund_fen", sheet.pooled_fund_fen);
+  if (!personal.ok()) return personal.status();
+  if (!pooled.ok()) return pooled.status();
+  out.set_personal_account(*personal);
+  out.set_pooled_fund(*pooled);
+  return out;
+}
+
+absl::StatusOr<PensionTransferSheet> DialectTranslator::TranslatePensionSheet(
+    absl::string_view field, const std::string& asked_resident_id, const backend::PensionTransferSheet& sheet) const {
+  const auto at = [field](absl::string_view name) { return absl::StrCat(field, ".", name); };
+  absl::StatusOr<std::string> id = TranslateResidentId(at("resident_id"), sheet.resident_id(), asked_resident_id);
+  if (!id.ok()) return id.status();
+  PensionTransferSheet out;
+  for (int i = 0; i < sheet.years_size(); ++i) {
+    const backend::PensionSheetYear& y = sheet.years(i);
+    const std::string f = absl::StrCat(field, ".years[", i, "].");
+    PensionSheetYear year;
+    year.year = y.year();
+    year.months = y.months();
+    if (year.year < 1900 || year.year > 9999) return Untranslatable(f + "year", "is not a year of 1900-9999");
+    if (year.months < 1 || year.months > 12) return Untranslatable(f + "months", "is not 1 to 12");
+    absl::StatusOr<int64_t> base = TranslateMoney(f + "wage_base_total", y.wage_base_total());
+    if (!base.ok()) return base.status();
+    absl::StatusOr<int64_t> personal = TranslateMoney(f + "personal_amount", y.personal_amount());
+    if (!personal.ok()) return personal.status();
+    absl::StatusOr<int64_t> employer = TranslateMoney(f + "employer_amount", y.employer_amount());
+    if (!employer.ok()) return employer.status();
+    year.wage_base_total_fen = *base;
+    year.personal_fen = *personal;
+    year.employer_fen = *employer;
+    out.years.push_back(year);
+  }
+  backend::GetContributionsResponse months;
+  months.set_resident_id(sheet.resident_id());
+  *months.mutable_months() = sheet.months();
+  absl::StatusOr<std::vector<social::v1::ContributionEntry>> entries = TranslateContributions(asked_resident_id, months);
+  if (!entries.ok()) return entries.status();
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if ((*entries)[i].kind() != social::v1::INSURANCE_KIND_EMPLOYEE_PENSION) {
+      return Untranslatable(absl::StrCat(field, ".months[", i, "].kind_code"), "is not the city's pension code");
+    }
+  }
+  out.months = *std::move(entries);
+  absl::StatusOr<int64_t> personal = TranslateMoney(at("personal_account"), sheet.personal_account());
+  if (!personal.ok()) return personal.status();
+  absl::StatusOr<int64_t> pooled = TranslateMoney(at("pooled_fund"), sheet.pooled_fund());
+  if (!pooled.ok()) return pooled.status();
+  out.personal_account_fen = *personal;
+  out.pooled_fund_fen = *pooled;
+  return out;
+}
+
 }  // namespace interop::adapters

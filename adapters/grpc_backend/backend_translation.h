@@ -132,6 +132,24 @@ class DialectTranslator {
   // A date in the city's date format, as a civil day.
   absl::StatusOr<absl::CivilDay> TranslateDay(absl::string_view field, absl::string_view text) const;
 
+  // --- Household migration and pension transfer.
+
+  // The six-digit division code of `city` for the contract; INVALID_ARGUMENT naming `field` for a
+  // city that is not one of the five.
+  absl::StatusOr<std::string> BackendCityCode(absl::string_view field, City city) const;
+  // A UTF-8 name in the city's text encoding; INVALID_ARGUMENT naming `field` if it cannot be written.
+  absl::StatusOr<std::string> BackendName(absl::string_view field, const std::string& utf8) const;
+  // A sheet in the city's dialect (its pension code, months, money): for ConfirmPensionTransferIn at
+  // the destination. INVALID_ARGUMENT naming the field for an amount the contract cannot carry.
+  absl::StatusOr<citybackend::v1::PensionTransferSheet> BackendPensionSheet(
+      const std::string& resident_id, const PensionTransferSheet& sheet) const;
+  // The origin's sheet, canonical: every month a pension month of the city's table, amounts and
+  // months in its formats, the person the one asked about. (Whether it checks out is the caller's
+  // business: gateway/transfers/pension_funds.h.)
+  absl::StatusOr<PensionTransferSheet> TranslatePensionSheet(absl::string_view field,
+                                                             const std::string& asked_resident_id,
+                                                             const citybackend::v1::PensionTransferSheet& sheet) const;
+
  private:
   absl::Status Untranslatable(absl::string_view field, absl::string_view why) const;
 

@@ -474,4 +474,29 @@ void GrpcBackendAdapter::ListFilings(const std::string& resident_id, const CallO
       });
 }
 
+// --- Certificates.
+
+void GrpcBackendAdapter::SignCertificate(const std::string& payload, const CallOptions& options,
+                                         Callback<CertificateSignature> done) {
+  using Call = PendingCall<backend::SignCertificateRequest, backend::SignCertificateResponse>;
+  auto* call = new Call;
+  const bool caller_deadline_binds = Prepare(options, &call->context);
+  call->request.set_payload(payload);
+  stub_->async()->SignCertificate(
+      &call->context, &call->request, &call->response,
+      [this, call, caller_deadline_binds, done = std::move(done)](grpc::Status status) {
+        std::unique_ptr<Call> owned(call);
+        if (!status.ok()) return done(MapSettlementError(status, caller_deadline_binds, "certificate signing"));
+        const backend::SignCertificateResponse& response = owned->response;
+        if (response.signature().empty() || response.key_id().empty() ||
+            (response.algorithm() != "ecdsa-p256-sha256" && response.algorithm() != "sm2-sm3")) {
+          return done(absl::InternalError(
+              absl::StrCat("city ", CityName(options_.city),
+                           " answered an untranslatable certificate signature: it needs a signature, a key_id and "
+                           "an algorithm of \"ecdsa-p256-sha256\" or \"sm2-sm3\"")));
+        }
+        done(CertificateSignature{response.signature(), response.key_id(), response.algorithm()});
+      });
+}
+
 }  // namespace interop::adapters

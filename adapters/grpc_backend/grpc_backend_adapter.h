@@ -79,6 +79,42 @@ class GrpcBackendAdapter : public CityAdapter {
   void ListFilings(const std::string& resident_id, const CallOptions& options,
                    Callback<std::vector<FilingRecord>> done) override;
 
+  // Over the contract's SignCertificate. The backend's FAILED_PRECONDITION and INVALID_ARGUMENT
+  // keep their code (naming the city); UNIMPLEMENTED says the backend cannot sign; an answer
+  // without a signature or with an unknown algorithm is INTERNAL.
+  void SignCertificate(const std::string& payload, const CallOptions& options,
+                       Callback<CertificateSignature> done) override;
+
+  // Household migration and pension transfer (grpc_backend_mobility.cc), over the contract's
+  // IssueMoveInPermit ... ConfirmPensionTransferIn, with errors as the settlement calls. An answer
+  // that cannot be translated (a date, an amount, a sheet of another person, a registration at an
+  // address other than the one asked) is INTERNAL naming the field.
+  void IssueMoveInPermit(const std::string& request_key, const std::string& resident_id, City origin,
+                         const std::string& address_code, const CallOptions& options,
+                         Callback<MoveInPermit> done) override;
+  void RecordMoveOut(const std::string& request_key, const std::string& resident_id, City destination,
+                     const std::string& permit_number, absl::CivilDay permit_valid_until, const CallOptions& options,
+                     Callback<MoveOutRecord> done) override;
+  void SettleIn(const std::string& request_key, const std::string& resident_id, const std::string& permit_number,
+                const std::string& address_code, const std::string& name, const CallOptions& options,
+                Callback<SettleInResult> done) override;
+  void ApplyPensionTransfer(const std::string& request_key, const std::string& resident_id, City origin,
+                            const CallOptions& options, Callback<PensionApplication> done) override;
+  void IssueContactLetter(const std::string& request_key, const std::string& resident_id,
+                          const std::string& application_number, const CallOptions& options,
+                          Callback<ContactLetter> done) override;
+  void PreparePensionTransferOut(const std::string& request_key, const std::string& resident_id, City destination,
+                                 const std::string& letter_number, const CallOptions& options,
+                                 Callback<PreparedTransferOut> done) override;
+  void CompletePensionTransferOut(const std::string& request_key, const std::string& resident_id, City destination,
+                                  const std::string& letter_number, int64_t personal_account_fen,
+                                  int64_t pooled_fund_fen, const CallOptions& options,
+                                  Callback<TransferOutCompletion> done) override;
+  void ConfirmPensionTransferIn(const std::string& request_key, const std::string& resident_id,
+                                const std::string& application_number, City origin,
+                                const PensionTransferSheet& sheet, const CallOptions& options,
+                                Callback<TransferInConfirmation> done) override;
+
   static constexpr int kListPageSize = 500;
   static constexpr int kMaxListPages = 10000;
 

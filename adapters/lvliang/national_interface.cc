@@ -1234,4 +1234,34 @@ absl::StatusOr<std::vector<FilingRecord>> ParseFilingQueryReply(const Dialect& d
   return filings;
 }
 
+// --- Certificates.
+
+std::string BuildSignCertificateRequest(const RequestEnvelope& envelope, const std::string& payload) {
+  ordered_json data;
+  data["cert_payload"] = absl::Base64Escape(payload);
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, kSignCertificateTransaction, std::move(input)));
+}
+
+absl::StatusOr<CertificateSignature> ParseSignCertificateReply(City city, absl::string_view body) {
+  Transaction tx{city, kSignCertificateTransaction, nullptr};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "certificate signing", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* signinfo, ObjectMember(tx, output, "output", "signinfo"));
+  INTEROP_ASSIGN_OR_RETURN(std::string sign_data, StringMember(tx, *signinfo, "output.signinfo", "sign_data"));
+  INTEROP_ASSIGN_OR_RETURN(std::string key_id, StringMember(tx, *signinfo, "output.signinfo", "key_id"));
+  INTEROP_ASSIGN_OR_RETURN(std::string sign_alg, StringMember(tx, *signinfo, "output.signinfo", "sign_alg"));
+  CertificateSignature signature;
+  if (sign_data.empty() || !absl::Base64Unescape(sign_data, &signature.signature) || signature.signature.empty()) {
+    return tx.Bad("output.signinfo.sign_data", absl::StrCat(Quote(sign_data), " is not a base64 signature"));
+  }
+  if (key_id.empty()) return tx.Bad("output.signinfo.key_id", "is empty");
+  if (sign_alg != "ecdsa-p256-sha256" && sign_alg != "sm2-sm3") {
+    return tx.Bad("output.signinfo.sign_alg", absl::StrCat(Quote(sign_alg), " is neither ecdsa-p256-sha256 nor sm2-sm3"));
+  }
+  signature.key_id = std::move(key_id);
+  signature.algorithm = std::move(sign_alg);
+  return signature;
+}
+
 }  // namespace interop::adapters::lvliang

@@ -75,6 +75,10 @@ inline constexpr char kFileTreatmentTransaction[] = "2501A";      // 异地就�
 inline constexpr char kRevokeFilingTransaction[] = "2502A";       // 撤销异地就医备案: revoke a filing
 inline constexpr char kFilingQueryTransaction[] = "5301A";  // 异地就医备案查询: a person's filings
 
+// Certificates (NATIONAL_INTERFACE.md, "Certificates"): Lüliang signs a certificate payload with its
+// own key. The national interface has no such transaction, so it is a local one.
+inline constexpr char kSignCertificateTransaction[] = "L9401";  // 电子证明签章: sign a certificate
+
 // Error codes at the start of err_msg ("E1001:..."), for infcode -1.
 inline constexpr char kErrorNoRecord[] = "E1001";    // no such person, or no such record of them
 inline constexpr char kErrorBadRequest[] = "E1002";  // the request was malformed
@@ -284,6 +288,15 @@ absl::StatusOr<FilingRecord> ParseRevokeFilingReply(const Dialect& dialect, cons
 absl::StatusOr<std::vector<FilingRecord>> ParseFilingQueryReply(const Dialect& dialect,
                                                                 const std::string& resident_id,
                                                                 absl::string_view body);
+
+// --- Certificates (NATIONAL_INTERFACE.md, "Certificates").
+
+// L9401: sign `payload` (a serialized CertificatePayload, sent as standard base64).
+std::string BuildSignCertificateRequest(const RequestEnvelope& envelope, const std::string& payload);
+// L9401: the signature. Errors as SettlementReplyError (E2003 refused -> FAILED_PRECONDITION,
+// E1003 -> UNIMPLEMENTED, E1002 -> INVALID_ARGUMENT); INTERNAL for a signature that is not base64,
+// an empty key id, or an algorithm other than "ecdsa-p256-sha256" and "sm2-sm3".
+absl::StatusOr<CertificateSignature> ParseSignCertificateReply(City city, absl::string_view body);
 
 }  // namespace interop::adapters::lvliang
 

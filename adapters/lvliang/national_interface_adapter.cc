@@ -282,4 +282,11 @@ void NationalInterfaceAdapter::ListFilings(const std::string& resident_id, const
       std::move(done));
 }
 
+void NationalInterfaceAdapter::SignCertificate(const std::string& payload, const CallOptions& options,
+                                               Callback<CertificateSignature> done) {
+  Call<CertificateSignature>(
+      kSignCertificateTransaction, BuildSignCertificateRequest(NextEnvelope(), payload), options,
+      [this](const std::string& reply) { return ParseSignCertificateReply(city_, reply); }, std::move(done));
+}
+
 }  // namespace interop::adapters::lvliang

@@ -79,6 +79,10 @@ class NationalInterfaceAdapter final : public CityAdapter {
   void ListFilings(const std::string& resident_id, const CallOptions& options,
                    Callback<std::vector<FilingRecord>> done) override;
 
+  // Transaction L9401: Lüliang signs the certificate payload with its own key.
+  void SignCertificate(const std::string& payload, const CallOptions& options,
+                       Callback<CertificateSignature> done) override;
+
   static constexpr int kMaxReconciliationPages = 10000;
 
  private:

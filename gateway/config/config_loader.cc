@@ -22,6 +22,7 @@ constexpr uint32_t kDefaultHealthCheckIntervalMs = 5000;
 constexpr uint32_t kDefaultCheckpointEveryRecords = 10000;
 constexpr uint32_t kDefaultCheckpointIntervalSeconds = 60;
 constexpr uint32_t kDefaultReloadCheckIntervalMs = 1000;
+constexpr uint32_t kDefaultValidityDays = 90;
 
 // Collects text-format parse errors with their line and column.
 class ErrorCollector final : public google::protobuf::io::ErrorCollector {
@@ -98,6 +99,17 @@ absl::Status Validate(const GatewayConfig& config, const LoadOptions& options) {
   if (config.access_log().signing_cert_file().empty()) {
     return absl::InvalidArgumentError("access_log.signing_cert_file: is required");
   }
+  if (config.has_certificates()) {
+    if (config.certificates().trust_list_signing_key_file().empty()) {
+      return absl::InvalidArgumentError("certificates.trust_list_signing_key_file: is required");
+    }
+    if (config.certificates().trust_list_signing_cert_file().empty()) {
+      return absl::InvalidArgumentError("certificates.trust_list_signing_cert_file: is required");
+    }
+    if (config.certificates().default_validity_days() > 366) {
+      return absl::InvalidArgumentError("certificates.default_validity_days: at most 366");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -145,6 +157,16 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::s
   if (log->checkpoint_every_records() == 0) log->set_checkpoint_every_records(kDefaultCheckpointEveryRecords);
   if (log->checkpoint_interval_seconds() == 0) log->set_checkpoint_interval_seconds(kDefaultCheckpointIntervalSeconds);
   if (config.reload_check_interval_ms() == 0) config.set_reload_check_interval_ms(kDefaultReloadCheckIntervalMs);
+  if (config.has_certificates()) {
+    v1::CertificatesConfig* certificates = config.mutable_certificates();
+    certificates->set_trust_list_signing_key_file(Resolve(base_dir, certificates->trust_list_signing_key_file()));
+    certificates->set_trust_list_signing_cert_file(Resolve(base_dir, certificates->trust_list_signing_cert_file()));
+    for (v1::CitySigningKey& key : *certificates->mutable_city_keys()) {
+      key.set_public_key_file(Resolve(base_dir, key.public_key_file()));
+    }
+    if (certificates->trust_list_version() == 0) certificates->set_trust_list_version(1);
+    if (certificates->default_validity_days() == 0) certificates->set_default_validity_days(kDefaultValidityDays);
+  }
   return config;
 }
 

@@ -7,10 +7,13 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "interop/accesslog/v1/access_log.grpc.pb.h"
+#include "interop/certificates/v1/certificates.grpc.pb.h"
 #include "interop/household/v1/household.grpc.pb.h"
+#include "interop/household/v1/migration.grpc.pb.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
 #include "interop/social/v1/social.grpc.pb.h"
+#include "interop/social/v1/pension_transfer.grpc.pb.h"
 
 namespace interop::policy {
 namespace {
@@ -31,6 +34,9 @@ void EnsureApiDescriptorsLinked() {
     (void)household::v1::GetHouseholdRecordRequest::descriptor();
     (void)accesslog::v1::ListAccessesToPersonRequest::descriptor();
     (void)medical::v1::SettleRequest::descriptor();
+    (void)certificates::v1::VerifyCertificateRequest::descriptor();
+    (void)household::v1::StartHouseholdMigrationRequest::descriptor();
+    (void)social::v1::StartPensionTransferRequest::descriptor();
     return true;
   }();
   (void)linked;
@@ -42,7 +48,10 @@ bool IsPublicService(absl::string_view full_name) {
                                    social::v1::SocialSecurityService::service_full_name(),
                                    household::v1::HouseholdRegistrationService::service_full_name(),
                                    accesslog::v1::AccessLogService::service_full_name(),
-                                   medical::v1::CrossCitySettlementService::service_full_name()}) {
+                                   medical::v1::CrossCitySettlementService::service_full_name(),
+                                   certificates::v1::CertificateService::service_full_name(),
+                                   household::v1::HouseholdMigrationService::service_full_name(),
+                                   social::v1::PensionTransferService::service_full_name()}) {
     if (full_name == served) return true;
   }
   return false;

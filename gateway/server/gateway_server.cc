@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/strings/str_split.h"
+#include "gateway/transfers/transfer_workflows.h"
 #include "adapters/adapter_factory.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/log.h"
@@ -43,6 +45,29 @@ class DiscardingAccessLog final : public accesslog::AccessLog {
 }  // namespace
 
 std::string CityHealthServiceName(City city) { return absl::StrCat("interop.city.", CityName(city)); }
+
+namespace {
+
+// The test-only crash hook of INTEROP_TEST_WORKFLOW_CRASH_AT="<type>/<state>/<boundary>", or none.
+workflow::StepHook CrashHookFromEnvironment() {
+  const char* at = std::getenv("INTEROP_TEST_WORKFLOW_CRASH_AT");
+  if (at == nullptr || *at == '\0') return nullptr;
+  std::vector<std::string> parts = absl::StrSplit(at, '/');
+  if (parts.size() != 3) {
+    LogError("INTEROP_TEST_WORKFLOW_CRASH_AT is not <type>/<state>/<boundary>; ignored", {{"value", at}});
+    return nullptr;
+  }
+  LogWarning("TEST HOOK: the gateway exits at a workflow step boundary", {{"at", at}});
+  return [parts](workflow::StepBoundary boundary, const workflow::WorkflowInstance& instance) {
+    if (instance.type == parts[0] && instance.state == parts[1] && workflow::StepBoundaryName(boundary) == parts[2]) {
+      LogWarning("TEST HOOK: exiting now, as if killed", {{"workflow", instance.workflow_id}});
+      std::_Exit(86);
+    }
+    return workflow::StepHookAction::Continue();
+  };
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config::v1::GatewayConfig& config,
                                                                     const ServerOptions& options) {
@@ -114,6 +139,43 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
       std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
   server->settlement_ = std::make_unique<services::CrossCitySettlementServiceImpl>(
       deps, server->medical_rules_, *server->ledger_, *server->work_);
+  std::shared_ptr<const certificates::PublishedTrustList> trust_list;
+  if (config.has_certificates()) {
+    INTEROP_ASSIGN_OR_RETURN(trust_list, certificates::PublishTrustList(config.certificates(), options.clock->Now()));
+    LogInfo("certificate trust list signed", {{"version", absl::StrCat(trust_list->verified.version())},
+                                              {"keys", absl::StrCat(trust_list->verified.list().keys_size())}});
+  } else {
+    LogWarning("certificates are off: the config has no certificates section");
+  }
+  server->certificates_ = std::make_unique<services::CertificateServiceImpl>(
+      deps, std::move(trust_list), absl::Hours(24) * static_cast<int>(config.certificates().default_validity_days()));
+
+  // The cross-city workflows: one engine for both types, on the store's file.
+  INTEROP_ASSIGN_OR_RETURN(server->workflow_store_, workflow::OpenSqliteWorkflowStore(config.store().sqlite_path()));
+  workflow::WorkflowEngineOptions engine_options;
+  const char* replica = std::getenv("INTEROP_GATEWAY_REPLICA_ID");
+  engine_options.replica_id = replica != nullptr && *replica != '\0' ? replica : "gateway";
+  engine_options.hook = CrashHookFromEnvironment();
+  server->workflow_engine_ =
+      // The engine takes a Clock& but only reads it (Clock::Now() is const).
+      std::make_unique<workflow::WorkflowEngine>(*server->workflow_store_, const_cast<Clock&>(*options.clock),
+                                                 engine_options);
+  transfers::TransferWorkflowOptions transfer_options;
+  router::RecordLocator* locator = server->locator_.get();
+  transfer_options.on_household_moved = [locator](const std::string& id) {
+    locator->Forget(id, router::RecordDomain::kHouseholdRegistration);
+  };
+  transfer_options.on_pension_moved = [locator](const std::string& id) {
+    locator->Forget(id, router::RecordDomain::kContributionHistory);
+  };
+  INTEROP_RETURN_IF_ERROR(server->workflow_engine_->Register(
+      transfers::HouseholdMigrationDefinition(*server->cities_, transfer_options)));
+  INTEROP_RETURN_IF_ERROR(
+      server->workflow_engine_->Register(transfers::PensionTransferDefinition(*server->cities_, transfer_options)));
+  server->migrations_ = std::make_unique<services::HouseholdMigrationServiceImpl>(deps, *server->workflow_engine_,
+                                                                                  *server->work_, transfer_options);
+  server->pension_transfers_ = std::make_unique<services::PensionTransferServiceImpl>(
+      deps, *server->workflow_engine_, *server->work_, transfer_options);
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (options.insecure_dev) {
@@ -138,6 +200,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   builder.RegisterService(server->household_.get());
   builder.RegisterService(server->access_log_service_.get());
   builder.RegisterService(server->settlement_.get());
+  builder.RegisterService(server->certificates_.get());
+  builder.RegisterService(server->migrations_.get());
+  builder.RegisterService(server->pension_transfers_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen_address: cannot listen on \"", config.listen_address(), "\""));
@@ -148,7 +213,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   for (const char* service : {"interop.medical.v1.MedicalInsuranceService", "interop.social.v1.SocialSecurityService",
                               "interop.household.v1.HouseholdRegistrationService",
                               "interop.accesslog.v1.AccessLogService",
-                              "interop.medical.v1.CrossCitySettlementService"}) {
+                              "interop.medical.v1.CrossCitySettlementService",
+                              "interop.certificates.v1.CertificateService",
+                              "interop.household.v1.HouseholdMigrationService",
+                              "interop.social.v1.PensionTransferService"}) {
     health->SetServingStatus(service, true);
   }
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
@@ -164,6 +232,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
       }
     });
   }
+
+  // Workflows a previous run left (crashed or stopped mid-step) continue from their last commit.
+  absl::Status resumed = server->workflow_engine_->Resume();
+  if (!resumed.ok()) LogError("could not resume workflows yet; polling retries", {{"error", resumed.ToString()}});
+  server->workflow_engine_->StartPolling(absl::Milliseconds(200));
 
   LogInfo("gateway serving", {{"address", config.listen_address()},
                               {"port", absl::StrCat(server->port_)},
@@ -212,6 +285,7 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   if (reloader_.joinable()) reloader_.join();
   if (intent_recovery_.joinable()) intent_recovery_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  workflow_engine_.reset();  // waits for the steps in flight; leaves the rest for the next start
   work_.reset();  // finishes scheduled reads while the log is still open
   access_log_->CheckpointNow().IgnoreError();
   locations_->Flush().IgnoreError();

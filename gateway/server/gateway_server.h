@@ -27,11 +27,15 @@
 #include "gateway/policy/rate_limiter.h"
 #include "gateway/services/access_log_service.h"
 #include "gateway/services/call_guard.h"
+#include "gateway/services/certificate_service.h"
 #include "gateway/router/city_directory.h"
 #include "gateway/router/record_locator.h"
 #include "gateway/services/household_service.h"
 #include "gateway/services/medical_service.h"
 #include "gateway/services/settlement_service.h"
+#include "gateway/services/transfer_services.h"
+#include "gateway/workflow/workflow_engine.h"
+#include "gateway/workflow/workflow_store.h"
 #include "gateway/settlement/ledger.h"
 #include "gateway/settlement/medical_rules.h"
 #include "gateway/services/social_service.h"
@@ -89,6 +93,15 @@ class GatewayServer {
   std::unique_ptr<services::SocialSecurityServiceImpl> social_;
   std::unique_ptr<services::HouseholdRegistrationServiceImpl> household_;
   std::unique_ptr<services::CrossCitySettlementServiceImpl> settlement_;
+  std::unique_ptr<services::CertificateServiceImpl> certificates_;
+  // The cross-city workflows (household migration, pension transfer) on one engine, on the store's
+  // SQLite file; Resume()d at start-up and polling. The env var INTEROP_TEST_WORKFLOW_CRASH_AT
+  // ("<type>/<state>/<before_step|after_step|after_commit>", tests only) makes the process exit at
+  // once (std::_Exit, as kill -9 would leave it) when a workflow reaches that step boundary.
+  std::unique_ptr<workflow::WorkflowStore> workflow_store_;
+  std::unique_ptr<workflow::WorkflowEngine> workflow_engine_;
+  std::unique_ptr<services::HouseholdMigrationServiceImpl> migrations_;
+  std::unique_ptr<services::PensionTransferServiceImpl> pension_transfers_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_probing_;

@@ -40,6 +40,8 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
                    absl::StrCat("--port_file=", cluster->dir_, "/", name, ".port")};
     // Lvliang's backend speaks HTTP/JSON in the national interface's envelope (adapters/lvliang/).
     if (city == City::CITY_LVLIANG) argvs[city].push_back("--transport=http");
+    // Each city signs certificates with its own key (Jinzhong with SM2, to exercise SM2 with SM3).
+    argvs[city].push_back(absl::StrCat("--signing_key=", cluster->SigningKeyPath(city), ".key"));
   }
   for (City city : kAllCities) {
     std::string name(CityName(city));
@@ -48,6 +50,7 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
     if (!child.ok()) return child.status();
     cluster->cities_[city] = std::move(*child);
   }
+  cluster->city_argvs_ = argvs;
 
   std::string config = absl::StrCat("listen_address: \"127.0.0.1:0\"\n", "tls { ca_cert_file: \"", certs,
                                     "/ca.pem\" cert_file: \"", certs, "/gateway.pem\" key_file: \"", certs,
@@ -58,6 +61,15 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
                                     "access_log { signing_key_file: \"", certs, "/gateway.key\" signing_cert_file: \"",
                                     certs, "/gateway.pem\" checkpoint_every_records: ",
                                     options.checkpoint_every_records, " }\n");
+  // The trust list: each city's signing key, and a retired Taiyuan key that is revoked.
+  absl::StrAppend(&config, "certificates { trust_list_signing_key_file: \"", certs,
+                  "/gateway.key\" trust_list_signing_cert_file: \"", certs, "/gateway.pem\" trust_list_version: 1");
+  for (City city : kAllCities) {
+    absl::StrAppend(&config, " city_keys { city: ", common::v1::City_Name(city), " public_key_file: \"",
+                    cluster->SigningKeyPath(city), ".pub.pem\" }");
+  }
+  absl::StrAppend(&config, " city_keys { city: CITY_TAIYUAN public_key_file: \"", certs,
+                  "/city-taiyuan-signing-retired.pub.pem\" revoked_at: \"2026-01-01T00:00:00+08:00\" } }\n");
   for (City city : kAllCities) {
     absl::StrAppend(&config, "cities { city: ", common::v1::City_Name(city), " address: \"127.0.0.1:",
                     cluster->cities_[city]->port(), "\" tls_server_name: \"localhost\" deadline_ms: ",
@@ -90,6 +102,27 @@ absl::Status CityCluster::RestartGateway() {
   if (!gateway.ok()) return gateway.status();
   gateway_ = std::move(*gateway);
   return absl::OkStatus();
+}
+
+absl::Status CityCluster::RestartCity(City city) {
+  std::unique_ptr<ChildProcess>& child = cities_.at(city);
+  const int port = child->port();
+  child->Stop();
+  std::vector<std::string> argv = city_argvs_.at(city);
+  for (std::string& arg : argv) {
+    if (arg == "--listen=127.0.0.1:0") arg = absl::StrCat("--listen=127.0.0.1:", port);
+  }
+  const std::string name(CityName(city));
+  auto restarted = ChildProcess::Start(argv, absl::StrCat(dir_, "/", name, ".log"),
+                                       absl::StrCat(dir_, "/", name, ".port"));
+  if (!restarted.ok()) return restarted.status();
+  child = std::move(*restarted);
+  return absl::OkStatus();
+}
+
+std::string CityCluster::SigningKeyPath(City city) const {
+  return absl::StrCat(options_.certs_dir, "/city-", CityName(city), "-signing",
+                      city == City::CITY_JINZHONG ? "-sm2" : "");
 }
 
 std::string CityCluster::DialectPath(City city) const {

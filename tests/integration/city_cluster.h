@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gateway/base/cities.h"
@@ -44,6 +45,9 @@ class CityCluster {
   std::string gateway_config_path() const { return dir_ + "/gateway.textproto"; }
   // Starts the gateway again (after Stop() or Kill()) with the same configuration and store.
   absl::Status RestartGateway();
+  // Starts a mock city again (after Stop() or Kill()) on the same port with the same flags. A mock
+  // city keeps its records in memory: the restarted one starts again from the population.
+  absl::Status RestartCity(City city);
 
   // A mutual-TLS channel to the gateway presenting certs_dir/<caller>.pem (for example
   // "caller-hospital-taiyuan"), trusting the development CA.
@@ -56,12 +60,16 @@ class CityCluster {
   std::string CertPath(const std::string& file) const { return options_.certs_dir + "/" + file; }
   // The dialect file of `city`, as the mock city and the gateway use it.
   std::string DialectPath(City city) const;
+  // The city's certificate signing key without extension (".key" private, ".pub.pem" public), as its
+  // mock city signs with it and the gateway's trust list names it: Jinzhong's is SM2, the others P-256.
+  std::string SigningKeyPath(City city) const;
 
  private:
   CityCluster() = default;
   ClusterOptions options_;
   std::string dir_;
   std::map<City, std::unique_ptr<ChildProcess>> cities_;
+  std::map<City, std::vector<std::string>> city_argvs_;  // as first started (port 0)
   std::unique_ptr<ChildProcess> gateway_;
 };
 

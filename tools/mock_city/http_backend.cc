@@ -12,6 +12,7 @@
 #include <fstream>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -488,6 +489,31 @@ std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
     return fail("E1002:inf_time must be \"YYYY-MM-DD HH:MM:SS\"");
   }
   const bool settlement = IsSettlementTransaction(*infno);
+  if (*infno == "L9401" && signer_ != nullptr) {
+    // Certificates (NATIONAL_INTERFACE.md, "Certificates"): sign with this city's own key.
+    const std::string* encoded = nullptr;
+    auto input = request.find("input");
+    if (input != request.end() && input->is_object()) {
+      auto data = input->find("data");
+      if (data != input->end() && data->is_object()) encoded = string_field(*data, "cert_payload");
+    }
+    std::string payload;
+    if (encoded == nullptr || !absl::Base64Unescape(*encoded, &payload)) {
+      return fail("E1002:input.data.cert_payload must be a base64 string");
+    }
+    absl::StatusOr<adapters::CertificateSignature> signature = signer_->Sign(payload);
+    if (!signature.ok()) {
+      return fail(absl::StrCat(signature.status().code() == absl::StatusCode::kFailedPrecondition ? "E2003:" : "E1002:",
+                               signature.status().code() == absl::StatusCode::kInvalidArgument ? "input.data.cert_" : "",
+                               signature.status().message()));
+    }
+    json signinfo;
+    signinfo["sign_data"] = absl::Base64Escape(signature->signature);
+    signinfo["key_id"] = signature->key_id;
+    signinfo["sign_alg"] = signature->algorithm;
+    reply["output"]["signinfo"] = std::move(signinfo);
+    return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301" && !settlement) {
     return fail(absl::StrCat("E1003:不支持的交易 (unsupported transaction) ", *infno));
   }
@@ -655,6 +681,7 @@ absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Start(
 
 absl::StatusOr<std::unique_ptr<HttpMockCityBackend>> HttpMockCityBackend::Serve(
     std::unique_ptr<HttpMockCityBackend> backend, const HttpBackendOptions& options) {
+  backend->platform_.SetCertificateSigner(options.certificate_signer);
   std::string tls_error;
   backend->server_ = std::make_unique<httplib::SSLServer>([&options, &tls_error](SSL_CTX& ctx) {
     SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);

@@ -8,6 +8,6 @@ find_package(OpenSSL 3 REQUIRED)
 
 add_library(interop_mock_http_backend STATIC http_backend.cc)
 target_link_libraries(interop_mock_http_backend
-  PUBLIC interop_mock_population interop_mock_medical_ledger interop_city_dialect interop_identity interop_base absl::status absl::statusor
+  PUBLIC interop_mock_population interop_mock_medical_ledger interop_mock_certificate_signer interop_city_dialect interop_identity interop_base absl::status absl::statusor
     absl::synchronization absl::time
   PRIVATE PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json OpenSSL::SSL absl::str_format absl::strings)

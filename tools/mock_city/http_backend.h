@@ -40,6 +40,7 @@
 #include "absl/time/time.h"
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/clock.h"
+#include "tools/mock_city/certificate_signer.h"
 #include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/population.h"
 
@@ -72,6 +73,10 @@ class NationalInterfacePlatform {
   // Number of persons of whom this city holds any record.
   int HeldPersonCount() const;
 
+  // Certificates: transaction L9401 signs with `signer` (of this city; must outlive the platform).
+  // Without one, L9401 is an unknown transaction (E1003). Call before serving.
+  void SetCertificateSigner(const MockCertificateSigner* signer) { signer_ = signer; }
+
  private:
   NationalInterfacePlatform(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
                             const Clock& clock, std::unique_ptr<MockMedicalLedger> owned_ledger,
@@ -84,6 +89,7 @@ class NationalInterfacePlatform {
   const std::unique_ptr<MockMedicalLedger> owned_ledger_;  // null when the ledger is borrowed
   MockMedicalLedger& ledger_;
   std::atomic<uint64_t> replies_{0};
+  const MockCertificateSigner* signer_ = nullptr;
 };
 
 struct HttpBackendOptions {
@@ -98,6 +104,8 @@ struct HttpBackendOptions {
   int threads = 32;
   // An idle kept-alive connection is closed after this long.
   absl::Duration keep_alive_timeout = absl::Seconds(30);
+  // Signs certificates (L9401) if set; must outlive the backend.
+  const MockCertificateSigner* certificate_signer = nullptr;
 };
 
 class HttpMockCityBackend {

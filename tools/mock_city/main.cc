@@ -67,6 +67,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "interop/config/v1/medical_rules.pb.h"
+#include "tools/mock_city/certificate_signer.h"
 #include "tools/mock_city/http_backend.h"
 #include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/mock_city_service.h"
@@ -92,6 +93,12 @@ ABSL_FLAG(std::string, print_ids, "",
           "Instead of serving, print the identity numbers of every person insured (\"medical\"), "
           "insured in the city named by --city (\"medical-in-city\"), or insured there with an active "
           "enrolment, so that a visit can be settled (\"settleable-in-city\"), one per line: input for load tests.");
+ABSL_FLAG(std::string, signing_key, "",
+          "The city's own certificate signing key (PEM private key, EC P-256 or SM2; the algorithm follows from "
+          "the key). Without it the city cannot sign certificates (SignCertificate answers UNIMPLEMENTED).");
+ABSL_FLAG(std::string, signing_key_id, "",
+          "Id of --signing_key in the gateway's trust list; default: derived from the key as the gateway "
+          "derives it (\"<city>-\" and 16 hex digits of SHA-256 over the public key).");
 ABSL_FLAG(bool, print_examples, false,
           "Print example residents for demos and tests (see the top of main.cc) and exit; serves nothing.");
 
@@ -165,13 +172,21 @@ std::string ExampleLine(absl::string_view kind, interop::City example_for, const
                          contribution_cities.empty() ? "none" : absl::StrJoin(contribution_cities, ","), person.name);
 }
 
-// Prints the example table described at the top of this file.
+// Prints the example table described at the top of this file, and a fourth kind:
+//   settle-patient: insured in the city with an active employee enrolment (310), so with a personal
+//   account, holding at least 100 yuan: a patient whose cross-city visit can be settled with the
+//   account paying part (tools/dev demo settles one).
 void PrintExamples(const Population& population) {
   // Per city: the first person (in population order) of each kind; for insured-elsewhere the first
   // with an active enrolment wins over an earlier inactive one; for contributions-two-cities the one
   // with the fewest months of contributions, so that its history is short enough to read.
-  std::map<interop::City, const SyntheticPerson*> insured, registered, two_cities;
+  constexpr int64_t kSettlePatientMinBalanceFen = 10000;
+  std::map<interop::City, const SyntheticPerson*> insured, registered, two_cities, settle_patients;
   for (const SyntheticPerson& person : population.persons()) {
+    if (person.has_medical && person.medical.status_code == "1" && person.medical.insurance_type_code == "310" &&
+        person.medical.balance_fen >= kSettlePatientMinBalanceFen) {
+      settle_patients.emplace(person.medical.city, &person);  // keeps the first
+    }
     if (person.has_medical && person.medical.city != person.issuing_city) {
       const SyntheticPerson*& best = insured[person.medical.city];
       if (best == nullptr || (best->medical.status_code != "1" && person.medical.status_code == "1")) {
@@ -194,7 +209,10 @@ void PrintExamples(const Population& population) {
               static_cast<unsigned long long>(population.options().seed),
               population.options().persons_per_issuing_city);
   const std::pair<const char*, const std::map<interop::City, const SyntheticPerson*>*> kinds[] = {
-      {"insured-elsewhere", &insured}, {"registered-elsewhere", &registered}, {"contributions-two-cities", &two_cities}};
+      {"insured-elsewhere", &insured},
+      {"registered-elsewhere", &registered},
+      {"contributions-two-cities", &two_cities},
+      {"settle-patient", &settle_patients}};
   for (const auto& [kind, examples] : kinds) {
     for (interop::City city : interop::kAllCities) {
       auto it = examples->find(city);
@@ -298,16 +316,28 @@ int main(int argc, char** argv) {
   interop::mock_city::Population population = interop::mock_city::Population::Generate(population_options);
   const size_t caps = ledger_options->annual_fund_cap_fen.size();
   interop::mock_city::MockMedicalLedger ledger(population, city, *std::move(ledger_options));
+  std::unique_ptr<interop::mock_city::MockCertificateSigner> signer;
+  if (!absl::GetFlag(FLAGS_signing_key).empty()) {
+    auto loaded = interop::mock_city::MockCertificateSigner::FromPemFile(city, absl::GetFlag(FLAGS_signing_key),
+                                                                         absl::GetFlag(FLAGS_signing_key_id));
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "mock-city: --signing_key: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    signer = *std::move(loaded);
+  }
   if (transport == "http") {
     interop::mock_city::HttpBackendOptions http;
     http.listen = absl::GetFlag(FLAGS_listen);
     http.ca_cert_file = absl::GetFlag(FLAGS_ca);
     http.cert_file = absl::GetFlag(FLAGS_cert);
     http.key_file = absl::GetFlag(FLAGS_key);
+    http.certificate_signer = signer.get();
     return interop::mock_city::ServeHttpUntilSignal(*dialect, population, ledger, http,
                                                     absl::GetFlag(FLAGS_port_file), stop_signals);
   }
   interop::mock_city::MockCityBackend backend(*dialect, population, interop::Clock::Real(), ledger);
+  backend.SetCertificateSigner(signer.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -327,6 +357,7 @@ int main(int argc, char** argv) {
                     {"persons_held", absl::StrCat(backend.HeldPersonCount())},
                     {"seed", absl::StrCat(population_options.seed)},
                     {"annual_caps", absl::StrCat(caps)},
+                    {"signing_key_id", signer != nullptr ? signer->key_id() : "none"},
                     {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";

@@ -26,11 +26,6 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const grpc:
   return reactor;
 }
 
-bool HoldsAny(const SyntheticPerson& person, City city) {
-  return (person.has_medical && person.medical.city == city) || person.household.city == city ||
-         Population::HasContributionsIn(person, city);
-}
-
 constexpr int kDefaultPageSize = 500;
 constexpr int kMaxPageSize = 1000;
 
@@ -100,7 +95,8 @@ MockCityBackend::MockCityBackend(std::shared_ptr<const adapters::Dialect> dialec
       population_(population),
       clock_(clock),
       owned_ledger_(std::move(owned_ledger)),
-      ledger_(ledger != nullptr ? *ledger : *owned_ledger_) {}
+      ledger_(ledger != nullptr ? *ledger : *owned_ledger_),
+      mobility_(std::make_unique<MockMobilityRecords>(population, dialect_->city())) {}
 
 grpc::Status MockCityBackend::Lookup(const std::string& resident_id, const SyntheticPerson** person,
                                      absl::string_view field) const {
@@ -140,7 +136,11 @@ grpc::Status MockCityBackend::LocalCode(CodeTableKind table, const std::string& 
 
 int MockCityBackend::HeldPersonCount() const {
   int count = 0;
-  for (const SyntheticPerson& person : population_.persons()) count += HoldsAny(person, city_) ? 1 : 0;
+  for (const SyntheticPerson& person : population_.persons()) {
+    count += (person.has_medical && person.medical.city == city_) || mobility_->HoldsAnyRecordBesidesMedical(person)
+                 ? 1
+                 : 0;
+  }
   return count;
 }
 
@@ -152,9 +152,11 @@ grpc::ServerUnaryReactor* MockCityBackend::LocatePerson(grpc::CallbackServerCont
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return Done(context, grpc::Status::OK);
   if (!status.ok()) return Done(context, status);
   response->set_holds_medical_enrollment(person->has_medical && person->medical.city == city_);
-  response->set_holds_household_registration(person->household.city == city_);
-  response->set_holds_contribution_history(Population::HasContributionsIn(*person, city_));
-  response->set_found(HoldsAny(*person, city_));
+  // Registration and contributions as migrations and transfers have left them.
+  response->set_holds_household_registration(mobility_->Registration(*person).has_value());
+  response->set_holds_contribution_history(mobility_->HasContributions(*person));
+  response->set_found(response->holds_medical_enrollment() || response->holds_household_registration() ||
+                      response->holds_contribution_history());
   return Done(context, grpc::Status::OK);
 }
 
@@ -194,13 +196,13 @@ grpc::ServerUnaryReactor* MockCityBackend::GetContributions(grpc::CallbackServer
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
-  if (!Population::HasContributionsIn(*person, city_)) {
+  if (!mobility_->HasContributions(*person)) {
     return Done(context, grpc::Status(grpc::StatusCode::NOT_FOUND, "no contributions were paid in this city"));
   }
   response->set_resident_id(dialect_->BackendResidentId(person->resident_id));
   std::vector<std::pair<const ContributionMonth*, std::string>> months;  // with the local kind code
   const std::vector<ContributionMonth> paid =
-      population_.Contributions(*person, city_, request->from_year(), request->to_year());
+      mobility_->Contributions(*person, request->from_year(), request->to_year());
   months.reserve(paid.size());
   for (const ContributionMonth& month : paid) {
     std::string kind;
@@ -231,10 +233,11 @@ grpc::ServerUnaryReactor* MockCityBackend::GetHouseholdRegistration(
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
-  if (person->household.city != city_) {
+  const std::optional<HouseholdRegistration> registration = mobility_->Registration(*person);
+  if (!registration.has_value()) {
     return Done(context, grpc::Status(grpc::StatusCode::NOT_FOUND, "person is not registered in this city"));
   }
-  const HouseholdRegistration& h = person->household;
+  const HouseholdRegistration& h = *registration;
   absl::StatusOr<std::string> name = adapters::EncodeText(person->name, dialect_->text_encoding());
   if (!name.ok()) {
     return Done(context, grpc::Status(grpc::StatusCode::INTERNAL, std::string(name.status().message())));
@@ -507,6 +510,24 @@ grpc::ServerUnaryReactor* MockCityBackend::ListFilings(grpc::CallbackServerConte
   absl::StatusOr<std::vector<adapters::FilingRecord>> filings = ledger_.ListFilings(person->resident_id);
   if (!filings.ok()) return Done(context, FromLedger(filings.status()));
   for (const adapters::FilingRecord& filing : *filings) WriteFiling(filing, response->add_filings());
+  return Done(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MockCityBackend::SignCertificate(grpc::CallbackServerContext* context,
+                                                           const backend::SignCertificateRequest* request,
+                                                           backend::SignCertificateResponse* response) {
+  if (signer_ == nullptr) {
+    return Done(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                      absl::StrCat("city ", CityName(city_), " has no certificate signing key")));
+  }
+  absl::StatusOr<adapters::CertificateSignature> signature = signer_->Sign(request->payload());
+  if (!signature.ok()) {
+    return Done(context, grpc::Status(static_cast<grpc::StatusCode>(signature.status().code()),
+                                      std::string(signature.status().message())));
+  }
+  response->set_signature(signature->signature);
+  response->set_key_id(signature->key_id);
+  response->set_algorithm(signature->algorithm);
   return Done(context, grpc::Status::OK);
 }
 

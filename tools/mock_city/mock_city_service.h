@@ -32,7 +32,9 @@
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/clock.h"
 #include "interop/citybackend/v1/city_backend.grpc.pb.h"
+#include "tools/mock_city/certificate_signer.h"
 #include "tools/mock_city/medical_ledger.h"
+#include "tools/mock_city/mobility_records.h"
 #include "tools/mock_city/population.h"
 
 namespace interop::mock_city {
@@ -90,7 +92,43 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
                                         const citybackend::v1::ListFilingsRequest* request,
                                         citybackend::v1::ListFilingsResponse* response) override;
 
+  // Certificates: signs with `signer` (of this city; must outlive the service). Without one,
+  // SignCertificate answers UNIMPLEMENTED. Call before serving.
+  void SetCertificateSigner(const MockCertificateSigner* signer) { signer_ = signer; }
+  grpc::ServerUnaryReactor* SignCertificate(grpc::CallbackServerContext* context,
+                                            const citybackend::v1::SignCertificateRequest* request,
+                                            citybackend::v1::SignCertificateResponse* response) override;
+
+  // Household migration and pension transfer (mock_city_mobility.cc), over MockMobilityRecords
+  // (mobility_records.h, in memory): the requests are read in the city's dialect as strictly as
+  // the settlement ones; request_key is required (at most 200 characters).
+  grpc::ServerUnaryReactor* IssueMoveInPermit(grpc::CallbackServerContext* context,
+                                              const citybackend::v1::IssueMoveInPermitRequest* request,
+                                              citybackend::v1::IssueMoveInPermitResponse* response) override;
+  grpc::ServerUnaryReactor* RecordMoveOut(grpc::CallbackServerContext* context,
+                                          const citybackend::v1::RecordMoveOutRequest* request,
+                                          citybackend::v1::RecordMoveOutResponse* response) override;
+  grpc::ServerUnaryReactor* SettleIn(grpc::CallbackServerContext* context,
+                                     const citybackend::v1::SettleInRequest* request,
+                                     citybackend::v1::SettleInResponse* response) override;
+  grpc::ServerUnaryReactor* ApplyPensionTransfer(grpc::CallbackServerContext* context,
+                                                 const citybackend::v1::ApplyPensionTransferRequest* request,
+                                                 citybackend::v1::ApplyPensionTransferResponse* response) override;
+  grpc::ServerUnaryReactor* IssueContactLetter(grpc::CallbackServerContext* context,
+                                               const citybackend::v1::IssueContactLetterRequest* request,
+                                               citybackend::v1::IssueContactLetterResponse* response) override;
+  grpc::ServerUnaryReactor* PreparePensionTransferOut(
+      grpc::CallbackServerContext* context, const citybackend::v1::PreparePensionTransferOutRequest* request,
+      citybackend::v1::PreparePensionTransferOutResponse* response) override;
+  grpc::ServerUnaryReactor* CompletePensionTransferOut(
+      grpc::CallbackServerContext* context, const citybackend::v1::CompletePensionTransferOutRequest* request,
+      citybackend::v1::CompletePensionTransferOutResponse* response) override;
+  grpc::ServerUnaryReactor* ConfirmPensionTransferIn(
+      grpc::CallbackServerContext* context, const citybackend::v1::ConfirmPensionTransferInRequest* request,
+      citybackend::v1::ConfirmPensionTransferInResponse* response) override;
+
   MockMedicalLedger& ledger() { return ledger_; }
+  MockMobilityRecords& mobility() { return *mobility_; }
 
   // Number of persons of whom this city holds any record.
   int HeldPersonCount() const;
@@ -118,6 +156,14 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
                           adapters::FilingRecord* out) const;
   grpc::Status ReadDate(absl::string_view field, const std::string& text, absl::CivilDay* day) const;
   grpc::Status ReadMoney(absl::string_view field, const std::string& text, int64_t* fen) const;
+  // For the mobility calls (mock_city_mobility.cc): the person of `resident_id`, a valid request
+  // key, a city of the five by its six-digit code, the sheet both ways.
+  grpc::Status MobilityLookup(const std::string& request_key, const std::string& resident_id,
+                              const SyntheticPerson** person) const;
+  grpc::Status ReadCity(absl::string_view field, const std::string& code, City* city) const;
+  grpc::Status WriteSheet(const adapters::PensionTransferSheet& sheet, const std::string& resident_id,
+                          citybackend::v1::PensionTransferSheet* out) const;
+  grpc::Status ReadSheet(const citybackend::v1::PensionTransferSheet& in, adapters::PensionTransferSheet* out) const;
   // The city's local code for `national_code` in `table`, or INTERNAL if the dialect has none.
   grpc::Status LocalCode(adapters::CodeTableKind table, const std::string& national_code,
                          std::string* local) const;
@@ -128,6 +174,9 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
   const Clock& clock_;
   const std::unique_ptr<MockMedicalLedger> owned_ledger_;  // null when the ledger is borrowed
   MockMedicalLedger& ledger_;
+  const MockCertificateSigner* signer_ = nullptr;
+  // Household register and pension relationships as the workflows change them.
+  const std::unique_ptr<MockMobilityRecords> mobility_;
 };
 
 }  // namespace interop::mock_city

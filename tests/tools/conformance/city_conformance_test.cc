@@ -116,7 +116,10 @@ TEST_P(MockCityConformanceTest, PassesEveryCheck) {
       dir, {absl::StrCat("--city=", name), absl::StrCat("--address=127.0.0.1:", (*backend)->port()),
             absl::StrCat("--dialect=", DialectOf(city)), absl::StrCat("--transport=", http ? "http" : "grpc"),
             absl::StrCat("--sample_ids=", samples),
-            absl::StrCat("--settlement_person=", settlement_persons.front())});
+            absl::StrCat("--settlement_person=", settlement_persons.front()),
+            // The suite runs next to fuzzers and other processes on a small machine: the deadline
+            // check is about an answer at all, not about this machine's speed under load.
+            "--deadline_ms=10000"});
   EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
   for (absl::string_view check : conformance::kCheckNames) {
     EXPECT_THAT(LineOf(outcome, check), StartsWith(absl::StrCat("PASS ", check, ": "))) << outcome.output;
