@@ -157,9 +157,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   engine_options.replica_id = replica != nullptr && *replica != '\0' ? replica : "gateway";
   engine_options.hook = CrashHookFromEnvironment();
   server->workflow_engine_ =
-      // The engine takes a Clock& but only reads it (Clock::Now() is const).
-      std::make_unique<workflow::WorkflowEngine>(*server->workflow_store_, const_cast<Clock&>(*options.clock),
-                                                 engine_options);
+      std::make_unique<workflow::WorkflowEngine>(*server->workflow_store_, *options.clock, engine_options);
   transfers::TransferWorkflowOptions transfer_options;
   router::RecordLocator* locator = server->locator_.get();
   transfer_options.on_household_moved = [locator](const std::string& id) {

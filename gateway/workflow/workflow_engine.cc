@@ -81,7 +81,7 @@ absl::string_view StepBoundaryName(StepBoundary boundary) {
   return "unknown";
 }
 
-WorkflowEngine::WorkflowEngine(WorkflowStore& store, Clock& clock, WorkflowEngineOptions options)
+WorkflowEngine::WorkflowEngine(WorkflowStore& store, const Clock& clock, WorkflowEngineOptions options)
     : store_(store), clock_(clock), options_(std::move(options)), random_(options_.random_seed) {
   if (options_.replica_id.empty() || options_.threads < 1 || options_.max_in_flight < 1 ||
       options_.lease_duration <= absl::ZeroDuration()) {

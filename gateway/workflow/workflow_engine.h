@@ -83,7 +83,7 @@ struct Transition {
 class StepContext {
  public:
   StepContext(std::string workflow_id, int64_t step_seq, std::string state, std::vector<OutboxEntry> outbox,
-              int attempt, absl::Time deadline, Clock& clock)
+              int attempt, absl::Time deadline, const Clock& clock)
       : workflow_id_(std::move(workflow_id)),
         step_seq_(step_seq),
         state_(std::move(state)),
@@ -107,7 +107,7 @@ class StepContext {
   int attempt() const { return attempt_; }
   // The instance's overall deadline; external calls should not outlast it.
   absl::Time deadline() const { return deadline_; }
-  Clock& clock() const { return clock_; }
+  const Clock& clock() const { return clock_; }
 
  private:
   std::string workflow_id_;
@@ -116,7 +116,7 @@ class StepContext {
   std::vector<OutboxEntry> outbox_;
   int attempt_;
   absl::Time deadline_;
-  Clock& clock_;
+  const Clock& clock_;
 };
 
 // Called exactly once by a step, from any thread, with what it decided or why it failed.
@@ -223,7 +223,7 @@ class WorkflowEngine {
  public:
   // `store` and `clock` must outlive the engine. INVALID_ARGUMENT-worthy options (empty replica_id,
   // threads or max_in_flight < 1, non-positive lease) are broken invariants: the constructor aborts.
-  WorkflowEngine(WorkflowStore& store, Clock& clock, WorkflowEngineOptions options);
+  WorkflowEngine(WorkflowStore& store, const Clock& clock, WorkflowEngineOptions options);
   // Stops polling, waits for every step in flight to call done and be committed (or abandoned),
   // then joins the threads. Leases of abandoned instances stay held.
   ~WorkflowEngine();
@@ -278,7 +278,7 @@ class WorkflowEngine {
   void PollLoop(absl::Duration interval);
 
   WorkflowStore& store_;
-  Clock& clock_;
+  const Clock& clock_;
   const WorkflowEngineOptions options_;
 
   absl::Mutex mu_;
