@@ -103,6 +103,26 @@ void CertificateServiceImpl::SignWith(const std::shared_ptr<GuardedCall>& call, 
       });
 }
 
+template <typename Record, typename Response>
+void CertificateServiceImpl::IssueFromHolder(
+    std::shared_ptr<GuardedCall> call, Response* response, router::RecordDomain domain, absl::Duration valid_for,
+    std::function<void(adapters::CityAdapter&, adapters::Callback<Record>)> fetch,
+    std::function<pb::CertificatePayload(const Record&)> claims) {
+  FetchFromHolder<Record>(
+      deps_, call->resident_id(), domain, call->options(), std::move(fetch),
+      [call](City city) { call->AddCityConsulted(city); },
+      [this, call, response, valid_for, claims = std::move(claims)](City city, absl::StatusOr<Record> record) {
+        if (!record.ok()) return call->Finish(record.status());
+        SignWith(call, city, claims(*record), record->name(), valid_for,
+                 [call, response, city](absl::StatusOr<Signed> signed_certificate) {
+                   if (!signed_certificate.ok()) return call->Finish(signed_certificate.status());
+                   FillIssued(response, call->resident_id(), std::move(signed_certificate->certificate),
+                              std::move(signed_certificate->payload), {city});
+                   call->Finish(absl::OkStatus(), response, response->mutable_provenance());
+                 });
+      });
+}
+
 // --- Insurance status: signed by the insured city.
 
 grpc::ServerUnaryReactor* CertificateServiceImpl::IssueInsuranceStatusCertificate(
@@ -121,25 +141,17 @@ grpc::ServerUnaryReactor* CertificateServiceImpl::IssueInsuranceStatusCertificat
     call->Finish(valid_for.status());
     return reactor;
   }
-  FetchFromHolder<medical::v1::GetInsuranceStatusResponse>(
-      deps_, call->resident_id(), router::RecordDomain::kMedicalEnrollment, call->options(),
-      [call](adapters::CityAdapter& adapter, adapters::Callback<medical::v1::GetInsuranceStatusResponse> done) {
+  using Record = medical::v1::GetInsuranceStatusResponse;
+  IssueFromHolder<Record>(
+      call, response, router::RecordDomain::kMedicalEnrollment, *valid_for,
+      [call](adapters::CityAdapter& adapter, adapters::Callback<Record> done) {
         adapter.GetInsuranceStatus(call->resident_id(), call->options(), std::move(done));
       },
-      [call](City city) { call->AddCityConsulted(city); },
-      [this, call, response, valid_for = *valid_for](City city,
-                                                      absl::StatusOr<medical::v1::GetInsuranceStatusResponse> status) {
-        if (!status.ok()) return call->Finish(status.status());
+      [](const Record& status) {
         pb::CertificatePayload claims;
         claims.set_kind(pb::CERTIFICATE_KIND_INSURANCE_STATUS);
-        *claims.mutable_insurance_status() = certificates::InsuranceStatusClaimsFrom(*status);
-        SignWith(call, city, std::move(claims), status->name(), valid_for,
-                 [call, response, city](absl::StatusOr<Signed> signed_certificate) {
-                   if (!signed_certificate.ok()) return call->Finish(signed_certificate.status());
-                   FillIssued(response, call->resident_id(), std::move(signed_certificate->certificate),
-                              std::move(signed_certificate->payload), {city});
-                   call->Finish(absl::OkStatus(), response, response->mutable_provenance());
-                 });
+        *claims.mutable_insurance_status() = certificates::InsuranceStatusClaimsFrom(status);
+        return claims;
       });
   return reactor;
 }
@@ -162,25 +174,17 @@ grpc::ServerUnaryReactor* CertificateServiceImpl::IssueResidenceCertificate(
     call->Finish(valid_for.status());
     return reactor;
   }
-  FetchFromHolder<household::v1::GetHouseholdRecordResponse>(
-      deps_, call->resident_id(), router::RecordDomain::kHouseholdRegistration, call->options(),
-      [call](adapters::CityAdapter& adapter, adapters::Callback<household::v1::GetHouseholdRecordResponse> done) {
+  using Record = household::v1::GetHouseholdRecordResponse;
+  IssueFromHolder<Record>(
+      call, response, router::RecordDomain::kHouseholdRegistration, *valid_for,
+      [call](adapters::CityAdapter& adapter, adapters::Callback<Record> done) {
         adapter.GetHouseholdRecord(call->resident_id(), call->options(), std::move(done));
       },
-      [call](City city) { call->AddCityConsulted(city); },
-      [this, call, response, valid_for = *valid_for](City city,
-                                                      absl::StatusOr<household::v1::GetHouseholdRecordResponse> record) {
-        if (!record.ok()) return call->Finish(record.status());
+      [](const Record& record) {
         pb::CertificatePayload claims;
         claims.set_kind(pb::CERTIFICATE_KIND_RESIDENCE);
-        *claims.mutable_residence() = certificates::ResidenceClaimsFrom(*record);
-        SignWith(call, city, std::move(claims), record->name(), valid_for,
-                 [call, response, city](absl::StatusOr<Signed> signed_certificate) {
-                   if (!signed_certificate.ok()) return call->Finish(signed_certificate.status());
-                   FillIssued(response, call->resident_id(), std::move(signed_certificate->certificate),
-                              std::move(signed_certificate->payload), {city});
-                   call->Finish(absl::OkStatus(), response, response->mutable_provenance());
-                 });
+        *claims.mutable_residence() = certificates::ResidenceClaimsFrom(record);
+        return claims;
       });
   return reactor;
 }

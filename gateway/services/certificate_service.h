@@ -65,6 +65,14 @@ class CertificateServiceImpl final : public certificates::v1::CertificateService
   // checks the signature against the trust list. `done` gets the signed certificate or an error.
   void SignWith(const std::shared_ptr<GuardedCall>& call, City city, certificates::v1::CertificatePayload payload,
                 const std::string& name, absl::Duration valid_for, std::function<void(absl::StatusOr<Signed>)> done);
+  // Issues a certificate of a record one city holds (insurance status, residence): fetches the
+  // record from its holder with `fetch`, builds the claims with `claims`, has the holder sign, and
+  // finishes the call with `response`.
+  template <typename Record, typename Response>
+  void IssueFromHolder(std::shared_ptr<GuardedCall> call, Response* response, router::RecordDomain domain,
+                       absl::Duration valid_for,
+                       std::function<void(adapters::CityAdapter&, adapters::Callback<Record>)> fetch,
+                       std::function<certificates::v1::CertificatePayload(const Record&)> claims);
   // Collects the person's contribution history from every city that holds part of it.
   void CollectContributions(const std::shared_ptr<GuardedCall>& call, int from_year, int to_year,
                             std::function<void(absl::StatusOr<social::v1::GetContributionHistoryResponse>)> done);
