@@ -10,6 +10,9 @@
 #
 # As root it runs the server as the "postgres" system user (initdb refuses root); otherwise as the
 # caller. Needs the postgresql-15 package (tools/dev setup installs it).
+#
+# Several test runs may share one server (two ctest invocations in one build tree): each start
+# counts a user in DIR/users and each stop uncounts one; the server stops with its last user.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -28,6 +31,19 @@ as_owner() {
 
 conninfo() { echo "host=$dir port=$port dbname=interop user=$(owner) connect_timeout=5"; }
 owner() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
+
+# users +1|-1: changes the count of runs using the server, under a lock; prints the new count.
+users() {
+  (
+    flock 9
+    local n
+    n=$(cat "$dir/users" 2>/dev/null || echo 0)
+    n=$((n + $1))
+    ((n >= 0)) || n=0
+    echo "$n" >"$dir/users"
+    echo "$n"
+  ) 9>"$dir/users.lock"
+}
 
 case "$action" in
   start)
@@ -50,9 +66,13 @@ case "$action" in
     as_owner "$PG_BIN/psql" -h "$dir" -p $port -U "$(owner)" -d postgres -Atqc \
       "SELECT 1 FROM pg_database WHERE datname = 'interop'" | grep -q 1 ||
       as_owner "$PG_BIN/createdb" -h "$dir" -p $port -U "$(owner)" interop
+    users +1 >/dev/null
     conninfo
     ;;
   stop)
+    if [[ "$(users -1)" -gt 0 ]]; then
+      exit 0  # another run still uses it
+    fi
     if [[ -f "$data/PG_VERSION" ]]; then
       as_owner "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
     fi
