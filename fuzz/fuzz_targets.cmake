@@ -5,7 +5,8 @@
 # To add a target: write fuzz/<name>.cc, add <name> to INTEROP_FUZZ_TARGETS, set
 # INTEROP_FUZZ_LIBS_<name> (and INTEROP_FUZZ_EMBED_<name> for files it compiles in, as
 # SYMBOL=path-from-the-repository-root), and check in a few seeds in fuzz/corpus/<name>/.
-set(INTEROP_FUZZ_TARGETS money_fuzzer date_fuzzer text_decoding_fuzzer reply_translation_fuzzer lvliang_reply_fuzzer)
+set(INTEROP_FUZZ_TARGETS money_fuzzer date_fuzzer text_decoding_fuzzer reply_translation_fuzzer lvliang_reply_fuzzer
+  lvliang_workflow_reply_fuzzer)
 
 set(INTEROP_FUZZ_LIBS_money_fuzzer interop_city_dialect)
 set(INTEROP_FUZZ_LIBS_date_fuzzer interop_city_dialect)
@@ -20,6 +21,10 @@ set(INTEROP_FUZZ_EMBED_reply_translation_fuzzer
 # Lvliang's HTTP/JSON national-interface replies (adapters/lvliang/national_interface.h).
 set(INTEROP_FUZZ_LIBS_lvliang_reply_fuzzer interop_lvliang_national_interface interop_city_dialect)
 set(INTEROP_FUZZ_EMBED_lvliang_reply_fuzzer kLvliangDialect=adapters/lvliang/dialect.textproto)
+# Lvliang's replies to the household migration and pension transfer steps (L9302 ... L9304, L9202 ...
+# L9206) and to certificate signing (L9401).
+set(INTEROP_FUZZ_LIBS_lvliang_workflow_reply_fuzzer interop_lvliang_national_interface interop_city_dialect)
+set(INTEROP_FUZZ_EMBED_lvliang_workflow_reply_fuzzer kLvliangDialect=adapters/lvliang/dialect.textproto)
 
 # interop_setup_fuzz_target(TARGET target NAME name): gives `target`, an executable built from
 # fuzz/<name>.cc, the libraries and embedded files fuzz target `name` needs.

@@ -676,12 +676,12 @@ absl::StatusOr<std::vector<social::v1::ContributionEntry>> ParseContributionsRep
   return entries;
 }
 
-absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(const Dialect& dialect,
-                                                                              const std::string& resident_id,
-                                                                              absl::string_view body) {
-  const City city = dialect.city();
-  Transaction tx{city, kHouseholdTransaction, &dialect};
-  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "household registration"));
+namespace {
+
+// output.hhreginfo: a household registration in the city (L9301, L9304).
+absl::StatusOr<household::v1::GetHouseholdRecordResponse> HouseholdMember(const Transaction& tx, const json& output,
+                                                                          const std::string& resident_id) {
+  const City city = tx.city;
   constexpr absl::string_view kInfo = "output.hhreginfo";
   INTEROP_ASSIGN_OR_RETURN(const json* info, ObjectMember(tx, output, "output", "hhreginfo"));
   INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *info, kInfo, resident_id));
@@ -708,6 +708,16 @@ absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(co
   out.set_household_type(type);
   *out.mutable_registered_since() = since;
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<household::v1::GetHouseholdRecordResponse> ParseHouseholdReply(const Dialect& dialect,
+                                                                              const std::string& resident_id,
+                                                                              absl::string_view body) {
+  Transaction tx{dialect.city(), kHouseholdTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "household registration"));
+  return HouseholdMember(tx, output, resident_id);
 }
 
 // --- Cross-city medical settlement.
@@ -1262,6 +1272,398 @@ absl::StatusOr<CertificateSignature> ParseSignCertificateReply(City city, absl::
   signature.key_id = std::move(key_id);
   signature.algorithm = std::move(sign_alg);
   return signature;
+}
+
+// --- Household migration and pension transfer.
+
+namespace {
+
+constexpr char kPensionCode[] = "110";  // the national contribution kind of pension insurance
+
+absl::Status CheckRequestKey(const std::string& request_key) {
+  if (request_key.empty()) return BadRequest("request_key", "is required");
+  if (request_key.size() > kMaxBizSnLength) {
+    return BadRequest("request_key", absl::StrCat("is longer than ", kMaxBizSnLength, " characters"));
+  }
+  if (!IsValidUtf8(request_key)) return BadRequest("request_key", "is not UTF-8");
+  return absl::OkStatus();
+}
+
+absl::Status CheckNumber(absl::string_view field, const std::string& number) {
+  if (number.empty()) return BadRequest(field, "is required");
+  if (!IsValidUtf8(number)) return BadRequest(field, "is not UTF-8");
+  return absl::OkStatus();
+}
+
+// input.data {"biz_sn": <key>, "psn_cert_type": "01", "certno": <id>}.
+absl::StatusOr<ordered_json> WorkflowInput(const Dialect& dialect, const std::string& request_key,
+                                           const std::string& resident_id) {
+  INTEROP_RETURN_IF_ERROR(CheckRequestKey(request_key));
+  ordered_json data;
+  data["biz_sn"] = request_key;
+  data["psn_cert_type"] = "01";
+  data["certno"] = dialect.BackendResidentId(resident_id);
+  return data;
+}
+
+std::string WorkflowRequest(const RequestEnvelope& envelope, absl::string_view infno, ordered_json data) {
+  ordered_json input;
+  input["data"] = std::move(data);
+  return Dump(Envelope(envelope, infno, std::move(input)));
+}
+
+absl::StatusOr<std::string> RequestAddress(absl::string_view field, const std::string& code) {
+  if (code.size() != 6 || !AllDigits(code)) return BadRequest(field, "is not a six-digit division code");
+  return code;
+}
+
+// The sheet's yearinfo and clctinfo, and its funds, into `data` (L9206), in the dialect.
+absl::Status WriteSheet(const Dialect& dialect, const PensionTransferSheet& sheet, ordered_json& data) {
+  const std::string* pension = dialect.table(CodeTableKind::kContributionKinds).ToLocal(kPensionCode);
+  if (pension == nullptr) {
+    return BadRequest("sheet.months", absl::StrCat("the dialect ", dialect.source(), " has no pension code"));
+  }
+  INTEROP_ASSIGN_OR_RETURN(data["psn_acct_balc"],
+                           RequestMoney(dialect, "sheet.personal_account_fen", sheet.personal_account_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["pool_fund_amt"],
+                           RequestMoney(dialect, "sheet.pooled_fund_fen", sheet.pooled_fund_fen));
+  ordered_json years = ordered_json::array();
+  for (size_t i = 0; i < sheet.years.size(); ++i) {
+    const PensionSheetYear& y = sheet.years[i];
+    const std::string field = absl::StrCat("sheet.years[", i, "].");
+    if (y.year < kEarliestDateYear || y.year > 9999) return BadRequest(field + "year", "is outside 1900-9999");
+    if (y.months < 1 || y.months > 12) return BadRequest(field + "months", "is not 1 to 12");
+    ordered_json year;
+    year["year"] = absl::StrFormat("%04d", y.year);
+    year["clct_mons"] = absl::StrCat(y.months);
+    INTEROP_ASSIGN_OR_RETURN(year["clct_base_sum"],
+                             RequestMoney(dialect, field + "wage_base_total_fen", y.wage_base_total_fen));
+    INTEROP_ASSIGN_OR_RETURN(year["psn_clct_amt"], RequestMoney(dialect, field + "personal_fen", y.personal_fen));
+    INTEROP_ASSIGN_OR_RETURN(year["emp_clct_amt"], RequestMoney(dialect, field + "employer_fen", y.employer_fen));
+    years.push_back(std::move(year));
+  }
+  ordered_json months = ordered_json::array();
+  for (size_t i = 0; i < sheet.months.size(); ++i) {
+    const social::v1::ContributionEntry& e = sheet.months[i];
+    const std::string field = absl::StrCat("sheet.months[", i, "].");
+    if (e.kind() != social::v1::INSURANCE_KIND_EMPLOYEE_PENSION) {
+      return BadRequest(field + "kind", "is not pension insurance");
+    }
+    if (e.year() < kEarliestDateYear || e.year() > 9999 || e.month() < 1 || e.month() > 12) {
+      return BadRequest(field + "month", "is not a month of the years 1900-9999");
+    }
+    ordered_json month;
+    month["insutype"] = *pension;
+    month["ym"] = dialect.date_format().FormatMonth(absl::CivilMonth(e.year(), e.month()));
+    INTEROP_ASSIGN_OR_RETURN(month["clct_base"], RequestMoney(dialect, field + "wage_base", e.wage_base().fen()));
+    INTEROP_ASSIGN_OR_RETURN(month["psn_clct_amt"],
+                             RequestMoney(dialect, field + "personal_amount", e.personal_amount().fen()));
+    INTEROP_ASSIGN_OR_RETURN(month["emp_clct_amt"],
+                             RequestMoney(dialect, field + "employer_amount", e.employer_amount().fen()));
+    months.push_back(std::move(month));
+  }
+  data["yearinfo"] = std::move(years);
+  data["clctinfo"] = std::move(months);
+  return absl::OkStatus();
+}
+
+// The object `key` of the output, with the certno of the person asked about.
+absl::StatusOr<const json*> PersonObject(const Transaction& tx, const json& output, const char* key,
+                                         const std::string& resident_id) {
+  INTEROP_ASSIGN_OR_RETURN(const json* info, ObjectMember(tx, output, "output", key));
+  INTEROP_RETURN_IF_ERROR(CheckCertno(tx, *info, Path("output", key), resident_id));
+  return info;
+}
+
+absl::StatusOr<bool> ReplayedMember(const Transaction& tx, const json& output) {
+  return FlagMember(tx, output, "output", "rpt_flag");
+}
+
+// A number of months paid in a year: "1" to "12".
+absl::StatusOr<int> MonthCountMember(const Transaction& tx, const json& object, absl::string_view parent,
+                                     const char* key) {
+  INTEROP_ASSIGN_OR_RETURN(std::string text, StringMember(tx, object, parent, key));
+  int months = 0;
+  if (text.empty() || text.size() > 2 || !AllDigits(text) || text[0] == '0' || !absl::SimpleAtoi(text, &months) ||
+      months > 12) {
+    return tx.Bad(Path(parent, key), absl::StrCat(Quote(text), " is not a number of months from 1 to 12"));
+  }
+  return months;
+}
+
+// output.baseinfo, yearinfo and clctinfo of L9204: the sheet.
+absl::StatusOr<PensionTransferSheet> SheetMember(const Transaction& tx, const json& output,
+                                                 const std::string& resident_id) {
+  PensionTransferSheet sheet;
+  INTEROP_ASSIGN_OR_RETURN(const json* baseinfo, PersonObject(tx, output, "baseinfo", resident_id));
+  INTEROP_ASSIGN_OR_RETURN(sheet.personal_account_fen,
+                           MoneyMember(tx, *baseinfo, "output.baseinfo", "psn_acct_balc"));
+  INTEROP_ASSIGN_OR_RETURN(sheet.pooled_fund_fen, MoneyMember(tx, *baseinfo, "output.baseinfo", "pool_fund_amt"));
+
+  INTEROP_ASSIGN_OR_RETURN(const json* yearinfo, ArrayMember(tx, output, "output", "yearinfo"));
+  std::set<int> years_seen;
+  for (size_t i = 0; i < yearinfo->size(); ++i) {
+    const json& row = (*yearinfo)[i];
+    const std::string path = Index("output.yearinfo", i);
+    if (!row.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", row.type_name()));
+    PensionSheetYear year;
+    INTEROP_ASSIGN_OR_RETURN(year.year, YearMember(tx, row, path, "year"));
+    INTEROP_ASSIGN_OR_RETURN(year.months, MonthCountMember(tx, row, path, "clct_mons"));
+    INTEROP_ASSIGN_OR_RETURN(year.wage_base_total_fen, MoneyMember(tx, row, path, "clct_base_sum"));
+    INTEROP_ASSIGN_OR_RETURN(year.personal_fen, MoneyMember(tx, row, path, "psn_clct_amt"));
+    INTEROP_ASSIGN_OR_RETURN(year.employer_fen, MoneyMember(tx, row, path, "emp_clct_amt"));
+    if (!years_seen.insert(year.year).second) {
+      return tx.Bad(Path(path, "year"), absl::StrCat(year.year, " repeats an earlier entry"));
+    }
+    sheet.years.push_back(year);
+  }
+  std::sort(sheet.years.begin(), sheet.years.end(),
+            [](const PensionSheetYear& a, const PensionSheetYear& b) { return a.year < b.year; });
+
+  INTEROP_ASSIGN_OR_RETURN(const json* clctinfo, ArrayMember(tx, output, "output", "clctinfo"));
+  std::set<absl::CivilMonth> months_seen;
+  for (size_t i = 0; i < clctinfo->size(); ++i) {
+    const json& row = (*clctinfo)[i];
+    const std::string path = Index("output.clctinfo", i);
+    if (!row.is_object()) return tx.Bad(path, absl::StrCat("must be an object, got ", row.type_name()));
+    INTEROP_ASSIGN_OR_RETURN(
+        social::v1::InsuranceKind kind,
+        CodeMember(tx, row, path, "insutype", CodeTableKind::kContributionKinds, kNationalContributionKinds));
+    if (kind != social::v1::INSURANCE_KIND_EMPLOYEE_PENSION) {
+      return tx.Bad(Path(path, "insutype"), "is not the pension code: a sheet holds pension months only");
+    }
+    INTEROP_ASSIGN_OR_RETURN(absl::CivilMonth month, MonthMember(tx, row, path, "ym"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t base, MoneyMember(tx, row, path, "clct_base"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t personal, MoneyMember(tx, row, path, "psn_clct_amt"));
+    INTEROP_ASSIGN_OR_RETURN(int64_t employer, MoneyMember(tx, row, path, "emp_clct_amt"));
+    if (!months_seen.insert(month).second) {
+      return tx.Bad(Path(path, "ym"), absl::StrCat(Quote(row["ym"].get_ref<const std::string&>()),
+                                                   " repeats an earlier month"));
+    }
+    social::v1::ContributionEntry entry;
+    *entry.mutable_city() = MakeCityInfo(tx.city);
+    entry.set_kind(kind);
+    entry.set_year(static_cast<int>(month.year()));
+    entry.set_month(month.month());
+    entry.mutable_wage_base()->set_fen(base);
+    entry.set_months(1);
+    entry.mutable_personal_amount()->set_fen(personal);
+    entry.mutable_employer_amount()->set_fen(employer);
+    sheet.months.push_back(std::move(entry));
+  }
+  std::sort(sheet.months.begin(), sheet.months.end(),
+            [](const social::v1::ContributionEntry& a, const social::v1::ContributionEntry& b) {
+              return std::make_pair(a.year(), a.month()) < std::make_pair(b.year(), b.month());
+            });
+  return sheet;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildMoveInPermitRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                     const std::string& request_key,
+                                                     const std::string& resident_id, City origin,
+                                                     const std::string& address_code) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(data["mvout_admdvs"], RequestCity("origin", origin));
+  INTEROP_ASSIGN_OR_RETURN(data["hhreg_admdvs"], RequestAddress("address_code", address_code));
+  return WorkflowRequest(envelope, kMoveInPermitTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildMoveOutRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                const std::string& request_key, const std::string& resident_id,
+                                                City destination, const std::string& permit_number,
+                                                absl::CivilDay permit_valid_until) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(data["mvin_admdvs"], RequestCity("destination", destination));
+  INTEROP_RETURN_IF_ERROR(CheckNumber("permit_number", permit_number));
+  data["mvin_pmt_no"] = permit_number;
+  INTEROP_ASSIGN_OR_RETURN(data["pmt_vali_enddate"], RequestDay(dialect, "permit_valid_until", permit_valid_until));
+  return WorkflowRequest(envelope, kMoveOutTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildSettleInRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                 const std::string& request_key, const std::string& resident_id,
+                                                 const std::string& permit_number,
+                                                 const std::string& address_code, const std::string& name) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  if (name.empty()) return BadRequest("name", "is required");
+  if (!IsValidUtf8(name)) return BadRequest("name", "is not UTF-8");
+  data["psn_name"] = name;
+  INTEROP_RETURN_IF_ERROR(CheckNumber("permit_number", permit_number));
+  data["mvin_pmt_no"] = permit_number;
+  INTEROP_ASSIGN_OR_RETURN(data["hhreg_admdvs"], RequestAddress("address_code", address_code));
+  return WorkflowRequest(envelope, kSettleInTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildPensionApplicationRequest(const Dialect& dialect,
+                                                           const RequestEnvelope& envelope,
+                                                           const std::string& request_key,
+                                                           const std::string& resident_id, City origin) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(data["trfout_admdvs"], RequestCity("origin", origin));
+  return WorkflowRequest(envelope, kPensionApplicationTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildContactLetterRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                      const std::string& request_key,
+                                                      const std::string& resident_id,
+                                                      const std::string& application_number) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_RETURN_IF_ERROR(CheckNumber("application_number", application_number));
+  data["aply_no"] = application_number;
+  return WorkflowRequest(envelope, kContactLetterTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildPrepareTransferOutRequest(const Dialect& dialect,
+                                                           const RequestEnvelope& envelope,
+                                                           const std::string& request_key,
+                                                           const std::string& resident_id, City destination,
+                                                           const std::string& letter_number) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(data["trfin_admdvs"], RequestCity("destination", destination));
+  INTEROP_RETURN_IF_ERROR(CheckNumber("letter_number", letter_number));
+  data["letr_no"] = letter_number;
+  return WorkflowRequest(envelope, kPrepareTransferOutTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildCompleteTransferOutRequest(const Dialect& dialect,
+                                                            const RequestEnvelope& envelope,
+                                                            const std::string& request_key,
+                                                            const std::string& resident_id, City destination,
+                                                            const std::string& letter_number,
+                                                            int64_t personal_account_fen, int64_t pooled_fund_fen) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(data["trfin_admdvs"], RequestCity("destination", destination));
+  INTEROP_RETURN_IF_ERROR(CheckNumber("letter_number", letter_number));
+  data["letr_no"] = letter_number;
+  INTEROP_ASSIGN_OR_RETURN(data["psn_acct_balc"], RequestMoney(dialect, "personal_account_fen", personal_account_fen));
+  INTEROP_ASSIGN_OR_RETURN(data["pool_fund_amt"], RequestMoney(dialect, "pooled_fund_fen", pooled_fund_fen));
+  return WorkflowRequest(envelope, kCompleteTransferOutTransaction, std::move(data));
+}
+
+absl::StatusOr<std::string> BuildConfirmTransferInRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                          const std::string& request_key,
+                                                          const std::string& resident_id,
+                                                          const std::string& application_number, City origin,
+                                                          const PensionTransferSheet& sheet) {
+  INTEROP_ASSIGN_OR_RETURN(ordered_json data, WorkflowInput(dialect, request_key, resident_id));
+  INTEROP_RETURN_IF_ERROR(CheckNumber("application_number", application_number));
+  data["aply_no"] = application_number;
+  INTEROP_ASSIGN_OR_RETURN(data["trfout_admdvs"], RequestCity("origin", origin));
+  INTEROP_RETURN_IF_ERROR(WriteSheet(dialect, sheet, data));
+  return WorkflowRequest(envelope, kConfirmTransferInTransaction, std::move(data));
+}
+
+absl::StatusOr<MoveInPermit> ParseMoveInPermitReply(const Dialect& dialect, const std::string& resident_id,
+                                                    absl::string_view body) {
+  Transaction tx{dialect.city(), kMoveInPermitTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the permit to move in", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "pmtinfo", resident_id));
+  constexpr absl::string_view kInfo = "output.pmtinfo";
+  MoveInPermit permit;
+  INTEROP_ASSIGN_OR_RETURN(permit.permit_number, IdMember(tx, *info, kInfo, "mvin_pmt_no"));
+  INTEROP_ASSIGN_OR_RETURN(permit.issued_on, DayMember(tx, *info, kInfo, "issu_date"));
+  INTEROP_ASSIGN_OR_RETURN(permit.valid_until, DayMember(tx, *info, kInfo, "vali_enddate"));
+  if (permit.valid_until < permit.issued_on) return tx.Bad(Path(kInfo, "vali_enddate"), "is before issu_date");
+  INTEROP_ASSIGN_OR_RETURN(permit.replayed, ReplayedMember(tx, output));
+  return permit;
+}
+
+absl::StatusOr<MoveOutRecord> ParseMoveOutReply(const Dialect& dialect, const std::string& resident_id,
+                                                absl::string_view body) {
+  Transaction tx{dialect.city(), kMoveOutTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "household registration for this person", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "mvoutinfo", resident_id));
+  constexpr absl::string_view kInfo = "output.mvoutinfo";
+  MoveOutRecord record;
+  INTEROP_ASSIGN_OR_RETURN(record.previous_address_code, DivisionMember(tx, *info, kInfo, "hhreg_admdvs"));
+  INTEROP_ASSIGN_OR_RETURN(record.moved_out_on, DayMember(tx, *info, kInfo, "mvout_date"));
+  INTEROP_ASSIGN_OR_RETURN(record.replayed, ReplayedMember(tx, output));
+  return record;
+}
+
+absl::StatusOr<SettleInResult> ParseSettleInReply(const Dialect& dialect, const std::string& resident_id,
+                                                  const std::string& address_code, absl::string_view body) {
+  Transaction tx{dialect.city(), kSettleInTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the settling-in", &SettlementReplyError));
+  SettleInResult result;
+  INTEROP_ASSIGN_OR_RETURN(result.registration, HouseholdMember(tx, output, resident_id));
+  if (result.registration.address_code() != address_code) {
+    return tx.Bad("output.hhreginfo.hhreg_admdvs", "is not the address settled in");
+  }
+  INTEROP_ASSIGN_OR_RETURN(result.replayed, ReplayedMember(tx, output));
+  return result;
+}
+
+absl::StatusOr<PensionApplication> ParsePensionApplicationReply(const Dialect& dialect,
+                                                                const std::string& resident_id,
+                                                                absl::string_view body) {
+  Transaction tx{dialect.city(), kPensionApplicationTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "the pension transfer application", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "aplyinfo", resident_id));
+  constexpr absl::string_view kInfo = "output.aplyinfo";
+  PensionApplication application;
+  INTEROP_ASSIGN_OR_RETURN(application.application_number, IdMember(tx, *info, kInfo, "aply_no"));
+  INTEROP_ASSIGN_OR_RETURN(application.applied_on, DayMember(tx, *info, kInfo, "aply_date"));
+  INTEROP_ASSIGN_OR_RETURN(application.replayed, ReplayedMember(tx, output));
+  return application;
+}
+
+absl::StatusOr<ContactLetter> ParseContactLetterReply(const Dialect& dialect, const std::string& resident_id,
+                                                      const std::string& application_number,
+                                                      absl::string_view body) {
+  Transaction tx{dialect.city(), kContactLetterTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the contact letter", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "letrinfo", resident_id));
+  constexpr absl::string_view kInfo = "output.letrinfo";
+  ContactLetter letter;
+  INTEROP_ASSIGN_OR_RETURN(letter.letter_number, IdMember(tx, *info, kInfo, "letr_no"));
+  INTEROP_ASSIGN_OR_RETURN(std::string application, StringMember(tx, *info, kInfo, "aply_no"));
+  if (application != application_number) return tx.Bad(Path(kInfo, "aply_no"), "is not the application asked about");
+  INTEROP_ASSIGN_OR_RETURN(letter.issued_on, DayMember(tx, *info, kInfo, "issu_date"));
+  INTEROP_ASSIGN_OR_RETURN(letter.replayed, ReplayedMember(tx, output));
+  return letter;
+}
+
+absl::StatusOr<PreparedTransferOut> ParsePrepareTransferOutReply(const Dialect& dialect,
+                                                                 const std::string& resident_id,
+                                                                 absl::string_view body) {
+  Transaction tx{dialect.city(), kPrepareTransferOutTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output,
+                           OutputOf(tx, body, "pension record for this person", &SettlementReplyError));
+  PreparedTransferOut prepared;
+  INTEROP_ASSIGN_OR_RETURN(prepared.sheet, SheetMember(tx, output, resident_id));
+  INTEROP_ASSIGN_OR_RETURN(prepared.replayed, ReplayedMember(tx, output));
+  return prepared;
+}
+
+absl::StatusOr<TransferOutCompletion> ParseCompleteTransferOutReply(const Dialect& dialect,
+                                                                    const std::string& resident_id,
+                                                                    absl::string_view body) {
+  Transaction tx{dialect.city(), kCompleteTransferOutTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the transfer out", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "trfoutinfo", resident_id));
+  TransferOutCompletion completion;
+  INTEROP_ASSIGN_OR_RETURN(completion.ended_on, DayMember(tx, *info, "output.trfoutinfo", "trfout_date"));
+  INTEROP_ASSIGN_OR_RETURN(completion.replayed, ReplayedMember(tx, output));
+  return completion;
+}
+
+absl::StatusOr<TransferInConfirmation> ParseConfirmTransferInReply(const Dialect& dialect,
+                                                                   const std::string& resident_id,
+                                                                   absl::string_view body) {
+  Transaction tx{dialect.city(), kConfirmTransferInTransaction, &dialect};
+  INTEROP_ASSIGN_OR_RETURN(json output, OutputOf(tx, body, "the transfer in", &SettlementReplyError));
+  INTEROP_ASSIGN_OR_RETURN(const json* info, PersonObject(tx, output, "trfininfo", resident_id));
+  constexpr absl::string_view kInfo = "output.trfininfo";
+  TransferInConfirmation confirmation;
+  INTEROP_ASSIGN_OR_RETURN(confirmation.confirmed_on, DayMember(tx, *info, kInfo, "cfm_date"));
+  INTEROP_ASSIGN_OR_RETURN(confirmation.applicant_notified, FlagMember(tx, *info, kInfo, "ntc_flag"));
+  INTEROP_ASSIGN_OR_RETURN(confirmation.replayed, ReplayedMember(tx, output));
+  return confirmation;
 }
 
 }  // namespace interop::adapters::lvliang

@@ -20,10 +20,11 @@
 //   E1001 no record       -> NOT_FOUND naming the city (LocatePerson: found=false instead)
 //   E9001 platform busy   -> UNAVAILABLE naming the city
 //   anything else         -> INTERNAL naming the city, the transaction and the (sanitised) err_msg
-// The settlement transactions (5206 ... 5301A) map more codes, as the gRPC adapter maps the
-// backend's status codes (SettlementReplyError):
+// The settlement transactions (5206 ... 5301A), L9401 (signing) and the workflow steps (L9302 ...
+// L9304, L9202 ... L9206) map more codes, as the gRPC adapter maps the backend's status codes
+// (SettlementReplyError):
 //   E1002 malformed request -> INVALID_ARGUMENT      E2001 version moved  -> ABORTED
-//   E1003 unknown transaction -> UNIMPLEMENTED       E2002 id reused      -> ALREADY_EXISTS
+//   E1003 unknown transaction -> UNIMPLEMENTED       E2002 id/key reused  -> ALREADY_EXISTS
 //                                                    E2003 refused        -> FAILED_PRECONDITION
 //
 // Thread-safe: pure functions over immutable inputs; MessageIdGenerator is thread-safe.
@@ -79,14 +80,33 @@ inline constexpr char kFilingQueryTransaction[] = "5301A";  // 异地就医备�
 // own key. The national interface has no such transaction, so it is a local one.
 inline constexpr char kSignCertificateTransaction[] = "L9401";  // 电子证明签章: sign a certificate
 
+// Household migration and pension transfer (NATIONAL_INTERFACE.md, "Household migration and pension
+// transfer"): the steps of the gateway's workflows (gateway/transfers/), one local transaction each,
+// the household ones beside L9301 and the pension ones beside L9201. Each carries the workflow's
+// idempotency key as biz_sn: Lüliang applies a biz_sn once and answers it again with its first answer
+// (rpt_flag "1").
+inline constexpr char kMoveInPermitTransaction[] = "L9302";  // 准予迁入证明: destination issues a permit
+inline constexpr char kMoveOutTransaction[] = "L9303";       // 迁出登记: origin records the move-out
+inline constexpr char kSettleInTransaction[] = "L9304";      // 落户登记: destination settles the person in
+inline constexpr char kPensionApplicationTransaction[] = "L9202";  // 转移接续申请: destination, application
+inline constexpr char kContactLetterTransaction[] = "L9203";       // 联系函: destination, contact letter
+inline constexpr char kPrepareTransferOutTransaction[] = "L9204";  // 信息表: origin, sheet and funds
+inline constexpr char kCompleteTransferOutTransaction[] = "L9205";  // 转出: origin ends the relationship
+inline constexpr char kConfirmTransferInTransaction[] = "L9206";    // 转入确认: destination merges it
+// biz_sn: the gateway's idempotency key, 1 to this many characters.
+inline constexpr size_t kMaxBizSnLength = 200;
+
 // Error codes at the start of err_msg ("E1001:..."), for infcode -1.
 inline constexpr char kErrorNoRecord[] = "E1001";    // no such person, or no such record of them
 inline constexpr char kErrorBadRequest[] = "E1002";  // the request was malformed
 inline constexpr char kErrorUnknownTransaction[] = "E1003";
 inline constexpr char kErrorVersionMoved[] = "E2001";        // settlement: the account version moved
-inline constexpr char kErrorSettlementIdReused[] = "E2002";  // settlement: the id was used with other values
-inline constexpr char kErrorRefused[] =
-    "E2003";                                   // settlement, filing: refused by a rule (overdraw, cap, ...)
+// settlement: the setl_id was used with other values; workflow steps: the biz_sn was used for another
+// request.
+inline constexpr char kErrorSettlementIdReused[] = "E2002";
+// settlement, filing, certificate, workflow step: refused by a rule (overdraw, cap, an expired permit,
+// a relationship that cannot move, ...).
+inline constexpr char kErrorRefused[] = "E2003";
 inline constexpr char kErrorBusy[] = "E9001";  // the platform cannot answer now
 
 // The accumulation types (cum_type_code) of 5206 and of the settlement replies.
@@ -297,6 +317,99 @@ std::string BuildSignCertificateRequest(const RequestEnvelope& envelope, const s
 // E1003 -> UNIMPLEMENTED, E1002 -> INVALID_ARGUMENT); INTERNAL for a signature that is not base64,
 // an empty key id, or an algorithm other than "ecdsa-p256-sha256" and "sm2-sm3".
 absl::StatusOr<CertificateSignature> ParseSignCertificateReply(City city, absl::string_view body);
+
+// --- Household migration and pension transfer (NATIONAL_INTERFACE.md, "Household migration and
+// pension transfer"), the CityAdapter methods IssueMoveInPermit ... ConfirmPensionTransferIn.
+//
+// Request builders take canonical values and write them in the dialect, with `request_key` as biz_sn.
+// INVALID_ARGUMENT naming the canonical field for what the protocol cannot carry: a request_key empty
+// or longer than kMaxBizSnLength, a city that is not one of the five, an empty permit, application or
+// letter number, an address code that is not six digits, a name that is empty or not UTF-8, an amount
+// outside 0..kMaxMoneyFen, a date or month outside the years 1900-9999, a dialect without a pension
+// contribution code.
+
+// L9302: destination; a permit for `resident_id` to move in from `origin` to `address_code`.
+absl::StatusOr<std::string> BuildMoveInPermitRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                     const std::string& request_key,
+                                                     const std::string& resident_id, City origin,
+                                                     const std::string& address_code);
+// L9303: origin; the move-out to `destination` on its permit.
+absl::StatusOr<std::string> BuildMoveOutRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                const std::string& request_key, const std::string& resident_id,
+                                                City destination, const std::string& permit_number,
+                                                absl::CivilDay permit_valid_until);
+// L9304: destination; settles the person in at `address_code` on its permit; `name` UTF-8.
+absl::StatusOr<std::string> BuildSettleInRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                 const std::string& request_key, const std::string& resident_id,
+                                                 const std::string& permit_number,
+                                                 const std::string& address_code, const std::string& name);
+// L9202: destination; an application to transfer the pension relationship in from `origin`.
+absl::StatusOr<std::string> BuildPensionApplicationRequest(const Dialect& dialect,
+                                                           const RequestEnvelope& envelope,
+                                                           const std::string& request_key,
+                                                           const std::string& resident_id, City origin);
+// L9203: destination; the contact letter for an application.
+absl::StatusOr<std::string> BuildContactLetterRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                      const std::string& request_key,
+                                                      const std::string& resident_id,
+                                                      const std::string& application_number);
+// L9204: origin; the sheet and funds of a transfer to `destination` on its contact letter.
+absl::StatusOr<std::string> BuildPrepareTransferOutRequest(const Dialect& dialect,
+                                                           const RequestEnvelope& envelope,
+                                                           const std::string& request_key,
+                                                           const std::string& resident_id, City destination,
+                                                           const std::string& letter_number);
+// L9205: origin; ends the relationship, transferring out the funds prepared.
+absl::StatusOr<std::string> BuildCompleteTransferOutRequest(const Dialect& dialect,
+                                                            const RequestEnvelope& envelope,
+                                                            const std::string& request_key,
+                                                            const std::string& resident_id, City destination,
+                                                            const std::string& letter_number,
+                                                            int64_t personal_account_fen, int64_t pooled_fund_fen);
+// L9206: destination; checks `sheet` (the origin's, in this dialect), merges it, notifies the applicant.
+absl::StatusOr<std::string> BuildConfirmTransferInRequest(const Dialect& dialect, const RequestEnvelope& envelope,
+                                                          const std::string& request_key,
+                                                          const std::string& resident_id,
+                                                          const std::string& application_number, City origin,
+                                                          const PensionTransferSheet& sheet);
+
+// Reply parsers, errors as SettlementReplyError (E1001 NOT_FOUND, E1002 INVALID_ARGUMENT, E1003
+// UNIMPLEMENTED, E2002 ALREADY_EXISTS: biz_sn reused, E2003 FAILED_PRECONDITION, E9001 UNAVAILABLE,
+// all naming the city, as the gRPC adapter maps a backend's codes); INTERNAL naming the city, the
+// transaction and the field for anything malformed, a reply about another person included.
+// `replayed` is rpt_flag.
+
+// L9302: a permit with a number and a valid_until not before issued_on.
+absl::StatusOr<MoveInPermit> ParseMoveInPermitReply(const Dialect& dialect, const std::string& resident_id,
+                                                    absl::string_view body);
+// L9303: the previous address (a division of the city) and the day of the move-out.
+absl::StatusOr<MoveOutRecord> ParseMoveOutReply(const Dialect& dialect, const std::string& resident_id,
+                                                absl::string_view body);
+// L9304: the new registration (as L9301 answers it), which must be at `address_code`.
+absl::StatusOr<SettleInResult> ParseSettleInReply(const Dialect& dialect, const std::string& resident_id,
+                                                  const std::string& address_code, absl::string_view body);
+// L9202: the application's number and day.
+absl::StatusOr<PensionApplication> ParsePensionApplicationReply(const Dialect& dialect,
+                                                                const std::string& resident_id,
+                                                                absl::string_view body);
+// L9203: the letter's number and day; it must be for `application_number`.
+absl::StatusOr<ContactLetter> ParseContactLetterReply(const Dialect& dialect, const std::string& resident_id,
+                                                      const std::string& application_number,
+                                                      absl::string_view body);
+// L9204: the sheet: years (ascending, no year twice, 1-12 months each), pension months (the dialect's
+// pension code only, ascending, no month twice; city: the dialect's) and the funds. Whether the sheet
+// checks out (transfers::CheckSheet) is the gateway's business, not the parser's.
+absl::StatusOr<PreparedTransferOut> ParsePrepareTransferOutReply(const Dialect& dialect,
+                                                                 const std::string& resident_id,
+                                                                 absl::string_view body);
+// L9205: the day the relationship ended.
+absl::StatusOr<TransferOutCompletion> ParseCompleteTransferOutReply(const Dialect& dialect,
+                                                                    const std::string& resident_id,
+                                                                    absl::string_view body);
+// L9206: the day of the confirmation and whether the applicant was notified.
+absl::StatusOr<TransferInConfirmation> ParseConfirmTransferInReply(const Dialect& dialect,
+                                                                   const std::string& resident_id,
+                                                                   absl::string_view body);
 
 }  // namespace interop::adapters::lvliang
 

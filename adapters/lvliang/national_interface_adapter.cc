@@ -289,4 +289,125 @@ void NationalInterfaceAdapter::SignCertificate(const std::string& payload, const
       [this](const std::string& reply) { return ParseSignCertificateReply(city_, reply); }, std::move(done));
 }
 
+// --- Household migration and pension transfer.
+
+template <typename T>
+void NationalInterfaceAdapter::CallBuilt(absl::string_view infno, absl::StatusOr<std::string> body,
+                                         const CallOptions& options,
+                                         std::function<absl::StatusOr<T>(const std::string& reply)> translate,
+                                         Callback<T> done) {
+  if (!body.ok()) return done(body.status());
+  Call<T>(infno, *std::move(body), options, std::move(translate), std::move(done));
+}
+
+void NationalInterfaceAdapter::IssueMoveInPermit(const std::string& request_key, const std::string& resident_id,
+                                                 City origin, const std::string& address_code,
+                                                 const CallOptions& options, Callback<MoveInPermit> done) {
+  CallBuilt<MoveInPermit>(
+      kMoveInPermitTransaction,
+      BuildMoveInPermitRequest(dialect_, NextEnvelope(), request_key, resident_id, origin, address_code), options,
+      [this, resident_id](const std::string& reply) { return ParseMoveInPermitReply(dialect_, resident_id, reply); },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::RecordMoveOut(const std::string& request_key, const std::string& resident_id,
+                                             City destination, const std::string& permit_number,
+                                             absl::CivilDay permit_valid_until, const CallOptions& options,
+                                             Callback<MoveOutRecord> done) {
+  CallBuilt<MoveOutRecord>(
+      kMoveOutTransaction,
+      BuildMoveOutRequest(dialect_, NextEnvelope(), request_key, resident_id, destination, permit_number,
+                          permit_valid_until),
+      options,
+      [this, resident_id](const std::string& reply) { return ParseMoveOutReply(dialect_, resident_id, reply); },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::SettleIn(const std::string& request_key, const std::string& resident_id,
+                                        const std::string& permit_number, const std::string& address_code,
+                                        const std::string& name, const CallOptions& options,
+                                        Callback<SettleInResult> done) {
+  CallBuilt<SettleInResult>(
+      kSettleInTransaction,
+      BuildSettleInRequest(dialect_, NextEnvelope(), request_key, resident_id, permit_number, address_code, name),
+      options,
+      [this, resident_id, address_code](const std::string& reply) {
+        return ParseSettleInReply(dialect_, resident_id, address_code, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::ApplyPensionTransfer(const std::string& request_key, const std::string& resident_id,
+                                                    City origin, const CallOptions& options,
+                                                    Callback<PensionApplication> done) {
+  CallBuilt<PensionApplication>(
+      kPensionApplicationTransaction,
+      BuildPensionApplicationRequest(dialect_, NextEnvelope(), request_key, resident_id, origin), options,
+      [this, resident_id](const std::string& reply) {
+        return ParsePensionApplicationReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::IssueContactLetter(const std::string& request_key, const std::string& resident_id,
+                                                  const std::string& application_number, const CallOptions& options,
+                                                  Callback<ContactLetter> done) {
+  CallBuilt<ContactLetter>(
+      kContactLetterTransaction,
+      BuildContactLetterRequest(dialect_, NextEnvelope(), request_key, resident_id, application_number), options,
+      [this, resident_id, application_number](const std::string& reply) {
+        return ParseContactLetterReply(dialect_, resident_id, application_number, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::PreparePensionTransferOut(const std::string& request_key,
+                                                         const std::string& resident_id, City destination,
+                                                         const std::string& letter_number,
+                                                         const CallOptions& options,
+                                                         Callback<PreparedTransferOut> done) {
+  CallBuilt<PreparedTransferOut>(
+      kPrepareTransferOutTransaction,
+      BuildPrepareTransferOutRequest(dialect_, NextEnvelope(), request_key, resident_id, destination, letter_number),
+      options,
+      [this, resident_id](const std::string& reply) {
+        return ParsePrepareTransferOutReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::CompletePensionTransferOut(const std::string& request_key,
+                                                          const std::string& resident_id, City destination,
+                                                          const std::string& letter_number,
+                                                          int64_t personal_account_fen, int64_t pooled_fund_fen,
+                                                          const CallOptions& options,
+                                                          Callback<TransferOutCompletion> done) {
+  CallBuilt<TransferOutCompletion>(
+      kCompleteTransferOutTransaction,
+      BuildCompleteTransferOutRequest(dialect_, NextEnvelope(), request_key, resident_id, destination, letter_number,
+                                      personal_account_fen, pooled_fund_fen),
+      options,
+      [this, resident_id](const std::string& reply) {
+        return ParseCompleteTransferOutReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
+void NationalInterfaceAdapter::ConfirmPensionTransferIn(const std::string& request_key,
+                                                        const std::string& resident_id,
+                                                        const std::string& application_number, City origin,
+                                                        const PensionTransferSheet& sheet,
+                                                        const CallOptions& options,
+                                                        Callback<TransferInConfirmation> done) {
+  CallBuilt<TransferInConfirmation>(
+      kConfirmTransferInTransaction,
+      BuildConfirmTransferInRequest(dialect_, NextEnvelope(), request_key, resident_id, application_number, origin,
+                                    sheet),
+      options,
+      [this, resident_id](const std::string& reply) {
+        return ParseConfirmTransferInReply(dialect_, resident_id, reply);
+      },
+      std::move(done));
+}
+
 }  // namespace interop::adapters::lvliang

@@ -83,6 +83,36 @@ class NationalInterfaceAdapter final : public CityAdapter {
   void SignCertificate(const std::string& payload, const CallOptions& options,
                        Callback<CertificateSignature> done) override;
 
+  // Household migration (L9302, L9303, L9304) and pension transfer (L9202 ... L9206), one
+  // transaction each, `request_key` sent as biz_sn; errors as SettlementReplyError, the same codes as
+  // the gRPC adapter's (FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT naming the
+  // city). A request the protocol cannot carry is INVALID_ARGUMENT naming the field, without a call.
+  void IssueMoveInPermit(const std::string& request_key, const std::string& resident_id, City origin,
+                         const std::string& address_code, const CallOptions& options,
+                         Callback<MoveInPermit> done) override;
+  void RecordMoveOut(const std::string& request_key, const std::string& resident_id, City destination,
+                     const std::string& permit_number, absl::CivilDay permit_valid_until, const CallOptions& options,
+                     Callback<MoveOutRecord> done) override;
+  void SettleIn(const std::string& request_key, const std::string& resident_id, const std::string& permit_number,
+                const std::string& address_code, const std::string& name, const CallOptions& options,
+                Callback<SettleInResult> done) override;
+  void ApplyPensionTransfer(const std::string& request_key, const std::string& resident_id, City origin,
+                            const CallOptions& options, Callback<PensionApplication> done) override;
+  void IssueContactLetter(const std::string& request_key, const std::string& resident_id,
+                          const std::string& application_number, const CallOptions& options,
+                          Callback<ContactLetter> done) override;
+  void PreparePensionTransferOut(const std::string& request_key, const std::string& resident_id, City destination,
+                                 const std::string& letter_number, const CallOptions& options,
+                                 Callback<PreparedTransferOut> done) override;
+  void CompletePensionTransferOut(const std::string& request_key, const std::string& resident_id, City destination,
+                                  const std::string& letter_number, int64_t personal_account_fen,
+                                  int64_t pooled_fund_fen, const CallOptions& options,
+                                  Callback<TransferOutCompletion> done) override;
+  void ConfirmPensionTransferIn(const std::string& request_key, const std::string& resident_id,
+                                const std::string& application_number, City origin,
+                                const PensionTransferSheet& sheet, const CallOptions& options,
+                                Callback<TransferInConfirmation> done) override;
+
   static constexpr int kMaxReconciliationPages = 10000;
 
  private:
@@ -102,6 +132,10 @@ class NationalInterfaceAdapter final : public CityAdapter {
   template <typename T>
   void Call(absl::string_view infno, std::string body, const CallOptions& options,
             std::function<absl::StatusOr<T>(const std::string& reply)> translate, Callback<T> done);
+  // Call with a body that may not have been built (INVALID_ARGUMENT from a builder: no call).
+  template <typename T>
+  void CallBuilt(absl::string_view infno, absl::StatusOr<std::string> body, const CallOptions& options,
+                 std::function<absl::StatusOr<T>(const std::string& reply)> translate, Callback<T> done);
 
   NationalInterfaceAdapter(NationalInterfaceAdapterOptions options,
                            std::unique_ptr<HttpsTransport> transport);

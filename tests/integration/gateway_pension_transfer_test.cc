@@ -1,19 +1,20 @@
 // Pension relationship transfer (养老保险关系转移接续) end to end, with real mock-city and gateway
-// processes: a transfer between each pair of the gRPC cities; a rejected transfer (no pension record
-// at the origin); kill -9 of the gateway (the test-only crash hook exits without cleanup) at every
-// step boundary, after which the transfer finishes with money and contribution months conserved
-// across the cities (funds in flight counted by the transfer); and the origin down during its step.
+// processes: a transfer between each pair of the five cities (Lüliang's mock speaks HTTP/JSON in the
+// national interface's envelope: the origin of two pairs, the destination of two); a rejected transfer
+// (no pension record at the origin); kill -9 of the gateway (the test-only crash hook exits without
+// cleanup) at every step boundary, with the origin and the destination rotating over the five cities,
+// after which the transfer finishes with money and contribution months conserved across the cities
+// (funds in flight counted by the transfer); and the origin down during its step.
 //
-// Funds are read from the cities themselves: each gRPC mock city's pension months (GetContributions,
-// translated from its dialect) give its funds for the person by the national rule
-// (gateway/transfers/pension_funds.h): the personal account as the sum of the personal amounts (the
-// mock pays no interest) and the pooled part, 12% of each month's wage base since 1998-01.
+// Funds are read from the cities themselves: each mock city's pension months (through the adapter the
+// gateway uses for it, translated from its dialect and protocol) give its funds for the person by the
+// national rule (gateway/transfers/pension_funds.h): the personal account as the sum of the personal
+// amounts (the mock pays no interest) and the pooled part, 12% of each month's wage base since 1998-01.
 //
 // As in gateway_migration_test.cc, the city-down test stops the ORIGIN before it has been changed.
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/grpc_backend/backend_translation.h"
 #include "gateway/transfers/pension_funds.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,7 +30,7 @@ using social::v1::PensionTransfer;
 using social::v1::PensionTransferService;
 
 struct Holdings {
-  int64_t funds_fen = 0;  // personal account + pooled part, over the gRPC cities
+  int64_t funds_fen = 0;  // personal account + pooled part, over the five cities
   int months = 0;         // pension months
   std::map<City, int> months_by_city;
 };
@@ -56,7 +57,7 @@ class PensionTransferTest : public ::testing::Test {
   }
 
   // Someone who paid pension contributions in `origin`, not in the last months there, and never in
-  // `destination`.
+  // `destination`. From Lüliang: one whose number Lüliang issued, the usual case there.
   const SyntheticPerson& Contributor(City origin, City destination) {
     const absl::CivilMonth recent = absl::CivilMonth(population_->options().today) - 3;
     const SyntheticPerson* p = FindUnused(
@@ -70,7 +71,7 @@ class PensionTransferTest : public ::testing::Test {
               in_origin = true;
             }
           }
-          return in_origin && p.issuing_city != City::CITY_LVLIANG;
+          return in_origin && (origin != City::CITY_LVLIANG || p.issuing_city == City::CITY_LVLIANG);
         },
         &used_);
     EXPECT_NE(p, nullptr);
@@ -79,23 +80,10 @@ class PensionTransferTest : public ::testing::Test {
 
   Holdings Held(const std::string& id) {
     Holdings h;
-    for (City city : kGrpcCities) {
-      absl::StatusOr<std::shared_ptr<const adapters::Dialect>> dialect =
-          adapters::Dialect::LoadFile(cluster_->DialectPath(city));
-      EXPECT_TRUE(dialect.ok());
-      adapters::DialectTranslator translator(*dialect);
-      auto stub = citybackend::v1::CityBackendService::NewStub(MockCityChannel(*cluster_, city));
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      citybackend::v1::GetContributionsRequest request;
-      request.set_resident_id(translator.BackendResidentId(id));
-      citybackend::v1::GetContributionsResponse response;
-      grpc::Status status = stub->GetContributions(&context, request, &response);
-      if (status.error_code() == grpc::StatusCode::NOT_FOUND) continue;
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      absl::StatusOr<std::vector<social::v1::ContributionEntry>> entries = translator.TranslateContributions(id, response);
-      EXPECT_TRUE(entries.ok()) << entries.status();
-      if (!entries.ok()) continue;
+    for (City city : kFiveCities) {
+      absl::StatusOr<std::vector<social::v1::ContributionEntry>> entries = ContributionsAt(*cluster_, city, id);
+      EXPECT_TRUE(entries.ok()) << CityName(city) << ": " << entries.status();
+      if (!entries.ok() || entries->empty()) continue;
       const transfers::PensionFunds funds = transfers::ComputePensionFunds(*entries);
       h.funds_fen += funds.personal_contributions_fen + funds.pooled_fund_fen;
       h.months += funds.months;
@@ -180,11 +168,13 @@ class PensionTransferTest : public ::testing::Test {
   std::vector<std::string> used_;
 };
 
-TEST_F(PensionTransferTest, TransfersBetweenEachPairOfGrpcCities) {
-  for (size_t i = 0; i < std::size(kGrpcCities); ++i) {
-    for (size_t j = i + 1; j < std::size(kGrpcCities); ++j) {
-      const City origin = (i + j) % 2 == 0 ? kGrpcCities[i] : kGrpcCities[j];
-      const City destination = origin == kGrpcCities[i] ? kGrpcCities[j] : kGrpcCities[i];
+TEST_F(PensionTransferTest, TransfersBetweenEachPairOfTheFiveCities) {
+  for (size_t i = 0; i < std::size(kFiveCities); ++i) {
+    for (size_t j = i + 1; j < std::size(kFiveCities); ++j) {
+      // Alternate the direction: Lüliang (last) is the destination from Taiyuan and Jinzhong and the
+      // origin to Yangquan and Xinzhou.
+      const City origin = (i + j) % 2 == 0 ? kFiveCities[i] : kFiveCities[j];
+      const City destination = origin == kFiveCities[i] ? kFiveCities[j] : kFiveCities[i];
       SCOPED_TRACE(absl::StrCat(CityName(origin), " -> ", CityName(destination)));
       const SyntheticPerson& person = Contributor(origin, destination);
       const Holdings before = Held(person.resident_id);
@@ -206,7 +196,6 @@ TEST_F(PensionTransferTest, RejectsATransferFromACityWithoutAPensionRecord) {
   const SyntheticPerson* person = FindUnused(
       *population_,
       [](const SyntheticPerson& p) {
-        if (p.issuing_city == City::CITY_LVLIANG) return false;
         for (const mock_city::EmploymentSpell& s : p.employment) {
           if (s.city == City::CITY_YANGQUAN) return false;
         }
@@ -232,8 +221,8 @@ TEST_F(PensionTransferTest, FinishesAfterAGatewayCrashAtEveryStepBoundaryConserv
   int n = 0;
   for (const std::string& state : states) {
     for (const std::string& boundary : boundaries) {
-      const City origin = kGrpcCities[n % 4];
-      const City destination = kGrpcCities[(n + 1 + n / 4 % 3) % 4];
+      const City origin = kFiveCities[n % 5];
+      const City destination = kFiveCities[(n + 1 + n / 5 % 4) % 5];  // never the origin
       ++n;
       SCOPED_TRACE(absl::StrCat("crash at ", state, "/", boundary, ", ", CityName(origin), " -> ",
                                 CityName(destination)));
