@@ -21,6 +21,18 @@
 // medical_policy.textproto beside the dialect file if there is one; without a policy there are no
 // caps. The seeded year of the accumulators is the current year (China Standard Time).
 //
+// Fault injection (tools/mock_city/fault_injector.h): --fault_latency_ms and
+// --fault_latency_jitter_ms hold every answer after the work, --fault_error_rate refuses that share
+// of calls with --fault_error_code (default UNAVAILABLE) before anything is applied, --fault_hang
+// never answers before the caller's deadline, --fault_down refuses every call with UNAVAILABLE and
+// reports NOT_SERVING on grpc.health.v1; --fault_methods limits all but down to some methods,
+// --fault_seed makes the failing calls reproducible. interop.mockcity.v1.MockCityAdminService
+// (protos/interop/mockcity/v1/mock_city_admin.proto), on the same port, changes them at run time.
+// With --transport=http the same flags apply, --fault_methods naming transaction codes (1101, 2207A,
+// L9302, ...); down and injected UNAVAILABLE are HTTP 503 (GET /health too while down), other codes
+// envelope errors, hang holds the reply until the caller closes its connection; the admin is
+// POST /admin/faults, GET /admin/faults and POST /admin/faults/reset in JSON (http_backend.h).
+//
 // With --print_examples it serves nothing: it prints, for the population of --seed and
 // --persons_per_city, example residents who make good cross-city demos and test cases, one per line
 // and per kind and city, then exits 0. The lines are stable for a given seed and size:
@@ -51,10 +63,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "adapters/dialect/dialect.h"
 #include "gateway/base/cities.h"
@@ -68,8 +83,11 @@
 #include "grpcpp/server_builder.h"
 #include "interop/config/v1/medical_rules.pb.h"
 #include "tools/mock_city/certificate_signer.h"
+#include "tools/mock_city/fault_injector.h"
+#include "tools/mock_city/grpc_fault_gate.h"
 #include "tools/mock_city/http_backend.h"
 #include "tools/mock_city/medical_ledger.h"
+#include "tools/mock_city/mock_city_admin.h"
 #include "tools/mock_city/mock_city_service.h"
 
 ABSL_FLAG(std::string, city, "", "The city to play: taiyuan, yangquan, jinzhong, xinzhou or lvliang.");
@@ -101,6 +119,28 @@ ABSL_FLAG(std::string, signing_key_id, "",
           "derives it (\"<city>-\" and 16 hex digits of SHA-256 over the public key).");
 ABSL_FLAG(bool, print_examples, false,
           "Print example residents for demos and tests (see the top of main.cc) and exit; serves nothing.");
+ABSL_FLAG(int32_t, fault_latency_ms, 0,
+          "Fault injection: milliseconds added before every answer, after the work is done (a write is applied, "
+          "then answered late).");
+ABSL_FLAG(int32_t, fault_latency_jitter_ms, 0,
+          "Fault injection: up to this many milliseconds more, drawn per call (uniform, reproducible by "
+          "--fault_seed).");
+ABSL_FLAG(double, fault_error_rate, 0.0,
+          "Fault injection: share of calls (0 to 1) refused with --fault_error_code before anything is applied.");
+ABSL_FLAG(std::string, fault_error_code, "UNAVAILABLE",
+          "Fault injection: status code name of an injected error (UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL, ...).");
+ABSL_FLAG(bool, fault_hang, false,
+          "Fault injection: never answer a call before the caller's deadline (one hour if it sets none; "
+          "over HTTP, until the caller closes its connection, at most 60 s).");
+ABSL_FLAG(bool, fault_down, false,
+          "Fault injection: refuse every call with UNAVAILABLE and report NOT_SERVING on grpc.health.v1 "
+          "(over HTTP: 503, and 503 on GET /health).");
+ABSL_FLAG(std::string, fault_methods, "",
+          "Fault injection: comma-separated CityBackendService method names (e.g. "
+          "CommitSettlement,LocatePerson), or with --transport=http transaction codes (e.g. 2207A,1101), "
+          "that latency, errors and hang apply to; empty: every method. --fault_down always applies to all.");
+ABSL_FLAG(uint64_t, fault_seed, 0,
+          "Fault injection: seed of the error and jitter draws; the k-th call's fate depends only on (seed, k).");
 
 namespace {
 
@@ -225,11 +265,40 @@ void PrintExamples(const Population& population) {
   }
 }
 
+// The fault settings of the --fault_* flags (not yet validated), or INVALID_ARGUMENT naming the flag.
+absl::StatusOr<interop::mock_city::FaultSettings> FaultSettingsFromFlags() {
+  interop::mock_city::FaultSettings settings;
+  settings.latency = absl::Milliseconds(absl::GetFlag(FLAGS_fault_latency_ms));
+  settings.latency_jitter = absl::Milliseconds(absl::GetFlag(FLAGS_fault_latency_jitter_ms));
+  settings.error_rate = absl::GetFlag(FLAGS_fault_error_rate);
+  absl::StatusOr<absl::StatusCode> code =
+      interop::mock_city::FaultInjector::ParseStatusCode(absl::GetFlag(FLAGS_fault_error_code));
+  if (!code.ok()) return absl::InvalidArgumentError(absl::StrCat("--fault_error_code: ", code.status().message()));
+  settings.error_code = *code;
+  settings.hang = absl::GetFlag(FLAGS_fault_hang);
+  settings.down = absl::GetFlag(FLAGS_fault_down);
+  settings.methods = absl::StrSplit(absl::GetFlag(FLAGS_fault_methods), ',', absl::SkipWhitespace());
+  for (std::string& method : settings.methods) method = std::string(absl::StripAsciiWhitespace(method));
+  settings.seed = absl::GetFlag(FLAGS_fault_seed);
+  return settings;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("A mock city backend for the five-city interop gateway.");
+  absl::SetProgramUsageMessage(
+      "A mock city backend for the five-city interop gateway.\n\n"
+      "Fault injection: --fault_latency_ms, --fault_latency_jitter_ms, --fault_error_rate with "
+      "--fault_error_code, --fault_hang, --fault_down, limited to --fault_methods, reproducible with "
+      "--fault_seed. Injected errors, down and hang refuse a call before anything is applied; latency holds "
+      "the answer after the work. interop.mockcity.v1.MockCityAdminService (SetFaults, GetFaults, "
+      "ResetFaults) on the same port changes them while the mock runs; with --transport=http, --fault_methods "
+      "names transaction codes and the admin is POST /admin/faults, GET /admin/faults and "
+      "POST /admin/faults/reset (JSON).");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil checks every lock order for cycles (a debugging aid); in the mock's hot path that
+  // was about 9% of its CPU, which the benchmarks would otherwise charge to the cities. Tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (!absl::GetFlag(FLAGS_print_ids).empty()) {
     interop::mock_city::PopulationOptions options;
     options.seed = absl::GetFlag(FLAGS_seed);
@@ -292,6 +361,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock-city: --transport must be grpc or http\n");
     return 2;
   }
+  absl::StatusOr<interop::mock_city::FaultSettings> fault_settings = FaultSettingsFromFlags();
+  if (fault_settings.ok()) {
+    // The method names of --fault_methods: the contract's methods over gRPC, transaction codes over HTTP.
+    absl::Status valid =
+        interop::mock_city::FaultInjector(
+            transport == "http" ? interop::mock_city::NationalInterfacePlatform::TransactionCodes()
+                                : interop::mock_city::CityBackendMethodNames())
+            .Validate(*fault_settings, "--fault_");
+    if (!valid.ok()) fault_settings = valid;
+  }
+  if (!fault_settings.ok()) {
+    std::fprintf(stderr, "mock-city: %s\n", std::string(fault_settings.status().message()).c_str());
+    return 2;
+  }
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -333,11 +416,17 @@ int main(int argc, char** argv) {
     http.cert_file = absl::GetFlag(FLAGS_cert);
     http.key_file = absl::GetFlag(FLAGS_key);
     http.certificate_signer = signer.get();
+    http.faults = *fault_settings;
     return interop::mock_city::ServeHttpUntilSignal(*dialect, population, ledger, http,
                                                     absl::GetFlag(FLAGS_port_file), stop_signals);
   }
   interop::mock_city::MockCityBackend backend(*dialect, population, interop::Clock::Real(), ledger);
   backend.SetCertificateSigner(signer.get());
+  if (absl::Status set = backend.faults().Set(*fault_settings); !set.ok()) {
+    std::fprintf(stderr, "mock-city: --fault_*: %s\n", std::string(set.message()).c_str());
+    return 2;
+  }
+  interop::mock_city::MockCityAdmin admin(backend.faults());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -345,11 +434,13 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &port);
   builder.RegisterService(&backend);
+  builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "mock-city: cannot listen on %s\n", absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
+  interop::mock_city::ReportDownToHealth(backend.faults(), *server);
   interop::LogInfo("mock city serving",
                    {{"city", std::string(interop::CityName(city))},
                     {"dialect", (*dialect)->source()},
@@ -358,6 +449,7 @@ int main(int argc, char** argv) {
                     {"seed", absl::StrCat(population_options.seed)},
                     {"annual_caps", absl::StrCat(caps)},
                     {"signing_key_id", signer != nullptr ? signer->key_id() : "none"},
+                    {"faults", *fault_settings == interop::mock_city::FaultSettings{} ? "none" : "injected"},
                     {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
@@ -367,5 +459,6 @@ int main(int argc, char** argv) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  backend.faults().SetDownObserver(nullptr);
   return 0;
 }

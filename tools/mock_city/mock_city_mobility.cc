@@ -17,12 +17,6 @@ using adapters::CodeTableKind;
 
 constexpr size_t kMaxRequestKey = 200;
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
 grpc::Status Invalid(absl::string_view field, absl::string_view why) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(field, ": ", why));
 }
@@ -124,6 +118,7 @@ grpc::Status MockCityBackend::ReadSheet(const backend::PensionTransferSheet& in,
 grpc::ServerUnaryReactor* MockCityBackend::IssueMoveInPermit(grpc::CallbackServerContext* context,
                                                              const backend::IssueMoveInPermitRequest* request,
                                                              backend::IssueMoveInPermitResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City origin = City::CITY_UNSPECIFIED;
@@ -142,6 +137,7 @@ grpc::ServerUnaryReactor* MockCityBackend::IssueMoveInPermit(grpc::CallbackServe
 grpc::ServerUnaryReactor* MockCityBackend::RecordMoveOut(grpc::CallbackServerContext* context,
                                                          const backend::RecordMoveOutRequest* request,
                                                          backend::RecordMoveOutResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City destination = City::CITY_UNSPECIFIED;
@@ -163,6 +159,7 @@ grpc::ServerUnaryReactor* MockCityBackend::RecordMoveOut(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MockCityBackend::SettleIn(grpc::CallbackServerContext* context,
                                                     const backend::SettleInRequest* request,
                                                     backend::SettleInResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   if (status.ok() && request->permit_number().empty()) status = Invalid("permit_number", "is required");
@@ -197,6 +194,7 @@ grpc::ServerUnaryReactor* MockCityBackend::SettleIn(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* MockCityBackend::ApplyPensionTransfer(grpc::CallbackServerContext* context,
                                                                 const backend::ApplyPensionTransferRequest* request,
                                                                 backend::ApplyPensionTransferResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City origin = City::CITY_UNSPECIFIED;
@@ -214,6 +212,7 @@ grpc::ServerUnaryReactor* MockCityBackend::ApplyPensionTransfer(grpc::CallbackSe
 grpc::ServerUnaryReactor* MockCityBackend::IssueContactLetter(grpc::CallbackServerContext* context,
                                                               const backend::IssueContactLetterRequest* request,
                                                               backend::IssueContactLetterResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   if (status.ok() && request->application_number().empty()) status = Invalid("application_number", "is required");
@@ -230,6 +229,7 @@ grpc::ServerUnaryReactor* MockCityBackend::IssueContactLetter(grpc::CallbackServ
 grpc::ServerUnaryReactor* MockCityBackend::PreparePensionTransferOut(
     grpc::CallbackServerContext* context, const backend::PreparePensionTransferOutRequest* request,
     backend::PreparePensionTransferOutResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City destination = City::CITY_UNSPECIFIED;
@@ -248,6 +248,7 @@ grpc::ServerUnaryReactor* MockCityBackend::PreparePensionTransferOut(
 grpc::ServerUnaryReactor* MockCityBackend::CompletePensionTransferOut(
     grpc::CallbackServerContext* context, const backend::CompletePensionTransferOutRequest* request,
     backend::CompletePensionTransferOutResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City destination = City::CITY_UNSPECIFIED;
@@ -269,6 +270,7 @@ grpc::ServerUnaryReactor* MockCityBackend::CompletePensionTransferOut(
 grpc::ServerUnaryReactor* MockCityBackend::ConfirmPensionTransferIn(
     grpc::CallbackServerContext* context, const backend::ConfirmPensionTransferInRequest* request,
     backend::ConfirmPensionTransferInResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   City origin = City::CITY_UNSPECIFIED;

@@ -20,12 +20,6 @@ namespace {
 namespace backend = ::interop::citybackend::v1;
 using adapters::CodeTableKind;
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
 constexpr int kDefaultPageSize = 500;
 constexpr int kMaxPageSize = 1000;
 
@@ -147,6 +141,7 @@ int MockCityBackend::HeldPersonCount() const {
 grpc::ServerUnaryReactor* MockCityBackend::LocatePerson(grpc::CallbackServerContext* context,
                                                         const backend::LocatePersonRequest* request,
                                                         backend::LocatePersonResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return Done(context, grpc::Status::OK);
@@ -163,6 +158,7 @@ grpc::ServerUnaryReactor* MockCityBackend::LocatePerson(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MockCityBackend::GetMedicalEnrollment(grpc::CallbackServerContext* context,
                                                                 const backend::GetMedicalEnrollmentRequest* request,
                                                                 backend::GetMedicalEnrollmentResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -193,6 +189,7 @@ grpc::ServerUnaryReactor* MockCityBackend::GetMedicalEnrollment(grpc::CallbackSe
 grpc::ServerUnaryReactor* MockCityBackend::GetContributions(grpc::CallbackServerContext* context,
                                                             const backend::GetContributionsRequest* request,
                                                             backend::GetContributionsResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -230,6 +227,7 @@ grpc::ServerUnaryReactor* MockCityBackend::GetContributions(grpc::CallbackServer
 grpc::ServerUnaryReactor* MockCityBackend::GetHouseholdRegistration(
     grpc::CallbackServerContext* context, const backend::GetHouseholdRegistrationRequest* request,
     backend::GetHouseholdRegistrationResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -396,6 +394,7 @@ grpc::Status MockCityBackend::ReadFiling(const backend::FilingRecord& in, absl::
 grpc::ServerUnaryReactor* MockCityBackend::GetMedicalAccount(grpc::CallbackServerContext* context,
                                                              const backend::GetMedicalAccountRequest* request,
                                                              backend::GetMedicalAccountResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -407,6 +406,7 @@ grpc::ServerUnaryReactor* MockCityBackend::GetMedicalAccount(grpc::CallbackServe
 grpc::ServerUnaryReactor* MockCityBackend::CommitSettlement(grpc::CallbackServerContext* context,
                                                             const backend::CommitSettlementRequest* request,
                                                             backend::CommitSettlementResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   if (!request->has_settlement()) return Done(context, Invalid("settlement", "is required"));
   adapters::SettlementRecord settlement;
   grpc::Status status = ReadSettlement(request->settlement(), "settlement.", &settlement);
@@ -422,6 +422,7 @@ grpc::ServerUnaryReactor* MockCityBackend::CommitSettlement(grpc::CallbackServer
 grpc::ServerUnaryReactor* MockCityBackend::ReverseSettlement(grpc::CallbackServerContext* context,
                                                              const backend::ReverseSettlementRequest* request,
                                                              backend::ReverseSettlementResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   if (request->settlement_id().empty()) return Done(context, Invalid("settlement_id", "is required"));
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
@@ -441,6 +442,7 @@ grpc::ServerUnaryReactor* MockCityBackend::ReverseSettlement(grpc::CallbackServe
 grpc::ServerUnaryReactor* MockCityBackend::GetSettlementRecord(
     grpc::CallbackServerContext* context, const backend::GetSettlementRecordRequest* request,
     backend::GetSettlementRecordResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   if (request->settlement_id().empty()) return Done(context, Invalid("settlement_id", "is required"));
   absl::StatusOr<adapters::SettlementRecord> record = ledger_.GetSettlement(request->settlement_id());
   if (!record.ok()) return Done(context, FromLedger(record.status()));
@@ -451,6 +453,7 @@ grpc::ServerUnaryReactor* MockCityBackend::GetSettlementRecord(
 grpc::ServerUnaryReactor* MockCityBackend::ListSettlementRecords(
     grpc::CallbackServerContext* context, const backend::ListSettlementRecordsRequest* request,
     backend::ListSettlementRecordsResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   absl::CivilDay from, to;
   grpc::Status status = ReadDate("from_date", request->from_date(), &from);
   if (status.ok()) status = ReadDate("to_date", request->to_date(), &to);
@@ -477,6 +480,7 @@ grpc::ServerUnaryReactor* MockCityBackend::ListSettlementRecords(
 grpc::ServerUnaryReactor* MockCityBackend::FileTreatment(grpc::CallbackServerContext* context,
                                                          const backend::FileTreatmentRequest* request,
                                                          backend::FileTreatmentResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   if (!request->has_filing()) return Done(context, Invalid("filing", "is required"));
   adapters::FilingRecord filing;
   grpc::Status status = ReadFiling(request->filing(), "filing.", &filing);
@@ -490,6 +494,7 @@ grpc::ServerUnaryReactor* MockCityBackend::FileTreatment(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MockCityBackend::RevokeFiling(grpc::CallbackServerContext* context,
                                                         const backend::RevokeFilingRequest* request,
                                                         backend::RevokeFilingResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -504,6 +509,7 @@ grpc::ServerUnaryReactor* MockCityBackend::RevokeFiling(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MockCityBackend::ListFilings(grpc::CallbackServerContext* context,
                                                        const backend::ListFilingsRequest* request,
                                                        backend::ListFilingsResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = Lookup(request->resident_id(), &person);
   if (!status.ok()) return Done(context, status);
@@ -516,6 +522,7 @@ grpc::ServerUnaryReactor* MockCityBackend::ListFilings(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MockCityBackend::SignCertificate(grpc::CallbackServerContext* context,
                                                            const backend::SignCertificateRequest* request,
                                                            backend::SignCertificateResponse* response) {
+  INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   if (signer_ == nullptr) {
     return Done(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                       absl::StrCat("city ", CityName(city_), " has no certificate signing key")));

@@ -22,7 +22,13 @@
 // ListSettlementRecords are opaque (web-safe base64 of the last settlement_id of the page); page
 // sizes above 1000 are served as 1000.
 //
-// Thread-safe: the population and the dialect are immutable; the ledger is thread-safe.
+// Fault injection (fault_injector.h): every call first passes the backend's FaultInjector, which
+// can refuse it (down, an injected error: the handler does not run, nothing is applied), leave it
+// hanging until the caller's deadline, or hold its reply for an added latency after the work. No
+// faults unless faults().Set(...) asks for them (mock-city's --fault_* flags, MockCityAdmin).
+//
+// Thread-safe: the population and the dialect are immutable; the ledger and the fault injector are
+// thread-safe.
 #ifndef INTEROP_TOOLS_MOCK_CITY_MOCK_CITY_SERVICE_H_
 #define INTEROP_TOOLS_MOCK_CITY_MOCK_CITY_SERVICE_H_
 
@@ -33,6 +39,8 @@
 #include "gateway/base/clock.h"
 #include "interop/citybackend/v1/city_backend.grpc.pb.h"
 #include "tools/mock_city/certificate_signer.h"
+#include "tools/mock_city/fault_injector.h"
+#include "tools/mock_city/grpc_fault_gate.h"
 #include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/mobility_records.h"
 #include "tools/mock_city/population.h"
@@ -133,7 +141,17 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
   // Number of persons of whom this city holds any record.
   int HeldPersonCount() const;
 
+  // The faults this backend injects (none until set); its known methods are CityBackendService's.
+  FaultInjector& faults() { return faults_; }
+  // Calls whose answer the fault injection holds for later (delayed replies, hung calls).
+  size_t CallsAwaitingFaultReply() const { return fault_gate_.waiting_calls(); }
+
  private:
+  // Ends every handler: answers `status` now, or after the call's injected reply delay.
+  grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const grpc::Status& status) {
+    return fault_gate_.Finish(context, status);
+  }
+
   MockCityBackend(std::shared_ptr<const adapters::Dialect> dialect, const Population& population,
                   const Clock& clock, std::unique_ptr<MockMedicalLedger> owned_ledger,
                   MockMedicalLedger* ledger);
@@ -177,6 +195,8 @@ class MockCityBackend final : public citybackend::v1::CityBackendService::Callba
   const MockCertificateSigner* signer_ = nullptr;
   // Household register and pension relationships as the workflows change them.
   const std::unique_ptr<MockMobilityRecords> mobility_;
+  FaultInjector faults_{CityBackendMethodNames()};
+  GrpcFaultGate fault_gate_{faults_};
 };
 
 }  // namespace interop::mock_city

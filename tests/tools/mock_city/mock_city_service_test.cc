@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/dialect/dialect.h"
 #include "adapters/dialect/text_encoding.h"
@@ -65,6 +66,17 @@ absl::StatusOr<T> Await(const std::function<void(adapters::Callback<T>)>& call) 
   return result;
 }
 
+// Keeps `channel` alive until the process exits. A callback-API call (the adapter's) can hold the
+// last reference to its channel in gRPC's callback thread; gRPC 1.51 then shuts its callback
+// completion queue down from that very thread or while it still runs, and crashes ("assertion
+// failed: prior > 0" in grpc_cq_internal_unref). The channels of these tests are never released.
+void KeepUntilExit(std::shared_ptr<grpc::Channel> channel) {
+  static auto* kept = new std::vector<std::shared_ptr<grpc::Channel>>;
+  static absl::Mutex mu;
+  absl::MutexLock lock(&mu);
+  kept->push_back(std::move(channel));
+}
+
 // One mock city serving its dialect, a raw stub to it and the city's adapter.
 class MockCity {
  public:
@@ -75,6 +87,7 @@ class MockCity {
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+    KeepUntilExit(channel_);
     stub_ = backend::CityBackendService::NewStub(channel_);
     adapters::GrpcBackendOptions options;
     options.city = city;
