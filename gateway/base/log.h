@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace interop {
 
@@ -20,6 +21,14 @@ using LogFields = std::vector<std::pair<std::string, std::string>>;
 void LogInfo(absl::string_view message, const LogFields& fields = {});
 void LogWarning(absl::string_view message, const LogFields& fields = {});
 void LogError(absl::string_view message, const LogFields& fields = {});
+
+// `text` as the inside of a JSON string: quote, backslash and control characters escaped, UTF-8
+// kept as it is.
+std::string JsonEscape(absl::string_view text);
+
+// One log line as written: {"time":"<RFC 3339 UTC, ms>","level":...,"message":...,<fields>}\n.
+std::string FormatLogLine(absl::string_view level, absl::string_view message, const LogFields& fields,
+                          absl::Time time);
 
 }  // namespace interop
 

@@ -1,4 +1,5 @@
-// The gateway process: `gateway --config=gateway.textproto [--insecure_dev] [--port_file=PATH]`.
+// The gateway process:
+//   gateway --config=gateway.textproto [--insecure_dev] [--port_file=PATH] [--metrics_port_file=PATH]
 // Runs until SIGINT or SIGTERM.
 #include <csignal>
 #include <cstdio>
@@ -19,6 +20,20 @@ ABSL_FLAG(bool, insecure_dev, false,
 ABSL_FLAG(bool, benchmark_without_access_log, false,
           "BENCHMARKS ONLY: do not write access records (to measure what the access log costs).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, the bound port of the metrics endpoint (config metrics_listen_address) is written to this file "
+          "once serving, before --port_file.");
+
+namespace {
+
+// Writes "<port>\n" to `path` atomically (a temporary file renamed), so readers never see half a number.
+void WritePortFile(const std::string& path, int port) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("The five-city interop gateway. Usage: gateway --config=gateway.textproto");
@@ -53,11 +68,14 @@ int main(int argc, char** argv) {
     interop::LogError("cannot start", {{"error", std::string(server.status().message())}});
     return 1;
   }
-  if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
+  if (!absl::GetFlag(FLAGS_metrics_port_file).empty()) {
+    if ((*server)->metrics_port() != 0) {
+      WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), (*server)->metrics_port());
+    } else {
+      interop::LogWarning("--metrics_port_file is set but the config has no metrics_listen_address; not written");
+    }
   }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
   int signal = 0;
   sigwait(&stop_signals, &signal);
   interop::LogInfo("stopping", {{"signal", absl::StrCat(signal)}});

@@ -72,7 +72,15 @@ void GuardedCall::Finish(const absl::Status& status, google::protobuf::Message* 
   grpc::ServerUnaryReactor* reactor = reactor_;
   grpc::Status reply = ToGrpcStatus(RedactForCaller(status, record.request_id));
   std::string request_id = record.request_id;
-  access_log_->Append(std::move(record), [reactor, reply, response, request_id](absl::StatusOr<uint64_t> done) {
+  metrics::PublicCallMetrics::Method* metrics = metrics_;
+  const Clock* clock = clock_;
+  absl::Time admitted_at = record.time;
+  access_log_->Append(std::move(record), [reactor, reply, response, request_id, metrics, clock,
+                                          admitted_at](absl::StatusOr<uint64_t> done) {
+    if (metrics != nullptr) {
+      metrics->Answered(done.ok() ? static_cast<absl::StatusCode>(reply.error_code()) : absl::StatusCode::kInternal,
+                        clock->Now() - admitted_at);
+    }
     if (!done.ok()) {
       LogError("access record could not be written; answering INTERNAL",
                {{"request_id", request_id}, {"error", std::string(done.status().message())}});
@@ -123,6 +131,11 @@ std::shared_ptr<GuardedCall> CallGuard::Admit(grpc::CallbackServerContext* conte
   std::shared_ptr<GuardedCall> call(new GuardedCall());
   call->access_log_ = deps_.access_log;
   call->reactor_ = reactor;
+  call->clock_ = deps_.clock;
+  if (deps_.call_metrics != nullptr) {
+    call->metrics_ = &deps_.call_metrics->ForMethod(method);
+    call->metrics_->Admitted();
+  }
   accesslog::AccessRecord& record = call->record_;  // not shared yet: no lock needed
   record.time = deps_.clock->Now();
   record.request_id = AssignRequestId(context);

@@ -25,6 +25,7 @@
 #include "gateway/auth/caller_identity.h"
 #include "gateway/auth/certificate_verifier.h"
 #include "gateway/base/clock.h"
+#include "gateway/metrics/gateway_metrics.h"
 #include "gateway/policy/policy_file.h"
 #include "gateway/policy/rate_limiter.h"
 #include "google/protobuf/message.h"
@@ -42,6 +43,8 @@ struct GuardDependencies {
   // Development only: callers are not authenticated by certificate; the caller's identity is taken
   // from the "x-interop-dev-caller" header (an interop://<city>/<role>/<org> URI).
   bool insecure_dev = false;
+  // Optional: per-method requests, replies by code and time to reply (null: none recorded).
+  metrics::PublicCallMetrics* call_metrics = nullptr;
 };
 
 // One admitted (or refused) call. Obtained from CallGuard::Admit; finished exactly once.
@@ -70,6 +73,8 @@ class GuardedCall {
 
   accesslog::AccessLog* access_log_ = nullptr;
   grpc::ServerUnaryReactor* reactor_ = nullptr;
+  metrics::PublicCallMetrics::Method* metrics_ = nullptr;  // null: not recorded
+  const Clock* clock_ = nullptr;
   bool admitted_ = false;
   bool finished_ = false;
   std::string resident_id_;

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gateway/base/cities.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "interop/household/v1/household.grpc.pb.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
 #include "interop/social/v1/social.grpc.pb.h"
@@ -363,6 +366,67 @@ TEST_F(GatewayEndToEndTest, IndependentGrpcJsClientMakesTheSameCalls) {
   EXPECT_EQ(*exit_code, 0) << output;
   EXPECT_THAT(output, Not(HasSubstr("FAIL")));
   EXPECT_THAT(output, HasSubstr("PASS"));
+}
+
+// The value of the sample `series` (name and labels exactly as rendered) in a Prometheus text
+// scrape; 0 if the series is not there yet.
+double SampleValue(const std::string& scrape, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (absl::ConsumePrefix(&line, series) && absl::ConsumePrefix(&line, " ")) {
+      double value = 0;
+      if (absl::SimpleAtod(line, &value)) return value;
+    }
+  }
+  return 0;
+}
+
+TEST_F(GatewayEndToEndTest, MetricsCountRequestsRepliesByCodeAndAccessLogBatches) {
+  ASSERT_GT(cluster_->gateway_metrics_port(), 0);
+  httplib::Client metrics("127.0.0.1", cluster_->gateway_metrics_port());
+  auto scrape = [&metrics]() -> std::string {
+    httplib::Result result = metrics.Get("/metrics");
+    if (!result) return "no answer: " + httplib::to_string(result.error());
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    return result->body;
+  };
+  const std::string method = "/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus";
+  const std::string requests = "interop_requests_total{method=\"" + method + "\"}";
+  const std::string ok = "interop_responses_total{method=\"" + method + "\",code=\"OK\"}";
+  const std::string denied = "interop_responses_total{method=\"" + method + "\",code=\"PERMISSION_DENIED\"}";
+  const std::string duration_count = "interop_request_duration_seconds_count{method=\"" + method + "\"}";
+  const std::string batch_records = "interop_accesslog_batch_records_sum";
+  const std::string batches = "interop_accesslog_batch_records_count";
+  const std::string before = scrape();
+  ASSERT_THAT(before, HasSubstr("# TYPE interop_requests_total counter"));
+
+  // One allowed call and one refused (a hospital may ask only for treatment).
+  const SyntheticPerson& person = FindPerson([](const SyntheticPerson& p) { return p.has_medical; });
+  medical::v1::GetInsuranceStatusResponse response;
+  grpc::Status allowed = GetMedical(person.resident_id, &response);
+  ASSERT_TRUE(allowed.ok()) << allowed.error_message();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  medical::v1::GetInsuranceStatusRequest request;
+  request.mutable_person()->set_resident_id(person.resident_id);
+  request.mutable_access()->set_purpose(common::v1::PURPOSE_AUDIT);
+  grpc::Status refused = medical_->GetInsuranceStatus(&context, request, &response);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << refused.error_message();
+
+  // Metrics are recorded before the reply is sent, so they show already.
+  const std::string after = scrape();
+  EXPECT_EQ(SampleValue(after, requests) - SampleValue(before, requests), 2) << after;
+  EXPECT_EQ(SampleValue(after, ok) - SampleValue(before, ok), 1) << after;
+  EXPECT_EQ(SampleValue(after, denied) - SampleValue(before, denied), 1) << after;
+  EXPECT_EQ(SampleValue(after, duration_count) - SampleValue(before, duration_count), 2) << after;
+  // Both calls left an access record, committed in one or two group commits.
+  EXPECT_EQ(SampleValue(after, batch_records) - SampleValue(before, batch_records), 2) << after;
+  EXPECT_GE(SampleValue(after, batches) - SampleValue(before, batches), 1) << after;
+  EXPECT_THAT(after, HasSubstr("interop_accesslog_commit_duration_seconds_bucket{le=\"+Inf\"}"));
+
+  httplib::Result health = metrics.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 }  // namespace
