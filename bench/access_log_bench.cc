@@ -1,10 +1,19 @@
-// access_log_bench: how many durable, hash-chained access records per second the SQLite access log
-// commits with N concurrent appenders, and how long an append waits for durability.
+// access_log_bench: how many durable, hash-chained access records per second the access log
+// commits with N concurrent appenders, and how long an append waits for durability. SQLite by
+// default; PostgreSQL with --postgres_conninfo, optionally as several replicas on one database.
 //
 //   access_log_bench [--threads=64] [--window=1] [--seconds=10] [--warmup_seconds=1]
 //                    [--persons=100000] [--max_batch=1024] [--dir=/tmp] [--verify]
 //                    [--person_index_interval_ms=200] [--list_every_ms=0] [--prefill_records=0]
 //                    [--sqlite_baseline]
+//                    [--postgres_conninfo="host=/tmp/pgbench port=5432 dbname=interop user=postgres"]
+//                    [--replicas=1] [--postgres_pool_size=4]
+//
+// With --postgres_conninfo the log lives in a fresh schema of that database (created, and dropped
+// after the run; the conninfo must not set `options` itself), e.g. the server of
+// `tools/postgres/test-server.sh start /tmp/pgbench` (which prints the conninfo). --replicas=N opens N
+// logs on it, each with a pool of its own, as N gateway processes would (one chain, one head-row
+// lock), and spreads the appender threads over them round-robin.
 //
 // Each appender thread keeps `window` appends outstanding (window 1 = closed loop: append, wait
 // for `done`, append again, as a gateway thread serving one call after another does). The log is
@@ -44,6 +53,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
+#include "gateway/store/postgres/postgres_database.h"
 
 ABSL_FLAG(int, threads, 64, "Concurrent appender threads.");
 ABSL_FLAG(int, window, 1, "Appends each thread keeps outstanding (1 = closed loop).");
@@ -62,6 +72,10 @@ ABSL_FLAG(int, person_index_interval_ms, 200,
 ABSL_FLAG(int, list_every_ms, 0,
           "During the measurement, one more thread calls ListByPerson(random person, newest, 20) this often "
           "(0: never) and reports its latency.");
+ABSL_FLAG(std::string, postgres_conninfo, "",
+          "Run against PostgreSQL (libpq connection string) instead of SQLite, in a fresh schema.");
+ABSL_FLAG(int, replicas, 1, "With --postgres_conninfo: this many logs (replicas), each with its own pool.");
+ABSL_FLAG(int, postgres_pool_size, 4, "With --postgres_conninfo: connections per replica.");
 ABSL_FLAG(int64_t, prefill_records, 0,
           "Analysis: before the run, fill the log with this many records (written directly, in one "
           "transaction, with dummy hashes; indexed), to see how a large log behaves. Not with --verify.");
@@ -185,6 +199,54 @@ bool Prefill(const std::string& path, int64_t count, const std::vector<std::stri
   return true;
 }
 
+// The counters of all logs, summed (largest_batch: the largest of any).
+AccessLogStats SumStats(const std::vector<std::unique_ptr<AccessLog>>& logs) {
+  AccessLogStats sum;
+  for (const auto& log : logs) {
+    const AccessLogStats stats = log->Stats();
+    sum.batches_started += stats.batches_started;
+    sum.commits += stats.commits;
+    sum.records_committed += stats.records_committed;
+    sum.largest_batch = std::max(sum.largest_batch, stats.largest_batch);
+    sum.checkpoints += stats.checkpoints;
+    sum.failed_commits += stats.failed_commits;
+    sum.person_indexed_through = std::max(sum.person_indexed_through, stats.person_indexed_through);
+    sum.person_index_commits += stats.person_index_commits;
+  }
+  return sum;
+}
+
+// A fresh schema for a PostgreSQL run: created on construction, dropped with everything in it on
+// destruction. conninfo() puts it first on the search path.
+class BenchSchema {
+ public:
+  explicit BenchSchema(const std::string& conninfo)
+      : name_(absl::StrCat("access_log_bench_", getpid())),
+        conninfo_(absl::StrCat(conninfo, " options='-c search_path=", name_, "'")),
+        admin_conninfo_(conninfo) {
+    ok_ = Run(absl::StrCat("DROP SCHEMA IF EXISTS ", name_, " CASCADE; CREATE SCHEMA ", name_));
+  }
+  ~BenchSchema() {
+    if (ok_) Run(absl::StrCat("DROP SCHEMA IF EXISTS ", name_, " CASCADE"));
+  }
+  bool ok() const { return ok_; }
+  const std::string& conninfo() const { return conninfo_; }
+
+ private:
+  bool Run(const std::string& sql) {
+    absl::StatusOr<std::unique_ptr<interop::store::pg::Connection>> connection =
+        interop::store::pg::Connect(admin_conninfo_);
+    absl::Status status = connection.ok() ? (*connection)->ExecScript(sql) : connection.status();
+    if (!status.ok()) std::fprintf(stderr, "postgresql: %s\n", status.ToString().c_str());
+    return status.ok();
+  }
+
+  const std::string name_;
+  const std::string conninfo_;
+  const std::string admin_conninfo_;
+  bool ok_ = false;
+};
+
 // One appender thread's state, shared with its `done` callbacks.
 struct Appender {
   explicit Appender(int window) : window(window) {}
@@ -217,6 +279,17 @@ int main(int argc, char** argv) {
   const std::string dir = pattern;
   if (absl::GetFlag(FLAGS_prefill_records) > 0 && absl::GetFlag(FLAGS_verify)) {
     std::fprintf(stderr, "--prefill_records writes records that do not verify: not with --verify\n");
+    return 2;
+  }
+  const std::string postgres_conninfo = absl::GetFlag(FLAGS_postgres_conninfo);
+  const bool postgres = !postgres_conninfo.empty();
+  const int replicas = postgres ? absl::GetFlag(FLAGS_replicas) : 1;
+  if (replicas < 1 || (!postgres && absl::GetFlag(FLAGS_replicas) != 1)) {
+    std::fprintf(stderr, "--replicas must be at least 1, and needs --postgres_conninfo\n");
+    return 2;
+  }
+  if (postgres && absl::GetFlag(FLAGS_prefill_records) > 0) {
+    std::fprintf(stderr, "--prefill_records is for SQLite only\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_sqlite_baseline)) {
@@ -254,12 +327,42 @@ int main(int argc, char** argv) {
     std::printf("prefilled %lld records in %.1f s\n", static_cast<long long>(absl::GetFlag(FLAGS_prefill_records)),
                 std::chrono::duration<double>(Clock::now() - prefill_start).count());
   }
-  absl::StatusOr<std::unique_ptr<AccessLog>> opened = interop::accesslog::OpenSqliteAccessLog(options);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
-    return 1;
+  // Mean duration of the writers' transactions (from asking for the lock to the end of COMMIT).
+  std::atomic<int64_t> commit_ns{0};
+  std::atomic<int64_t> commit_count{0};
+  options.commit_observer = [&commit_ns, &commit_count](const interop::accesslog::AccessLogCommit& commit) {
+    commit_ns.fetch_add(absl::ToInt64Nanoseconds(commit.duration), std::memory_order_relaxed);
+    commit_count.fetch_add(1, std::memory_order_relaxed);
+  };
+  std::unique_ptr<BenchSchema> schema;
+  std::vector<std::unique_ptr<interop::store::pg::PostgresDatabase>> pools;  // outlive `logs`
+  std::vector<std::unique_ptr<AccessLog>> logs;
+  if (postgres) {
+    schema = std::make_unique<BenchSchema>(postgres_conninfo);
+    if (!schema->ok()) return 1;
   }
-  AccessLog& log = **opened;
+  for (int r = 0; r < replicas; ++r) {
+    absl::StatusOr<std::unique_ptr<AccessLog>> opened = absl::UnknownError("not opened");
+    if (postgres) {
+      absl::StatusOr<std::unique_ptr<interop::store::pg::PostgresDatabase>> pool =
+          interop::store::pg::PostgresDatabase::Open(
+              {schema->conninfo(), absl::GetFlag(FLAGS_postgres_pool_size)});
+      if (!pool.ok()) {
+        std::fprintf(stderr, "%s\n", pool.status().ToString().c_str());
+        return 1;
+      }
+      pools.push_back(std::move(*pool));
+      opened = interop::accesslog::OpenPostgresAccessLog(options, *pools.back());
+    } else {
+      opened = interop::accesslog::OpenSqliteAccessLog(options);
+    }
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
+      return 1;
+    }
+    logs.push_back(std::move(*opened));
+  }
+  AccessLog& log = *logs[0];
 
   static const char* const kMethods[] = {
       "/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus",
@@ -277,6 +380,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       Appender& me = *appenders[t];
+      AccessLog& log = *logs[static_cast<size_t>(t) % logs.size()];
       std::mt19937_64 rng(1000 + t);
       for (uint64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
         {
@@ -330,7 +434,9 @@ int main(int argc, char** argv) {
   }
 
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_warmup_seconds)));
-  const AccessLogStats before = log.Stats();
+  const AccessLogStats before = SumStats(logs);
+  const int64_t commit_ns_before = commit_ns.load();
+  const int64_t commit_count_before = commit_count.load();
   const Clock::time_point begin = Clock::now();
   const Clock::time_point measure_end =
       begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
@@ -347,7 +453,10 @@ int main(int argc, char** argv) {
     lag_max = std::max(lag_max, lag);
   }
   measuring.store(false);
-  const AccessLogStats after = log.Stats();
+  const AccessLogStats after = SumStats(logs);
+  const int64_t commits_timed = commit_count.load() - commit_count_before;
+  const double mean_commit_us =
+      commits_timed > 0 ? (commit_ns.load() - commit_ns_before) / 1e3 / commits_timed : 0;
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
   stop.store(true);
   for (std::thread& worker : workers) worker.join();
@@ -373,14 +482,17 @@ int main(int argc, char** argv) {
   };
   const uint64_t records = after.records_committed - before.records_committed;
   const uint64_t commits = after.commits - before.commits;
-  std::printf("threads=%d window=%d persons=%zu seconds=%.1f\n", threads, window, persons.size(), elapsed);
+  std::printf("%s: threads=%d window=%d persons=%zu seconds=%.1f\n",
+              postgres ? absl::StrCat("postgresql, ", replicas, " replica(s)").c_str() : "sqlite", threads,
+              window, persons.size(), elapsed);
   std::printf("records/s: %.0f  (%llu records, %llu commits, mean batch %.1f, largest %llu, errors %llu)\n",
               records / elapsed, static_cast<unsigned long long>(records),
               static_cast<unsigned long long>(commits),
               commits ? static_cast<double>(records) / commits : 0.0,
               static_cast<unsigned long long>(after.largest_batch), static_cast<unsigned long long>(errors));
-  std::printf("append-to-durable latency: p50 %.0f us, p99 %.0f us, max %.0f us\n", percentile(0.50),
-              percentile(0.99), latencies.empty() ? 0.0 : latencies.back() / 1e3);
+  std::printf("append-to-durable latency: p50 %.0f us, p99 %.0f us, max %.0f us; mean commit %.0f us\n",
+              percentile(0.50), percentile(0.99), latencies.empty() ? 0.0 : latencies.back() / 1e3,
+              mean_commit_us);
   std::printf("person index: %llu transactions, lag mean %.0f max %llu records (%s)\n",
               static_cast<unsigned long long>(after.person_index_commits - before.person_index_commits),
               lag_samples ? static_cast<double>(lag_sum) / lag_samples : 0.0,
@@ -409,7 +521,7 @@ int main(int argc, char** argv) {
     }
   }
   const Clock::time_point close_start = Clock::now();
-  opened->reset();
+  logs.clear();
   std::printf("close (final checkpoint, indexing the tail): %.2f s\n",
               std::chrono::duration<double>(Clock::now() - close_start).count());
   std::error_code ignored;

@@ -28,6 +28,10 @@
 // combines the index with a direct scan of the few records not indexed yet, so it is exact at all
 // times. After a crash the indexer resumes where its last committed batch ended.
 //
+// Two implementations: OpenSqliteAccessLog (one gateway process; what this comment describes) and
+// OpenPostgresAccessLog (several gateway replicas on one database: one chain, one order; the group
+// commit is per replica, the person index is written with the records; see its comment below).
+//
 // Thread-safe. Destroying the log (there is no separate Close()) waits for every queued record to be
 // committed and its `done` called, writes a final checkpoint, adds the remaining records to the person
 // index, and stops the log's threads.
@@ -42,6 +46,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
+namespace interop::store::pg {
+class PostgresDatabase;
+}  // namespace interop::store::pg
 
 namespace interop::accesslog {
 
@@ -119,11 +127,19 @@ struct AccessLogStats {
   uint64_t person_index_commits = 0;
 };
 
+// One transaction of the writer, as AccessLogOptions::commit_observer sees it.
+struct AccessLogCommit {
+  size_t records = 0;       // access records in it (0: a checkpoint alone)
+  bool committed = false;   // false: rolled back, its records got an error
+  absl::Duration duration;  // from asking for the write lock to the end of COMMIT (fsync included)
+};
+
 struct AccessLogOptions {
-  // SQLite database file; the log creates its tables if missing (schema migrations of
-  // gateway/store/schema.cc). It may be the file the rest of the gateway uses: the log opens its own
-  // connections (a writer with synchronous=FULL, a reader, one for WAL checkpoints, one for the
-  // person indexer, and one per Verify() call). ":memory:" is not supported.
+  // SQLite only (the PostgreSQL log gets its database as an argument). SQLite database file; the log
+  // creates its tables if missing (schema migrations of gateway/store/schema.cc). It may be the file
+  // the rest of the gateway uses: the log opens its own connections (a writer with synchronous=FULL,
+  // a reader, one for WAL checkpoints, one for the person indexer, and one per Verify() call).
+  // ":memory:" is not supported.
   std::string sqlite_path;
   // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
   // (or certificate) verifies them.
@@ -140,8 +156,12 @@ struct AccessLogOptions {
   // the top of this file); it also runs when the log is destroyed. Longer: bigger, cheaper index
   // batches, and a longer tail of unindexed records for every ListByPerson() to scan (about
   // interval x append rate records). Zero, negative or InfiniteDuration(): only when the log is
-  // destroyed (for tests; in production the tail would grow without bound).
+  // destroyed (for tests; in production the tail would grow without bound). SQLite only: the
+  // PostgreSQL log indexes each record in the transaction that commits it.
   absl::Duration person_index_interval = absl::Milliseconds(200);
+  // For metrics: called on the writer thread after each transaction, committed or not. Must be
+  // quick, must not block and must not call the log. Empty (the default): nothing is timed.
+  std::function<void(const AccessLogCommit&)> commit_observer;
 };
 
 class AccessLog {
@@ -208,6 +228,52 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
 absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
                                                        const std::string& signing_cert_file, uint64_t first,
                                                        uint64_t last);
+
+// Opens the log in the PostgreSQL database `db` that several gateway replicas share (creating its
+// tables through db.Migrate("access_log", ...), safe when replicas start together), and starts its
+// writer thread. `db` is borrowed and must outlive the log; the log takes one of its pooled
+// connections per group commit and per read (so give the pool at least 2).
+//
+// Across replicas (separate processes, each with its own pool and its own AccessLog on the same
+// database) the chain has one order: each group commit locks the row of access_chain_head (SELECT
+// ... FOR UPDATE), takes its sequences and previous hash from it, inserts its records and moves the
+// head in the same transaction. Sequences are 1, 2, 3, ... without gap or duplicate whichever
+// replica wrote them, and `done` is called only after COMMIT returned with synchronous_commit on
+// (the WAL flushed to disk; with a synchronous standby configured, also confirmed by it). If the
+// connection breaks during COMMIT the outcome is unknown: the records get INTERNAL although they may
+// be stored, which fails safe (no acknowledged call lacks its record).
+//
+// Checkpoints across replicas: every replica signs with the same gateway key (the replicas share the
+// gateway's identity), into the same access_checkpoints table, and the decision is taken under the
+// head lock from the database: the transaction whose records bring the unsigned records (those after
+// the newest stored checkpoint, written by any replica) to checkpoint_every_records signs its newest
+// record; so does a transaction committed checkpoint_interval after the newest stored checkpoint's
+// signed_at (the signing replica's clock); CheckpointNow() and destroying a log sign the head of the
+// whole chain. An idle replica wakes after checkpoint_interval if its last transaction left unsigned
+// records and signs unless another replica has meanwhile. Verify() on any replica checks the whole
+// chain, whoever wrote and signed it.
+//
+// ListByPerson() reads one index range (the index is written with the records, so there is no tail
+// to scan, and Stats().person_indexed_through is the newest sequence this replica has seen).
+// LastSequence() reads the head of the shared chain (what this replica last saw if the database
+// cannot be reached). Verify(): as documented above, in one REPEATABLE READ snapshot on its own
+// pooled connection; with last = 0 the range extends to the newest record, checkpoint or chain head,
+// so records deleted from the end of the chain are reported even after the newest checkpoint.
+//
+// On open, under the head lock, a missing or lagging head row (changed behind the log's back) is
+// set to the newest stored record or checkpoint. Errors: INVALID_ARGUMENT for the keys, as for
+// OpenSqliteAccessLog; UNAVAILABLE if the database cannot be reached; FAILED_PRECONDITION if its
+// access_log schema is newer than this gateway's; INTERNAL for other PostgreSQL errors.
+absl::StatusOr<std::unique_ptr<AccessLog>> OpenPostgresAccessLog(const AccessLogOptions& options,
+                                                                 store::pg::PostgresDatabase& db);
+
+// Verifies the log stored in `db` with only the public key/certificate, without changing anything
+// (no migrations), in one snapshot; safe while replicas append. Errors: INVALID_ARGUMENT naming the
+// certificate file, or for first > last (last != 0); NOT_FOUND if the database holds no access log;
+// UNAVAILABLE or INTERNAL from PostgreSQL.
+absl::StatusOr<VerificationResult> VerifyPostgresAccessLog(store::pg::PostgresDatabase& db,
+                                                           const std::string& signing_cert_file,
+                                                           uint64_t first, uint64_t last);
 
 }  // namespace interop::accesslog
 

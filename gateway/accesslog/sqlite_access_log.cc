@@ -3,11 +3,11 @@
 //
 // Storage (schema migrations 2 and 3 in gateway/store/schema.cc): one row of access_records per
 // record, its sequence the INTEGER PRIMARY KEY; strings as TEXT holding the exact bytes; time as unix
-// microseconds; cities_consulted as a JSON array of strings (written by EncodeCities below: '"' and
-// '\' and control bytes escaped, nothing else, no spaces); hashes as 32-byte BLOBs. One row of
-// access_checkpoints per signed checkpoint. The person index is derived data: access_person_index
-// holds (person, sequence) for every record up to access_index_state.indexed_through (one row),
-// written only by the indexer thread; access_records itself has no index but its primary key.
+// microseconds; cities_consulted as a JSON array of strings (EncodeCities in stored_chain.h); hashes
+// as 32-byte BLOBs. One row of access_checkpoints per signed checkpoint. The person index is derived
+// data: access_person_index holds (person, sequence) for every record up to
+// access_index_state.indexed_through (one row), written only by the indexer thread; access_records
+// itself has no index but its primary key.
 //
 // Threads and connections:
 //   - Append() only queues (under mu_). One writer thread owns the writer connection
@@ -66,6 +66,7 @@
 #include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
 #include "gateway/accesslog/signing.h"
+#include "gateway/accesslog/stored_chain.h"
 #include "gateway/base/log.h"
 #include "gateway/store/schema.h"
 #include "gateway/store/sqlite_database.h"
@@ -146,108 +147,6 @@ absl::StatusOr<Statement> Prepare(sqlite3* db, const std::string& sql) {
     return SqliteError(db, absl::StrCat("preparing \"", sql, "\""));
   }
   return Statement(stmt);
-}
-
-// --- cities_consulted as a JSON array of strings ---
-
-std::string EncodeCities(const std::vector<std::string>& cities) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "[";
-  for (size_t i = 0; i < cities.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : cities[i]) {
-      unsigned char byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (byte < 0x20) {
-        out += "\\u00";
-        out += kHex[byte >> 4];
-        out += kHex[byte & 0xf];
-      } else {
-        out += c;
-      }
-    }
-    out += '"';
-  }
-  out += ']';
-  return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Parses what EncodeCities writes (and the other JSON escapes of bytes below 0x80). False if `text`
-// is anything else.
-bool DecodeCities(absl::string_view text, std::vector<std::string>* cities) {
-  size_t i = 0;
-  const size_t n = text.size();
-  if (n < 2 || text[0] != '[') return false;
-  i = 1;
-  if (text[i] == ']') return n == 2;
-  while (true) {
-    if (i >= n || text[i] != '"') return false;
-    ++i;
-    std::string city;
-    while (true) {
-      if (i >= n) return false;
-      char c = text[i++];
-      if (c == '"') break;
-      if (c != '\\') {
-        city += c;
-        continue;
-      }
-      if (i >= n) return false;
-      char escape = text[i++];
-      switch (escape) {
-        case '"':
-        case '\\':
-        case '/':
-          city += escape;
-          break;
-        case 'b':
-          city += '\b';
-          break;
-        case 'f':
-          city += '\f';
-          break;
-        case 'n':
-          city += '\n';
-          break;
-        case 'r':
-          city += '\r';
-          break;
-        case 't':
-          city += '\t';
-          break;
-        case 'u': {
-          if (i + 4 > n) return false;
-          int value = 0;
-          for (int k = 0; k < 4; ++k) {
-            int digit = HexValue(text[i + k]);
-            if (digit < 0) return false;
-            value = value * 16 + digit;
-          }
-          if (value >= 0x80) return false;
-          city += static_cast<char>(value);
-          i += 4;
-          break;
-        }
-        default:
-          return false;
-      }
-    }
-    cities->push_back(std::move(city));
-    if (i >= n) return false;
-    if (text[i] == ']') return i + 1 == n;
-    if (text[i] != ',') return false;
-    ++i;
-  }
 }
 
 // --- rows ---
@@ -396,14 +295,8 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
     last = std::max(*newest_record, *newest_checkpoint);
   }
 
-  VerificationResult result;
-  auto bad = [&result](uint64_t sequence, std::string problem) {
-    result.ok = false;
-    result.first_bad_sequence = sequence;
-    result.problem = std::move(problem);
-    return result;
-  };
   if (last < first) {  // an empty log, or a range past its end
+    VerificationResult result;
     result.ok = true;
     return result;
   }
@@ -414,9 +307,7 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
     if (!stmt.ok()) return stmt.status();
     sqlite3_bind_int64(stmt->get(), 1, static_cast<int64_t>(first - 1));
     int rc = sqlite3_step(stmt->get());
-    if (rc == SQLITE_DONE) {
-      return bad(first - 1, absl::StrCat("record ", first - 1, ": missing (sequence gap)"));
-    }
+    if (rc == SQLITE_DONE) return ChainCheck::MissingBefore(first);
     if (rc != SQLITE_ROW) return SqliteError(db, "reading the access record before the range");
     expected_previous = ColumnBytes(stmt->get(), 0);
   }
@@ -449,57 +340,14 @@ absl::StatusOr<VerificationResult> VerifyChain(sqlite3* db, const CheckpointVeri
   sqlite3_bind_int64(records->get(), 1, static_cast<int64_t>(first));
   sqlite3_bind_int64(records->get(), 2, static_cast<int64_t>(last));
 
-  uint64_t expected = first;
-  uint64_t last_good_checkpoint = 0;
-  size_t next_checkpoint = 0;
+  ChainCheck check(verifier, first, last, std::move(expected_previous), std::move(checkpoints));
   int rc;
   while ((rc = sqlite3_step(records->get())) == SQLITE_ROW) {
     const uint64_t sequence = static_cast<uint64_t>(sqlite3_column_int64(records->get(), 0));
-    if (sequence != expected) {
-      return bad(expected,
-                 absl::StrCat("record ", expected, ": missing (sequence gap; the next stored record is ",
-                              sequence, ")"));
-    }
-    absl::StatusOr<AccessRecord> record = ReadRecordRow(records->get());
-    if (!record.ok()) return bad(sequence, std::string(record.status().message()));
-    if (ComputeRecordHash(*record, record->previous_hash) != record->record_hash) {
-      return bad(sequence, absl::StrCat("record ", sequence, ": hash does not match its contents"));
-    }
-    if (record->previous_hash != expected_previous) {
-      return bad(sequence,
-                 absl::StrCat("record ", sequence, ": previous_hash does not match the hash of record ",
-                              sequence - 1, " (records reordered, inserted or replaced)"));
-    }
-    if (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].sequence == sequence) {
-      const Checkpoint& checkpoint = checkpoints[next_checkpoint++];
-      if (!verifier.Verify(
-              CheckpointMessage(checkpoint.sequence, checkpoint.record_hash, checkpoint.signed_at),
-              checkpoint.signature)) {
-        return bad(sequence, absl::StrCat("checkpoint at ", sequence, ": signature does not verify"));
-      }
-      if (checkpoint.record_hash != record->record_hash) {
-        std::string since = last_good_checkpoint > 0 ? absl::StrCat("after checkpoint ", last_good_checkpoint)
-                                                     : absl::StrCat("from ", first);
-        return bad(sequence, absl::StrCat("checkpoint at ", sequence, ": record ", sequence,
-                                          " does not have the signed hash: records ", since, " to ", sequence,
-                                          " were changed after they were signed"));
-      }
-      ++result.checkpoints_checked;
-      last_good_checkpoint = sequence;
-      result.last_signed_sequence = sequence;
-    }
-    ++result.records_checked;
-    expected_previous = std::move(record->record_hash);
-    ++expected;
+    if (!check.Add(sequence, ReadRecordRow(records->get()))) return check.Finish();
   }
   if (rc != SQLITE_DONE) return SqliteError(db, "reading access records");
-  if (expected <= last) {
-    return bad(expected,
-               absl::StrCat("record ", expected, ": missing (sequence gap; the range or a checkpoint ",
-                            "goes to ", last, " but the stored records end at ", expected - 1, ")"));
-  }
-  result.ok = true;
-  return result;
+  return check.Finish();
 }
 
 // Opens `path` read-only and verifies it.
@@ -1009,6 +857,7 @@ class SqliteAccessLog final : public AccessLog {
     if (batch.empty() && !write_checkpoint) return absl::OkStatus();
 
     absl::Status status;
+    const absl::Time started = options_.commit_observer ? absl::Now() : absl::InfinitePast();
     {
       absl::MutexLock write_lock(&write_mu_);
       status = writer_db_->WithConnection([&](sqlite3* db) {
@@ -1024,6 +873,7 @@ class SqliteAccessLog final : public AccessLog {
         return written;
       });
     }
+    if (options_.commit_observer) options_.commit_observer({batch.size(), status.ok(), absl::Now() - started});
     if (!status.ok()) {
       // An interval checkpoint that failed is retried after another interval, not in a tight loop.
       if (write_checkpoint) last_checkpoint_time_ = absl::Now();
@@ -1315,21 +1165,8 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
     return absl::InvalidArgumentError(
         "sqlite_path must name a database file (\":memory:\" is not supported)");
   }
-  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer =
-      CheckpointSigner::FromPemFile(options.signing_key_file);
-  if (!signer.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("signing_key_file: ", signer.status().message()));
-  }
-  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
-      CheckpointVerifier::FromPemFile(options.signing_cert_file);
-  if (!verifier.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("signing_cert_file: ", verifier.status().message()));
-  }
-  if (!(*signer)->Matches(**verifier)) {
-    return absl::InvalidArgumentError(absl::StrCat("signing_key_file \"", options.signing_key_file,
-                                                   "\" is not the private key of signing_cert_file \"",
-                                                   options.signing_cert_file, "\""));
-  }
+  absl::StatusOr<CheckpointKeys> keys = LoadCheckpointKeys(options);
+  if (!keys.ok()) return keys.status();
   absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> writer_db =
       store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
   if (!writer_db.ok()) return writer_db.status();
@@ -1342,7 +1179,7 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
   absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> indexer_db =
       store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
   if (!indexer_db.ok()) return indexer_db.status();
-  auto log = std::make_unique<SqliteAccessLog>(options, std::move(*signer), std::move(*verifier),
+  auto log = std::make_unique<SqliteAccessLog>(options, std::move(keys->signer), std::move(keys->verifier),
                                                std::move(*writer_db), std::move(*reader_db),
                                                std::move(*wal_checkpointer_db), std::move(*indexer_db));
   absl::Status started = log->Start();

@@ -40,6 +40,10 @@
 #include "interop/common/v1/common.pb.h"
 #include "interop/medical/v1/settlement.pb.h"
 
+namespace interop::store::pg {
+class PostgresDatabase;
+}  // namespace interop::store::pg
+
 namespace interop::settlement {
 
 using ::interop::common::v1::City;
@@ -132,6 +136,28 @@ class SettlementLedger {
 // their own connection (WAL), so they never wait for a sync. Destroying the ledger commits what is
 // queued and runs every callback first; writes submitted after that fail with FAILED_PRECONDITION.
 absl::StatusOr<std::unique_ptr<SettlementLedger>> OpenSqliteSettlementLedger(const std::string& path);
+
+// A ledger in the PostgreSQL database that several gateway replicas share (docs/DEPLOYMENT.md). Its
+// tables (component "settlement_ledger", the same columns as in SQLite) are created or migrated by
+// `database.Migrate()` when it opens; errors as Migrate(). `database` must outlive the ledger and
+// have at least two connections (the writer holds one while reads use others).
+//
+// The contract above holds across replicas, because it is kept by the database and not by a lock
+// of this process: a settlement id and an (organisation, idempotency key) pair are recorded once
+// (two replicas recording the same one at once: exactly one succeeds, the other gets
+// ALREADY_EXISTS naming the first), a settlement is reversed once (the other gets
+// FAILED_PRECONDITION), each settlement id has at most one intent (the last RecordIntent wins),
+// and every recorded write adds exactly one event, so a Clearing() on any replica sums each once.
+// Reads see every write whose `done` has run on any replica, and each read is one consistent
+// snapshot. As in SQLite, one writer thread per ledger group-commits the writes queued meanwhile.
+// Each write of a batch is one atomic statement, checked against the committed state; a write that
+// is refused changes nothing, and a write whose statement fails (INTERNAL) fails alone: the batch's
+// transaction is rolled back and run again without it (instead of a savepoint per write). A batch
+// that hits a serialization failure or deadlock is run again whole; if its transaction fails
+// otherwise, every write in it fails with that error (UNAVAILABLE if the connection was lost).
+// Destroying the ledger commits what is queued and runs every callback first.
+absl::StatusOr<std::unique_ptr<SettlementLedger>> OpenPostgresSettlementLedger(
+    store::pg::PostgresDatabase& database);
 
 }  // namespace interop::settlement
 

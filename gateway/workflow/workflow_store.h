@@ -2,11 +2,13 @@
 // requests each step sends to cities. See docs/WORKFLOWS.md for the design.
 //
 // WorkflowStore is the storage interface the engine (workflow_engine.h) runs on, and the read model
-// the domain services expose (Get, List). One implementation today, SQLite
-// (OpenSqliteWorkflowStore, tables in gateway/store/schema.cc migration 5); a PostgreSQL one is a
-// second implementation of this interface (issue 8). Every write is one transaction, and the
-// interface never assumes one process: leases carry an epoch (a fencing token) that every write on
-// behalf of a step must present, so a replica that lost its lease can no longer commit.
+// the domain services expose (Get, List). Two implementations behave alike (one test suite runs
+// on both): SQLite, the embedded default for one machine (OpenSqliteWorkflowStore, tables in
+// gateway/store/schema.cc migration 5), and PostgreSQL, for gateway replicas that share one
+// database (OpenPostgresWorkflowStore, tables in postgres_workflow_store.cc). Every write is one
+// transaction, and the interface never assumes one process: leases carry an epoch (a fencing token)
+// that every write on behalf of a step must present, so a replica that lost its lease can no longer
+// commit.
 //
 //   auto store = OpenSqliteWorkflowStore("/var/lib/interop/gateway.db");
 //   NewWorkflow w;
@@ -14,10 +16,20 @@
 //   absl::Status created = (*store)->Create(w, clock.Now());   // ALREADY_EXISTS if one is running
 //
 // Times are passed in by the caller (the engine reads its injected Clock); the store itself never
-// reads a clock. Stored with microsecond precision.
+// reads a clock, nor the database's. Stored with microsecond precision. Lease expiry compares the
+// times of different callers, so replicas sharing a database must have clocks that agree to well
+// within a lease duration; a skewed clock can make a takeover early (the step then runs twice, which
+// the idempotency keys absorb), never let a fenced-off replica commit.
 //
 // Thread-safe: every method may be called from any thread. Several stores (processes, or objects in
-// one process) may share one database; the guarantees below hold across them.
+// one process) may share one database; the guarantees below hold across them:
+//   - an instance is leased to one owner at a time (the grant and its checks are one transaction
+//     holding the instance's row: SQLite's write lock, PostgreSQL's row lock);
+//   - Commit, RenewLease and ReleaseLease succeed only for the current (owner, epoch), checked in the
+//     transaction that writes;
+//   - a subject has at most one unfinished workflow (a unique index over unfinished instances, not
+//     a lock in the process);
+//   - state, history and outbox change together or not at all.
 #ifndef INTEROP_GATEWAY_WORKFLOW_WORKFLOW_STORE_H_
 #define INTEROP_GATEWAY_WORKFLOW_WORKFLOW_STORE_H_
 
@@ -31,6 +43,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
+namespace interop::store::pg {
+class PostgresDatabase;
+}  // namespace interop::store::pg
 
 namespace interop::workflow {
 
@@ -257,6 +273,17 @@ class WorkflowStore {
 // object only). Commits are synced (synchronous=FULL) before they return. INTERNAL or
 // FAILED_PRECONDITION as store::SqliteDatabase::Open.
 absl::StatusOr<std::unique_ptr<WorkflowStore>> OpenSqliteWorkflowStore(const std::string& path);
+
+// A store in the PostgreSQL database of `db` (gateway/store/postgres/postgres_database.h), which is
+// borrowed and must outlive the store. Creates or upgrades its tables (workflows, workflow_history,
+// workflow_outbox) with db.Migrate("workflows", ...), safe when several replicas open at once. Any
+// number of stores, in any number of processes, may share the database. Errors of the database map
+// as PostgresDatabase documents them (UNAVAILABLE when the server cannot be reached, INTERNAL
+// otherwise; FAILED_PRECONDITION if the schema is newer than this gateway's). Deadlocks are retried
+// inside (a few times; ABORTED if they persist: nothing was written). A lease is a stored value,
+// not a held lock: an instance's row is locked only for the length of one claim or commit
+// transaction, and ClaimDue skips rows another replica has locked at that moment.
+absl::StatusOr<std::unique_ptr<WorkflowStore>> OpenPostgresWorkflowStore(store::pg::PostgresDatabase& db);
 
 }  // namespace interop::workflow
 

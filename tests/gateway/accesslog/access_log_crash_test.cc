@@ -1,10 +1,12 @@
-// Durability: a record whose `done` said OK survives a kill -9 of the process.
+// Durability: a record whose `done` said OK survives a kill -9 of the process, on both back ends.
 //
 // A forked child appends from several threads and, for each `done` OK, writes the sequence to a
 // pipe. The parent reads some acknowledged sequences, SIGKILLs the child in the middle of its
 // appends, reopens the log and checks that every acknowledged record is there, the chain verifies,
-// and ListByPerson() finds each person's records although the person indexer (which runs every few
-// milliseconds in the child) was killed too, typically with records not yet indexed.
+// and ListByPerson() finds each person's records. On SQLite the person indexer (which runs every few
+// milliseconds in the child) was killed too, typically with records not yet indexed. On PostgreSQL
+// the child appends through its own connections to the real server, which sees them drop with
+// transactions in flight (rolled back: their records were never acknowledged).
 // (SIGKILL tests that `done` comes after the commit; it cannot test the fsync itself, which only a
 // power cut would.)
 #include <poll.h>
@@ -23,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
+#include "gateway/store/postgres/postgres_database.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/accesslog/test_support.h"
 
@@ -30,9 +33,11 @@ namespace interop::accesslog {
 namespace {
 
 using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::Backend;
+using ::interop::accesslog::testing::BackendName;
 using ::interop::accesslog::testing::ExampleRecord;
 using ::interop::accesslog::testing::KeyFiles;
-using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::LogStore;
 using ::interop::accesslog::testing::WriteKeyFiles;
 
 constexpr int kAppenders = 8;
@@ -41,9 +46,21 @@ constexpr size_t kAcksBeforeKill = 3000;
 // The person of appender `t`'s records.
 std::string PersonOf(int t) { return absl::StrCat("14010519900307", 1000 + t); }
 
-// The child: appends forever, reporting each acknowledged sequence. Never returns.
-[[noreturn]] void RunChild(const AccessLogOptions& options, int ack_fd) {
-  absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+// The child: appends forever, reporting each acknowledged sequence. Never returns. On PostgreSQL it
+// connects a pool of its own (the parent's connections are not used in the child).
+[[noreturn]] void RunChild(Backend backend, const std::string& conninfo, const AccessLogOptions& options,
+                           int ack_fd) {
+  std::unique_ptr<store::pg::PostgresDatabase> pool;
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = absl::UnknownError("not opened");
+  if (backend == Backend::kSqlite) {
+    log = OpenSqliteAccessLog(options);
+  } else {
+    absl::StatusOr<std::unique_ptr<store::pg::PostgresDatabase>> opened =
+        store::pg::PostgresDatabase::Open({conninfo, 4});
+    if (!opened.ok()) _exit(2);
+    pool = std::move(*opened);
+    log = OpenPostgresAccessLog(options, *pool);
+  }
   if (!log.ok()) _exit(3);
   std::vector<std::thread> threads;
   for (int t = 0; t < kAppenders; ++t) {
@@ -75,10 +92,16 @@ bool ReadAck(int fd, uint64_t* sequence) {
   return true;
 }
 
-TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
-  TempDir dir;
-  KeyFiles keys = WriteKeyFiles(dir.path(), "gateway");
-  AccessLogOptions options = testing::Options(dir, keys);
+class AccessLogCrashTest : public ::testing::TestWithParam<Backend> {};
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccessLogCrashTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+
+TEST_P(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
+  LogStore store(GetParam());
+  KeyFiles keys = WriteKeyFiles(store.dir().path(), "gateway");
+  AccessLogOptions options = store.Options(keys);
+  const std::string conninfo = GetParam() == Backend::kPostgres ? store.conninfo() : "";
   options.checkpoint_every_records = 500;
   options.person_index_interval = absl::Milliseconds(10);
 
@@ -88,7 +111,7 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    RunChild(options, fds[1]);
+    RunChild(GetParam(), conninfo, options, fds[1]);
   }
   close(fds[1]);
 
@@ -106,7 +129,7 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
 
   // Reopened without periodic indexing, so that the tail left by the crash is still there to read.
   options.person_index_interval = absl::InfiniteDuration();
-  absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = store.Open(options);
   ASSERT_TRUE(log.ok()) << log.status();
   const uint64_t newest_acknowledged = *acknowledged.rbegin();
   EXPECT_GE((*log)->LastSequence(), newest_acknowledged);
@@ -153,6 +176,7 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->last_signed_sequence, *next);
+  log->reset();  // before the store
 }
 
 }  // namespace

@@ -1,15 +1,13 @@
-// Someone with write access to the SQLite file (but not the signing key) changes the log; the
-// verifier must name the first record or checkpoint that is bad.
+// Someone with write access to the database (but not the signing key) changes the log; the
+// verifier must name the first record or checkpoint that is bad. On both back ends: the SQLite file,
+// and the PostgreSQL schema (names end in /Sqlite and /Postgres).
 //
 // Each test builds a log of 205 records with checkpoints at 50, 100, 150, 200 and (on close) 205,
-// then tampers through a raw sqlite3 connection.
-#include <sqlite3.h>
-
+// then tampers through a connection of its own, around the log.
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/accesslog/access_log.h"
 #include "gateway/accesslog/signing.h"
@@ -21,25 +19,24 @@ namespace interop::accesslog {
 namespace {
 
 using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::Backend;
+using ::interop::accesslog::testing::BackendName;
 using ::interop::accesslog::testing::ExampleRecord;
-using ::interop::accesslog::testing::ExecRawSql;
 using ::interop::accesslog::testing::KeyFiles;
-using ::interop::accesslog::testing::TempDir;
+using ::interop::accesslog::testing::LogStore;
 using ::interop::accesslog::testing::WriteKeyFiles;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr int kRecords = 205;
 
-std::string HexBlob(const std::string& bytes) {
-  return absl::StrCat("X'", absl::BytesToHexString(bytes), "'");
-}
-
-class AccessLogTamperTest : public ::testing::Test {
+class AccessLogTamperTest : public ::testing::TestWithParam<Backend> {
  protected:
+  AccessLogTamperTest() : store_(GetParam()) {}
+
   void SetUp() override {
-    keys_ = WriteKeyFiles(dir_.path(), "gateway");
-    options_ = testing::Options(dir_, keys_);
+    keys_ = WriteKeyFiles(store_.dir().path(), "gateway");
+    options_ = store_.Options(keys_);
     options_.checkpoint_every_records = 50;
     std::unique_ptr<AccessLog> log = Open();
     ASSERT_NE(log, nullptr);
@@ -49,20 +46,20 @@ class AccessLogTamperTest : public ::testing::Test {
   }
 
   std::unique_ptr<AccessLog> Open() {
-    absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options_);
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(options_);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
   }
 
-  // Verifies the whole file offline, as accesslog-verify does.
+  // Verifies the whole log offline, as accesslog-verify does.
   VerificationResult VerifyFile(uint64_t first = 0, uint64_t last = 0) {
-    absl::StatusOr<VerificationResult> result =
-        VerifyAccessLogFile(options_.sqlite_path, keys_.certificate, first, last);
+    absl::StatusOr<VerificationResult> result = store_.VerifyOffline(keys_.certificate, first, last);
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? *result : VerificationResult{};
   }
 
-  void Tamper(const std::string& sql) { ASSERT_EQ(ExecRawSql(options_.sqlite_path, sql), ""); }
+  void Tamper(const std::string& sql) { ASSERT_EQ(store_.Exec(sql), ""); }
+  std::string HexBlob(const std::string& bytes) const { return store_.BytesLiteral(bytes); }
 
   // The stored records lo..hi, read through the log.
   std::vector<AccessRecord> Read(uint64_t lo, uint64_t hi) {
@@ -96,12 +93,15 @@ class AccessLogTamperTest : public ::testing::Test {
     Tamper(sql);
   }
 
-  TempDir dir_;
+  LogStore store_;
   KeyFiles keys_;
   AccessLogOptions options_;
 };
 
-TEST_F(AccessLogTamperTest, CleanLogVerifies) {
+INSTANTIATE_TEST_SUITE_P(Backends, AccessLogTamperTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+
+TEST_P(AccessLogTamperTest, CleanLogVerifies) {
   VerificationResult result = VerifyFile();
   EXPECT_TRUE(result.ok) << result.problem;
   EXPECT_EQ(result.records_checked, static_cast<uint64_t>(kRecords));
@@ -110,7 +110,7 @@ TEST_F(AccessLogTamperTest, CleanLogVerifies) {
 }
 
 // (a) One field of one record changed.
-TEST_F(AccessLogTamperTest, UpdatedFieldNamesTheRecord) {
+TEST_P(AccessLogTamperTest, UpdatedFieldNamesTheRecord) {
   Tamper("UPDATE access_records SET person = '110101199001010011' WHERE sequence = 120");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -127,7 +127,7 @@ TEST_F(AccessLogTamperTest, UpdatedFieldNamesTheRecord) {
   EXPECT_EQ(live->first_bad_sequence, 120u);
 }
 
-TEST_F(AccessLogTamperTest, UpdatedResultCodeAndTimeAreCaughtToo) {
+TEST_P(AccessLogTamperTest, UpdatedResultCodeAndTimeAreCaughtToo) {
   Tamper(
       "UPDATE access_records SET result_code = 7 WHERE sequence = 3;"
       "UPDATE access_records SET time_unix_us = time_unix_us + 1 WHERE sequence = 9;");
@@ -139,7 +139,7 @@ TEST_F(AccessLogTamperTest, UpdatedResultCodeAndTimeAreCaughtToo) {
   EXPECT_EQ(result.first_bad_sequence, 9u);
 }
 
-TEST_F(AccessLogTamperTest, MalformedCitiesColumnNamesTheRecord) {
+TEST_P(AccessLogTamperTest, MalformedCitiesColumnNamesTheRecord) {
   Tamper("UPDATE access_records SET cities_consulted = 'jinzhong' WHERE sequence = 33");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -148,7 +148,7 @@ TEST_F(AccessLogTamperTest, MalformedCitiesColumnNamesTheRecord) {
 }
 
 // (b) A record deleted.
-TEST_F(AccessLogTamperTest, DeletedRecordNamesTheGap) {
+TEST_P(AccessLogTamperTest, DeletedRecordNamesTheGap) {
   Tamper("DELETE FROM access_records WHERE sequence = 77");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -157,7 +157,7 @@ TEST_F(AccessLogTamperTest, DeletedRecordNamesTheGap) {
 }
 
 // A deleted record just before a verified range breaks the link into the range.
-TEST_F(AccessLogTamperTest, DeletedRecordBeforeTheRangeIsNamed) {
+TEST_P(AccessLogTamperTest, DeletedRecordBeforeTheRangeIsNamed) {
   Tamper("DELETE FROM access_records WHERE sequence = 99");
   VerificationResult result = VerifyFile(100, 0);
   EXPECT_FALSE(result.ok);
@@ -165,7 +165,7 @@ TEST_F(AccessLogTamperTest, DeletedRecordBeforeTheRangeIsNamed) {
 }
 
 // The newest records deleted (the tail): the checkpoint written on close still names them.
-TEST_F(AccessLogTamperTest, TruncatedTailIsNamed) {
+TEST_P(AccessLogTamperTest, TruncatedTailIsNamed) {
   Tamper("DELETE FROM access_records WHERE sequence > 201");
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -174,7 +174,7 @@ TEST_F(AccessLogTamperTest, TruncatedTailIsNamed) {
 }
 
 // (c) Two records' contents swapped (a reorder), hashes and all.
-TEST_F(AccessLogTamperTest, SwappedRecordsNameTheFirst) {
+TEST_P(AccessLogTamperTest, SwappedRecordsNameTheFirst) {
   Tamper(
       "CREATE TEMP TABLE saved AS SELECT * FROM access_records WHERE sequence IN (130, 131);"
       "UPDATE access_records SET (time_unix_us, request_id, caller_organization, caller_city, caller_role, "
@@ -191,7 +191,7 @@ TEST_F(AccessLogTamperTest, SwappedRecordsNameTheFirst) {
 }
 
 // Swapping only what was said (keeping each row's hashes) is caught the same way.
-TEST_F(AccessLogTamperTest, SwappedFieldsNameTheFirst) {
+TEST_P(AccessLogTamperTest, SwappedFieldsNameTheFirst) {
   Tamper(
       "CREATE TEMP TABLE saved AS SELECT * FROM access_records WHERE sequence IN (10, 11);"
       "UPDATE access_records SET (request_id, person) = (SELECT request_id, person FROM saved "
@@ -203,7 +203,7 @@ TEST_F(AccessLogTamperTest, SwappedFieldsNameTheFirst) {
 
 // A record's stored hash replaced: the next record no longer links to it (seen when verifying from
 // the next record on).
-TEST_F(AccessLogTamperTest, BrokenLinkNamesTheNextRecord) {
+TEST_P(AccessLogTamperTest, BrokenLinkNamesTheNextRecord) {
   Tamper(absl::StrCat("UPDATE access_records SET record_hash = ", HexBlob(std::string(32, '\x42')),
                       " WHERE sequence = 60"));
   VerificationResult result = VerifyFile(61, 0);
@@ -214,7 +214,7 @@ TEST_F(AccessLogTamperTest, BrokenLinkNamesTheNextRecord) {
 
 // (d) A record rewritten and every later hash recomputed: the chain is consistent again, but the
 // next checkpoint's signature covers the old hash.
-TEST_F(AccessLogTamperTest, RewrittenAndRechainedRecordsAreCaughtByTheNextCheckpoint) {
+TEST_P(AccessLogTamperTest, RewrittenAndRechainedRecordsAreCaughtByTheNextCheckpoint) {
   RewriteRecordAndRechain(120);
   VerificationResult result = VerifyFile();
   EXPECT_FALSE(result.ok);
@@ -227,9 +227,9 @@ TEST_F(AccessLogTamperTest, RewrittenAndRechainedRecordsAreCaughtByTheNextCheckp
 }
 
 // ... and re-signing the checkpoints with another key does not help.
-TEST_F(AccessLogTamperTest, CheckpointsResignedWithAnotherKeyAreCaught) {
+TEST_P(AccessLogTamperTest, CheckpointsResignedWithAnotherKeyAreCaught) {
   RewriteRecordAndRechain(120);
-  KeyFiles attacker = WriteKeyFiles(dir_.path(), "attacker");
+  KeyFiles attacker = WriteKeyFiles(store_.dir().path(), "attacker");
   absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer =
       CheckpointSigner::FromPemFile(attacker.private_key);
   ASSERT_TRUE(signer.ok()) << signer.status();
@@ -253,18 +253,9 @@ TEST_F(AccessLogTamperTest, CheckpointsResignedWithAnotherKeyAreCaught) {
 }
 
 // (e) A checkpoint's signature tampered with.
-TEST_F(AccessLogTamperTest, TamperedCheckpointSignatureIsNamed) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.sqlite_path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT signature FROM access_checkpoints WHERE sequence = 100", -1, &stmt,
-                               nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  std::string signature(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
-                        sqlite3_column_bytes(stmt, 0));
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+TEST_P(AccessLogTamperTest, TamperedCheckpointSignatureIsNamed) {
+  std::string signature = store_.QueryBytes("SELECT signature FROM access_checkpoints WHERE sequence = 100");
+  ASSERT_FALSE(signature.empty());
   signature[signature.size() / 2] ^= 0x01;
   Tamper(absl::StrCat("UPDATE access_checkpoints SET signature = ", HexBlob(signature),
                       " WHERE sequence = 100"));
@@ -276,7 +267,7 @@ TEST_F(AccessLogTamperTest, TamperedCheckpointSignatureIsNamed) {
   EXPECT_EQ(result.checkpoints_checked, 1u);
 }
 
-TEST_F(AccessLogTamperTest, CheckpointWithAnotherCheckpointsSignatureIsNamed) {
+TEST_P(AccessLogTamperTest, CheckpointWithAnotherCheckpointsSignatureIsNamed) {
   Tamper(
       "UPDATE access_checkpoints SET signature = (SELECT signature FROM access_checkpoints "
       "WHERE sequence = 50) WHERE sequence = 200");
@@ -286,7 +277,7 @@ TEST_F(AccessLogTamperTest, CheckpointWithAnotherCheckpointsSignatureIsNamed) {
   EXPECT_EQ(result.problem, "checkpoint at 200: signature does not verify");
 }
 
-TEST_F(AccessLogTamperTest, CheckpointWithAChangedTimeIsNamed) {
+TEST_P(AccessLogTamperTest, CheckpointWithAChangedTimeIsNamed) {
   Tamper(
       "UPDATE access_checkpoints SET signed_at_unix_us = signed_at_unix_us - 3600000000 WHERE sequence = 50");
   VerificationResult result = VerifyFile();
@@ -294,10 +285,9 @@ TEST_F(AccessLogTamperTest, CheckpointWithAChangedTimeIsNamed) {
   EXPECT_EQ(result.first_bad_sequence, 50u);
 }
 
-TEST_F(AccessLogTamperTest, VerifyingWithTheWrongPublicKeyFailsAtTheFirstCheckpoint) {
-  KeyFiles other = WriteKeyFiles(dir_.path(), "other");
-  absl::StatusOr<VerificationResult> result =
-      VerifyAccessLogFile(options_.sqlite_path, other.public_key, 0, 0);
+TEST_P(AccessLogTamperTest, VerifyingWithTheWrongPublicKeyFailsAtTheFirstCheckpoint) {
+  KeyFiles other = WriteKeyFiles(store_.dir().path(), "other");
+  absl::StatusOr<VerificationResult> result = store_.VerifyOffline(other.public_key);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->first_bad_sequence, 50u);

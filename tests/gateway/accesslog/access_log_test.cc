@@ -1,5 +1,7 @@
 // The access log's contract: canonical encoding, group commit, chain continuity, reads, checkpoints,
-// commit failures and Open() errors. Tampering is in access_log_tamper_test.cc.
+// commit failures and Open() errors, on both back ends (AccessLogTest.*/Sqlite and /Postgres), and
+// what is particular to each (SqliteAccessLogTest, PostgresAccessLogTest). Tampering is in
+// access_log_tamper_test.cc; several replicas on one database in access_log_replicas_test.cc.
 #include "gateway/accesslog/access_log.h"
 
 #include <openssl/evp.h>
@@ -26,14 +28,16 @@ namespace interop::accesslog {
 namespace {
 
 using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::Backend;
+using ::interop::accesslog::testing::BackendName;
 using ::interop::accesslog::testing::ExampleRecord;
 using ::interop::accesslog::testing::ExecRawSql;
 using ::interop::accesslog::testing::KeyFiles;
-using ::interop::accesslog::testing::QueryRawInt;
+using ::interop::accesslog::testing::LogStore;
 using ::interop::accesslog::testing::TempDir;
 using ::interop::accesslog::testing::WaitForBatchesStarted;
 using ::interop::accesslog::testing::WriteKeyFiles;
-using ::interop::accesslog::testing::WriteLockHolder;
+using ::interop::accesslog::testing::WriterBlocker;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -96,28 +100,29 @@ TEST(CanonicalEncodingTest, CheckpointMessageLayout) {
                 BigEndian(1764115200000001, 8));
 }
 
-// --- the SQLite log ---
+// --- the log, on either back end ---
 
-class AccessLogTest : public ::testing::Test {
+class AccessLogTest : public ::testing::TestWithParam<Backend> {
  protected:
-  AccessLogTest() : keys_(WriteKeyFiles(dir_.path(), "gateway")) {}
+  AccessLogTest() : store_(GetParam()), keys_(WriteKeyFiles(store_.dir().path(), "gateway")) {}
 
-  AccessLogOptions DefaultOptions() const { return testing::Options(dir_, keys_); }
+  AccessLogOptions DefaultOptions() const { return store_.Options(keys_); }
 
   std::unique_ptr<AccessLog> OpenLog(const AccessLogOptions& options) {
-    absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(options);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
   }
   std::unique_ptr<AccessLog> OpenLog() { return OpenLog(DefaultOptions()); }
 
-  std::string db_path() const { return DefaultOptions().sqlite_path; }
-
-  TempDir dir_;
+  LogStore store_;
   KeyFiles keys_;
 };
 
-TEST_F(AccessLogTest, FirstRecordLinksToTheZeroHash) {
+INSTANTIATE_TEST_SUITE_P(Backends, AccessLogTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         BackendName);
+
+TEST_P(AccessLogTest, FirstRecordLinksToTheZeroHash) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->LastSequence(), 0u);
@@ -135,7 +140,7 @@ TEST_F(AccessLogTest, FirstRecordLinksToTheZeroHash) {
   EXPECT_EQ(stored.record_hash, ComputeRecordHash(stored, kZeroHash));
 }
 
-TEST_F(AccessLogTest, StoresEveryFieldExactly) {
+TEST_P(AccessLogTest, StoresEveryFieldExactly) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   AccessRecord record = ExampleRecord(1);
@@ -175,14 +180,15 @@ TEST_F(AccessLogTest, StoresEveryFieldExactly) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->records_checked, 3u);
-  EXPECT_EQ(QueryRawInt(db_path(),
-                        "SELECT json_array_length(cities_consulted) FROM access_records "
-                        "WHERE sequence = 1"),
+  EXPECT_EQ(store_.QueryInt(store_.Sql(
+                "SELECT json_array_length(cities_consulted) FROM access_records WHERE sequence = 1",
+                "SELECT json_array_length(convert_from(cities_consulted, 'UTF8')::json) FROM access_records "
+                "WHERE sequence = 1")),
             6)
-      << "cities_consulted is stored as a JSON array that SQLite itself can read";
+      << "cities_consulted is stored as a JSON array that the database itself can read";
 }
 
-TEST_F(AccessLogTest, GroupCommitOfManyConcurrentAppenders) {
+TEST_P(AccessLogTest, GroupCommitOfManyConcurrentAppenders) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   constexpr int kThreads = 64;
@@ -227,13 +233,13 @@ TEST_F(AccessLogTest, GroupCommitOfManyConcurrentAppenders) {
 // Everything queued while the writer is busy goes into the next transaction, up to max_batch
 // (deterministic: another connection holds the write lock, so the writer waits in the BEGIN of the
 // first record's transaction until the others are queued).
-TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
+TEST_P(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
   AccessLogOptions options = DefaultOptions();
   options.max_batch = 40;
   std::unique_ptr<AccessLog> log = OpenLog(options);
   ASSERT_NE(log, nullptr);
 
-  WriteLockHolder lock(db_path());
+  std::unique_ptr<WriterBlocker> lock = store_.BlockWriter();
   log->Append(ExampleRecord(0), [](absl::StatusOr<uint64_t> sequence) { EXPECT_TRUE(sequence.ok()); });
   WaitForBatchesStarted(*log, 1);
 
@@ -252,7 +258,7 @@ TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
       if (--remaining == 0) all_done.Notify();
     });
   }
-  lock.Release();
+  lock->Release();
   all_done.WaitForNotification();
 
   // Callbacks run in queue order, so the sequences follow the order of Append().
@@ -265,7 +271,7 @@ TEST_F(AccessLogTest, RecordsQueuedWhileTheWriterIsBusyShareOneCommit) {
   EXPECT_EQ(stats.records_committed, 101u);
 }
 
-TEST_F(AccessLogTest, DoneMayAppendAgain) {
+TEST_P(AccessLogTest, DoneMayAppendAgain) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   absl::Notification second_done;
@@ -280,14 +286,14 @@ TEST_F(AccessLogTest, DoneMayAppendAgain) {
   second_done.WaitForNotification();
 }
 
-TEST_F(AccessLogTest, ChainContinuesAcrossCloseAndReopen) {
+TEST_P(AccessLogTest, ChainContinuesAcrossCloseAndReopen) {
   AccessLogOptions options = DefaultOptions();
   {
     std::unique_ptr<AccessLog> log = OpenLog(options);
     ASSERT_NE(log, nullptr);
     for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
   }
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT MAX(sequence) FROM access_checkpoints"), 10)
+  EXPECT_EQ(store_.QueryInt("SELECT MAX(sequence) FROM access_checkpoints"), 10)
       << "closing the log signs its newest record";
   {
     std::unique_ptr<AccessLog> log = OpenLog(options);
@@ -304,7 +310,7 @@ TEST_F(AccessLogTest, ChainContinuesAcrossCloseAndReopen) {
     EXPECT_EQ((*records)[1].previous_hash, (*records)[0].record_hash);
   }
   absl::StatusOr<VerificationResult> result =
-      VerifyAccessLogFile(db_path(), keys_.certificate, /*first=*/0, /*last=*/0);
+      store_.VerifyOffline(keys_.certificate, /*first=*/0, /*last=*/0);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->records_checked, 20u);
@@ -312,7 +318,7 @@ TEST_F(AccessLogTest, ChainContinuesAcrossCloseAndReopen) {
   EXPECT_EQ(result->last_signed_sequence, 20u);
 }
 
-TEST_F(AccessLogTest, ListByPersonIsNewestFirstAndPages) {
+TEST_P(AccessLogTest, ListByPersonIsNewestFirstAndPages) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   const std::string alice = "140105199003078915";
@@ -352,14 +358,14 @@ TEST_F(AccessLogTest, ListByPersonIsNewestFirstAndPages) {
   EXPECT_THAT(bad_limit.status().message(), HasSubstr("limit"));
 }
 
-TEST_F(AccessLogTest, ReadRangeRejectsAnInvertedRange) {
+TEST_P(AccessLogTest, ReadRangeRejectsAnInvertedRange) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->ReadRange(5, 4).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(log->Verify(5, 4).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(AccessLogTest, VerifyOfACleanLogAndOfSubranges) {
+TEST_P(AccessLogTest, VerifyOfACleanLogAndOfSubranges) {
   AccessLogOptions options = DefaultOptions();
   options.checkpoint_every_records = 10;
   std::unique_ptr<AccessLog> log = OpenLog(options);
@@ -389,7 +395,7 @@ TEST_F(AccessLogTest, VerifyOfACleanLogAndOfSubranges) {
   EXPECT_EQ(beyond->first_bad_sequence, 36u);
 }
 
-TEST_F(AccessLogTest, CheckpointsEveryNRecordsAndOnClose) {
+TEST_P(AccessLogTest, CheckpointsEveryNRecordsAndOnClose) {
   AccessLogOptions options = DefaultOptions();
   options.checkpoint_every_records = 10;
   {
@@ -398,34 +404,32 @@ TEST_F(AccessLogTest, CheckpointsEveryNRecordsAndOnClose) {
     for (int i = 1; i <= 35; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
     EXPECT_EQ(log->Stats().checkpoints, 3u);
   }
-  EXPECT_EQ(QueryRawInt(db_path(),
-                        "SELECT group_concat(sequence) = '10,20,30,35' FROM "
-                        "(SELECT sequence FROM access_checkpoints ORDER BY sequence)"),
-            1);
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_checkpoints"), 4);
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_checkpoints WHERE sequence IN (10, 20, 30, 35)"), 4);
 }
 
-TEST_F(AccessLogTest, CheckpointNowSignsTheNewestRecordOnce) {
+TEST_P(AccessLogTest, CheckpointNowSignsTheNewestRecordOnce) {
   AccessLogOptions options = DefaultOptions();
   options.checkpoint_every_records = 0;
   options.checkpoint_interval = absl::InfiniteDuration();
   std::unique_ptr<AccessLog> log = OpenLog(options);
   ASSERT_NE(log, nullptr);
   EXPECT_TRUE(log->CheckpointNow().ok()) << "nothing to sign in an empty log";
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT COUNT(*) FROM access_checkpoints"), 0);
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_checkpoints"), 0);
 
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT COUNT(*) FROM access_checkpoints"), 0);
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_checkpoints"), 0);
   ASSERT_TRUE(log->CheckpointNow().ok());
   ASSERT_TRUE(log->CheckpointNow().ok());
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT COUNT(*) FROM access_checkpoints"), 1);
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT MAX(sequence) FROM access_checkpoints"), 5);
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_checkpoints"), 1);
+  EXPECT_EQ(store_.QueryInt("SELECT MAX(sequence) FROM access_checkpoints"), 5);
   absl::StatusOr<VerificationResult> result = log->Verify(0, 0);
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->checkpoints_checked, 1u);
 }
 
-TEST_F(AccessLogTest, CheckpointNowCoversRecordsAppendedBeforeIt) {
+TEST_P(AccessLogTest, CheckpointNowCoversRecordsAppendedBeforeIt) {
   AccessLogOptions options = DefaultOptions();
   options.checkpoint_every_records = 0;
   options.checkpoint_interval = absl::InfiniteDuration();
@@ -440,10 +444,10 @@ TEST_F(AccessLogTest, CheckpointNowCoversRecordsAppendedBeforeIt) {
   }
   ASSERT_TRUE(log->CheckpointNow().ok());
   EXPECT_EQ(done.load(), 50);
-  EXPECT_EQ(QueryRawInt(db_path(), "SELECT MAX(sequence) FROM access_checkpoints"), 50);
+  EXPECT_EQ(store_.QueryInt("SELECT MAX(sequence) FROM access_checkpoints"), 50);
 }
 
-TEST_F(AccessLogTest, CheckpointsAfterTheInterval) {
+TEST_P(AccessLogTest, CheckpointsAfterTheInterval) {
   AccessLogOptions options = DefaultOptions();
   options.checkpoint_every_records = 0;
   options.checkpoint_interval = absl::Milliseconds(20);
@@ -459,17 +463,22 @@ TEST_F(AccessLogTest, CheckpointsAfterTheInterval) {
 
 // A failed transaction fails every record in it, and the chain continues from the last committed
 // record. The failure is injected with a trigger on the table.
-TEST_F(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
+TEST_P(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
   std::unique_ptr<AccessLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
-  ASSERT_EQ(ExecRawSql(db_path(),
-                       "CREATE TRIGGER inject_failure BEFORE INSERT ON access_records "
-                       "WHEN NEW.request_id = 'poison' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"),
+  ASSERT_EQ(store_.Exec(store_.Sql(
+                "CREATE TRIGGER inject_failure BEFORE INSERT ON access_records "
+                "WHEN NEW.request_id = 'poison' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+                "CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.request_id = 'poison'::bytea THEN RAISE EXCEPTION 'injected failure'; END IF; "
+                "RETURN NEW; END $$;"
+                "CREATE TRIGGER inject_failure BEFORE INSERT ON access_records "
+                "FOR EACH ROW EXECUTE FUNCTION inject_failure();")),
             "");
 
   // Records 2, poison and 4 are queued while the writer waits for the write lock with record 1, so
   // they form the next batch together.
-  WriteLockHolder lock(db_path());
+  std::unique_ptr<WriterBlocker> lock = store_.BlockWriter();
   log->Append(ExampleRecord(1), [](absl::StatusOr<uint64_t> sequence) { EXPECT_TRUE(sequence.ok()); });
   WaitForBatchesStarted(*log, 1);
   AccessRecord poison = ExampleRecord(3);
@@ -484,7 +493,7 @@ TEST_F(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
       if (results.size() == 3) batch_done.Notify();
     });
   }
-  lock.Release();
+  lock->Release();
   batch_done.WaitForNotification();
   for (const absl::Status& status : results) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
@@ -505,14 +514,14 @@ TEST_F(AccessLogTest, FailedCommitFailsTheWholeBatchAndTheChainRollsBack) {
   EXPECT_TRUE(result->ok) << result->problem;
 }
 
-TEST_F(AccessLogTest, ResumesAfterTheNewestCheckpointWhenRecordsAreMissing) {
+TEST_P(AccessLogTest, ResumesAfterTheNewestCheckpointWhenRecordsAreMissing) {
   AccessLogOptions options = DefaultOptions();
   {
     std::unique_ptr<AccessLog> log = OpenLog(options);
     ASSERT_NE(log, nullptr);
     for (int i = 1; i <= 10; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
   }  // checkpoint at 10
-  ASSERT_EQ(ExecRawSql(db_path(), "DELETE FROM access_records WHERE sequence >= 9"), "");
+  ASSERT_EQ(store_.Exec("DELETE FROM access_records WHERE sequence >= 9"), "");
   std::unique_ptr<AccessLog> log = OpenLog(options);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->LastSequence(), 10u);
@@ -530,7 +539,7 @@ TEST_F(AccessLogTest, ResumesAfterTheNewestCheckpointWhenRecordsAreMissing) {
   EXPECT_EQ(after_gap->first_bad_sequence, 10u);
 }
 
-TEST_F(AccessLogTest, AcceptsAPublicKeyPemInsteadOfACertificate) {
+TEST_P(AccessLogTest, AcceptsAPublicKeyPemInsteadOfACertificate) {
   AccessLogOptions options = DefaultOptions();
   options.signing_cert_file = keys_.public_key;
   std::unique_ptr<AccessLog> log = OpenLog(options);
@@ -543,40 +552,95 @@ TEST_F(AccessLogTest, AcceptsAPublicKeyPemInsteadOfACertificate) {
   EXPECT_EQ(result->checkpoints_checked, 1u);
 }
 
-TEST_F(AccessLogTest, OpenRejectsBadKeysAndPaths) {
+// The metrics hook sees every transaction: each committed record once, and the final checkpoint as
+// a transaction without records.
+TEST_P(AccessLogTest, CommitObserverSeesEveryTransaction) {
   AccessLogOptions options = DefaultOptions();
-  options.signing_key_file = dir_.File("missing.key");
-  absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(options);
+  options.checkpoint_every_records = 0;
+  options.checkpoint_interval = absl::InfiniteDuration();
+  absl::Mutex mu;
+  std::vector<AccessLogCommit> seen;
+  options.commit_observer = [&](const AccessLogCommit& commit) {
+    absl::MutexLock lock(&mu);
+    seen.push_back(commit);
+  };
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(options);
+    ASSERT_NE(log, nullptr);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(seen.size(), 6u) << "5 appends one after another, and the checkpoint on close";
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_TRUE(seen[i].committed);
+    EXPECT_GE(seen[i].duration, absl::ZeroDuration());
+    EXPECT_EQ(seen[i].records, i < 5 ? 1u : 0u);
+  }
+}
+
+TEST_P(AccessLogTest, OpenRejectsBadKeys) {
+  AccessLogOptions options = DefaultOptions();
+  options.signing_key_file = store_.dir().File("missing.key");
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(options);
   EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(log.status().message(), HasSubstr("signing_key_file"));
   EXPECT_THAT(log.status().message(), HasSubstr("missing.key"));
 
   options = DefaultOptions();
   options.signing_key_file = keys_.certificate;  // not a private key
-  EXPECT_EQ(OpenSqliteAccessLog(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_.Open(options).status().code(), absl::StatusCode::kInvalidArgument);
 
   options = DefaultOptions();
-  options.signing_cert_file = dir_.File("missing.pem");
-  log = OpenSqliteAccessLog(options);
+  options.signing_cert_file = store_.dir().File("missing.pem");
+  log = store_.Open(options);
   EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(log.status().message(), HasSubstr("signing_cert_file"));
 
-  KeyFiles other = WriteKeyFiles(dir_.path(), "other");
+  KeyFiles other = WriteKeyFiles(store_.dir().path(), "other");
   options = DefaultOptions();
   options.signing_cert_file = other.certificate;
-  log = OpenSqliteAccessLog(options);
+  log = store_.Open(options);
   EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(log.status().message(), HasSubstr("is not the private key of"));
 
-  KeyFiles p384 = WriteKeyFiles(dir_.path(), "p384", "P-384");
+  KeyFiles p384 = WriteKeyFiles(store_.dir().path(), "p384", "P-384");
   options = DefaultOptions();
   options.signing_key_file = p384.private_key;
   options.signing_cert_file = p384.certificate;
-  log = OpenSqliteAccessLog(options);
+  log = store_.Open(options);
   EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(log.status().message(), HasSubstr("P-256"));
+}
 
-  options = DefaultOptions();
+TEST_P(AccessLogTest, OfflineVerificationErrors) {
+  {
+    std::unique_ptr<AccessLog> log = OpenLog();
+    ASSERT_NE(log, nullptr);
+  }
+  EXPECT_EQ(store_.VerifyOffline(store_.dir().File("missing.pem")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_.VerifyOffline(keys_.certificate, 3, 2).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<VerificationResult> empty = store_.VerifyOffline(keys_.certificate);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->ok);
+  EXPECT_EQ(empty->records_checked, 0u);
+}
+
+// --- what is particular to the SQLite log ---
+
+class SqliteAccessLogTest : public ::testing::Test {
+ protected:
+  SqliteAccessLogTest() : keys_(WriteKeyFiles(dir_.path(), "gateway")) {}
+  AccessLogOptions DefaultOptions() const { return testing::Options(dir_, keys_); }
+  std::string db_path() const { return DefaultOptions().sqlite_path; }
+
+  TempDir dir_;
+  KeyFiles keys_;
+};
+
+TEST_F(SqliteAccessLogTest, OpenRejectsBadPaths) {
+  AccessLogOptions options = DefaultOptions();
   options.sqlite_path = ":memory:";
   EXPECT_EQ(OpenSqliteAccessLog(options).status().code(), absl::StatusCode::kInvalidArgument);
 
@@ -585,7 +649,7 @@ TEST_F(AccessLogTest, OpenRejectsBadKeysAndPaths) {
   EXPECT_EQ(OpenSqliteAccessLog(options).status().code(), absl::StatusCode::kInternal);
 }
 
-TEST_F(AccessLogTest, VerifyAccessLogFileErrors) {
+TEST_F(SqliteAccessLogTest, VerifyAccessLogFileErrors) {
   EXPECT_EQ(VerifyAccessLogFile(dir_.File("missing.db"), keys_.certificate, 0, 0).status().code(),
             absl::StatusCode::kNotFound);
   ASSERT_EQ(ExecRawSql(dir_.File("other.db"), "CREATE TABLE t (x)"), "");
@@ -594,13 +658,93 @@ TEST_F(AccessLogTest, VerifyAccessLogFileErrors) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(result.status().message(), HasSubstr("holds no access log"));
   {
-    std::unique_ptr<AccessLog> log = OpenLog();
-    ASSERT_NE(log, nullptr);
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = OpenSqliteAccessLog(DefaultOptions());
+    ASSERT_TRUE(log.ok()) << log.status();
   }
   EXPECT_EQ(VerifyAccessLogFile(db_path(), dir_.File("missing.pem"), 0, 0).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(VerifyAccessLogFile(db_path(), keys_.certificate, 3, 2).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// --- what is particular to the PostgreSQL log ---
+
+class PostgresAccessLogTest : public ::testing::Test {
+ protected:
+  PostgresAccessLogTest() : keys_(WriteKeyFiles(store_.dir().path(), "gateway")) {}
+
+  std::unique_ptr<AccessLog> OpenLog() {
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(store_.Options(keys_));
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  LogStore store_{Backend::kPostgres};
+  KeyFiles keys_;
+};
+
+TEST_F(PostgresAccessLogTest, VerifyingADatabaseWithoutALogIsNotFound) {
+  absl::StatusOr<VerificationResult> result = store_.VerifyOffline(keys_.certificate);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(result.status().message(), HasSubstr("holds no access log"));
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM interop_schema_migrations WHERE component = 'access_log'"),
+            -1)
+      << "verification creates nothing";
+}
+
+TEST_F(PostgresAccessLogTest, RefusesASchemaNewerThanThisGateway) {
+  { ASSERT_NE(OpenLog(), nullptr); }
+  ASSERT_EQ(
+      store_.Exec("INSERT INTO interop_schema_migrations (component, version) VALUES ('access_log', 99)"),
+      "");
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(store_.Options(keys_));
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(log.status().message(), HasSubstr("access_log"));
+}
+
+// The head row changed behind the log's back: behind the stored records (appends would collide with
+// them), or gone. Opening the log moves it to the newest record, and the chain goes on unbroken.
+TEST_F(PostgresAccessLogTest, OpenRepairsALaggingOrMissingChainHead) {
+  {
+    std::unique_ptr<AccessLog> log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+  }
+  ASSERT_EQ(store_.Exec("UPDATE access_chain_head SET sequence = 2"), "");
+  {
+    std::unique_ptr<AccessLog> log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->LastSequence(), 5u);
+    absl::StatusOr<uint64_t> next = AppendAndWait(*log, ExampleRecord(6));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(*next, 6u);
+  }
+  ASSERT_EQ(store_.Exec("DELETE FROM access_chain_head"), "");
+  std::unique_ptr<AccessLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  absl::StatusOr<uint64_t> next = AppendAndWait(*log, ExampleRecord(7));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, 7u);
+  absl::StatusOr<VerificationResult> result = log->Verify(0, 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok) << result->problem;
+  EXPECT_EQ(result->records_checked, 7u);
+}
+
+// Records deleted from the end after the newest checkpoint: SQLite cannot tell, but the chain head
+// row still names the newest record, so Verify() reports the missing tail.
+TEST_F(PostgresAccessLogTest, VerifyReportsRecordsDeletedAfterTheNewestCheckpoint) {
+  std::unique_ptr<AccessLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  for (int i = 1; i <= 8; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+  ASSERT_TRUE(log->CheckpointNow().ok());
+  for (int i = 9; i <= 12; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+  ASSERT_EQ(store_.Exec("DELETE FROM access_records WHERE sequence > 10"), "");
+  absl::StatusOr<VerificationResult> result = log->Verify(0, 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->first_bad_sequence, 11u);
+  EXPECT_THAT(result->problem, HasSubstr("record 11: missing"));
 }
 
 }  // namespace

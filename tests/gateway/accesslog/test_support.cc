@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -167,6 +168,150 @@ void WaitForBatchesStarted(AccessLog& log, uint64_t batches) {
     }
     absl::SleepFor(absl::Milliseconds(1));
   }
+}
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::kSqlite ? "Sqlite" : "Postgres");
+}
+
+namespace {
+
+class SqliteWriterBlocker : public WriterBlocker {
+ public:
+  explicit SqliteWriterBlocker(const std::string& path) : holder_(path) {}
+  void Release() override { holder_.Release(); }
+
+ private:
+  WriteLockHolder holder_;
+};
+
+// Holds the chain head row lock in an open transaction of its own connection.
+class PostgresWriterBlocker : public WriterBlocker {
+ public:
+  explicit PostgresWriterBlocker(const std::string& conninfo) {
+    absl::StatusOr<std::unique_ptr<store::pg::Connection>> connection = store::pg::Connect(conninfo);
+    if (!connection.ok()) Die(connection.status().ToString());
+    connection_ = std::move(*connection);
+    absl::Status locked = connection_->ExecScript("BEGIN; SELECT 1 FROM access_chain_head FOR UPDATE");
+    if (!locked.ok()) Die(absl::StrCat("locking the chain head: ", locked.ToString()));
+  }
+  ~PostgresWriterBlocker() override { Release(); }
+  void Release() override {
+    if (connection_ == nullptr) return;
+    (void)connection_->ExecScript("COMMIT");
+    connection_.reset();
+  }
+
+ private:
+  std::unique_ptr<store::pg::Connection> connection_;
+};
+
+}  // namespace
+
+LogStore::LogStore(Backend backend) : backend_(backend) {
+  if (backend_ == Backend::kPostgres) {
+    schema_ = std::make_unique<store::pg::TestSchema>();
+    pool_ = NewPool();
+  }
+}
+
+LogStore::~LogStore() {
+  pool_.reset();  // before the schema is dropped
+  schema_.reset();
+}
+
+AccessLogOptions LogStore::Options(const KeyFiles& keys) const {
+  AccessLogOptions options = testing::Options(dir_, keys);
+  if (backend_ == Backend::kPostgres) options.sqlite_path.clear();
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<AccessLog>> LogStore::Open(const AccessLogOptions& options) {
+  if (backend_ == Backend::kSqlite) return OpenSqliteAccessLog(options);
+  return OpenPostgresAccessLog(options, *pool_);
+}
+
+absl::StatusOr<VerificationResult> LogStore::VerifyOffline(const std::string& cert_file, uint64_t first,
+                                                           uint64_t last) {
+  if (backend_ == Backend::kSqlite)
+    return VerifyAccessLogFile(dir_.File("access.db"), cert_file, first, last);
+  std::unique_ptr<store::pg::PostgresDatabase> pool = NewPool(1);
+  return VerifyPostgresAccessLog(*pool, cert_file, first, last);
+}
+
+std::string LogStore::Exec(const std::string& sql) {
+  if (backend_ == Backend::kSqlite) return ExecRawSql(dir_.File("access.db"), sql);
+  absl::Status status =
+      pool_->WithConnection([&](store::pg::Connection& connection) { return connection.ExecScript(sql); });
+  return status.ok() ? "" : std::string(status.message());
+}
+
+int64_t LogStore::QueryInt(const std::string& sql) {
+  if (backend_ == Backend::kSqlite) return QueryRawInt(dir_.File("access.db"), sql);
+  int64_t value = -1;
+  pool_
+      ->WithConnection([&](store::pg::Connection& connection) -> absl::Status {
+        absl::StatusOr<store::pg::Result> rows = connection.Exec(sql);
+        if (rows.ok() && rows->rows() > 0) value = rows->Int(0, 0);
+        return rows.status();
+      })
+      .IgnoreError();
+  return value;
+}
+
+std::string LogStore::QueryBytes(const std::string& sql) {
+  std::string value;
+  if (backend_ == Backend::kSqlite) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(dir_.File("access.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        value.assign(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return value;
+  }
+  pool_
+      ->WithConnection([&](store::pg::Connection& connection) -> absl::Status {
+        absl::StatusOr<store::pg::Result> rows = connection.Exec(sql);
+        if (rows.ok() && rows->rows() > 0) value = rows->Bytes(0, 0);
+        return rows.status();
+      })
+      .IgnoreError();
+  return value;
+}
+
+std::string LogStore::BytesLiteral(const std::string& bytes) const {
+  const std::string hex = absl::BytesToHexString(bytes);
+  return backend_ == Backend::kSqlite ? absl::StrCat("X'", hex, "'") : absl::StrCat("'\\x", hex, "'::bytea");
+}
+
+std::unique_ptr<WriterBlocker> LogStore::BlockWriter() {
+  if (backend_ == Backend::kSqlite) return std::make_unique<SqliteWriterBlocker>(dir_.File("access.db"));
+  return std::make_unique<PostgresWriterBlocker>(conninfo());
+}
+
+const std::string& LogStore::conninfo() const {
+  if (schema_ == nullptr) Die("conninfo() of a SQLite LogStore");
+  return schema_->conninfo();
+}
+
+std::unique_ptr<store::pg::PostgresDatabase> LogStore::NewPool(int pool_size) const {
+  absl::StatusOr<std::unique_ptr<store::pg::PostgresDatabase>> pool =
+      store::pg::PostgresDatabase::Open({conninfo(), pool_size});
+  if (!pool.ok()) {
+    Die(absl::StrCat(pool.status().ToString(), " (is the ctest fixture 'postgres' running? ",
+                     "tools/postgres/test-server.sh)"));
+  }
+  return std::move(*pool);
 }
 
 }  // namespace interop::accesslog::testing

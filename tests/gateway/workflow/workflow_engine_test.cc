@@ -6,16 +6,16 @@
 //
 // Each fake city applies a request once per idempotency key and answers a repeated key with the
 // first answer, as the real cities must. Time is a ManualClock; the only real-time waits are
-// WaitIdle() and condition waits with generous timeouts.
+// WaitIdle() and condition waits with generous timeouts. Every test runs on both storage back ends
+// (SQLite and PostgreSQL); the two-replica tests give each replica its own store object (its own
+// connection or pool) on one database.
 #include "gateway/workflow/workflow_engine.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -31,6 +31,7 @@
 #include "gateway/workflow/workflow_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/workflow/workflow_test_database.h"
 
 namespace interop::workflow {
 namespace {
@@ -41,27 +42,6 @@ using ::testing::Pair;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1710000000);
 constexpr absl::Duration kWait = absl::Seconds(60);  // real time; only reached if something hangs
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = absl::StrCat(::testing::TempDir(), "/workflow_engine_test_XXXXXX");
-    char* made = mkdtemp(pattern.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-      abort();
-    }
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // A city's account ledger that applies each request once per idempotency key.
 class FakeCity {
@@ -223,14 +203,22 @@ void ExpectHistoryOrdered(const WorkflowRecord& record) {
   }
 }
 
-class WorkflowEngineTest : public ::testing::Test {
+// The fixture of every engine test; the back end comes from the test's parameter.
+class EngineTestBase : public ::testing::Test {
  protected:
-  WorkflowEngineTest() : clock_(kT0) { OpenStore(); }
+  explicit EngineTestBase(Backend backend) : db_(backend), clock_(kT0) { OpenStore(); }
 
   void OpenStore() {
-    auto store = OpenSqliteWorkflowStore(dir_.File("gateway.db"));
+    auto store = db_.OpenStore();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+  }
+
+  // Another store object on the same database, for a second replica.
+  std::unique_ptr<WorkflowStore> OpenAnotherStore() {
+    auto store = db_.OpenStore();
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
   }
 
   WorkflowEngineOptions Options(const std::string& replica = "r1") {
@@ -275,10 +263,15 @@ class WorkflowEngineTest : public ::testing::Test {
     EXPECT_THAT(cities_.taiyuan.Effects(), ElementsAre(Pair(absl::StrCat(id, "/1/debited/credit"), 1)));
   }
 
-  TempDir dir_;
+  TestDatabase db_;  // first: outlives the stores
   ManualClock clock_;
   Cities cities_;
   std::unique_ptr<WorkflowStore> store_;
+};
+
+class WorkflowEngineTest : public EngineTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  WorkflowEngineTest() : EngineTestBase(GetParam()) {}
 };
 
 TEST(BackoffDelayTest, GrowsExponentiallyToTheMaxAndJitterOnlyShortens) {
@@ -296,7 +289,7 @@ TEST(BackoffDelayTest, GrowsExponentiallyToTheMaxAndJitterOnlyShortens) {
   EXPECT_EQ(BackoffDelay(p, 5, 1.0), absl::Seconds(5));
 }
 
-TEST_F(WorkflowEngineTest, RegisterRefusesBadDefinitions) {
+TEST_P(WorkflowEngineTest, RegisterRefusesBadDefinitions) {
   WorkflowEngine engine(*store_, clock_, Options());
   WorkflowDefinition d = Transfer(cities_);
   d.initial_state = "done";
@@ -319,7 +312,7 @@ TEST_F(WorkflowEngineTest, RegisterRefusesBadDefinitions) {
   EXPECT_EQ(engine.StartWorkflow(unknown).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(WorkflowEngineTest, HappyPathRunsEveryStepOnceWithACompleteHistory) {
+TEST_P(WorkflowEngineTest, HappyPathRunsEveryStepOnceWithACompleteHistory) {
   auto engine = MakeEngine(Options());
   absl::StatusOr<std::string> id = engine->StartWorkflow(TransferRequest("wf-1", "alice", 300));
   ASSERT_TRUE(id.ok()) << id.status();
@@ -350,7 +343,7 @@ TEST_F(WorkflowEngineTest, HappyPathRunsEveryStepOnceWithACompleteHistory) {
   EXPECT_EQ(page->instances[0].workflow_id, "wf-1");
 }
 
-TEST_F(WorkflowEngineTest, GeneratesAnIdWhenNoneIsGiven) {
+TEST_P(WorkflowEngineTest, GeneratesAnIdWhenNoneIsGiven) {
   auto engine = MakeEngine(Options());
   absl::StatusOr<std::string> id = engine->StartWorkflow(TransferRequest("", "alice", 1));
   ASSERT_TRUE(id.ok());
@@ -359,7 +352,7 @@ TEST_F(WorkflowEngineTest, GeneratesAnIdWhenNoneIsGiven) {
   EXPECT_EQ(Get(*id).instance.status, WorkflowStatus::kSucceeded);
 }
 
-TEST_F(WorkflowEngineTest, StepsMayAnswerFromAnotherThread) {
+TEST_P(WorkflowEngineTest, StepsMayAnswerFromAnotherThread) {
   WorkQueue network(2);
   cities_.network = &network;
   auto engine = MakeEngine(Options());
@@ -374,7 +367,7 @@ TEST_F(WorkflowEngineTest, StepsMayAnswerFromAnotherThread) {
   cities_.network = nullptr;
 }
 
-TEST_F(WorkflowEngineTest, RetriesWithBackoffWhileTheCityIsDownThenAppliesOnce) {
+TEST_P(WorkflowEngineTest, RetriesWithBackoffWhileTheCityIsDownThenAppliesOnce) {
   cities_.xinzhou.SetDown(true);
   auto engine = MakeEngine(Options());
   ASSERT_TRUE(engine->StartWorkflow(TransferRequest("wf-1", "alice", 300)).ok());
@@ -417,7 +410,7 @@ TEST_F(WorkflowEngineTest, RetriesWithBackoffWhileTheCityIsDownThenAppliesOnce) 
   ExpectHistoryOrdered(record);
 }
 
-TEST_F(WorkflowEngineTest, ALostReplyIsRetriedWithTheSameKeyAndAppliedOnce) {
+TEST_P(WorkflowEngineTest, ALostReplyIsRetriedWithTheSameKeyAndAppliedOnce) {
   // The city applies the debit, but the reply is lost (the hook turns it into UNAVAILABLE).
   WorkflowEngineOptions options = Options();
   int lost = 0;
@@ -438,7 +431,7 @@ TEST_F(WorkflowEngineTest, ALostReplyIsRetriedWithTheSameKeyAndAppliedOnce) {
   ExpectTransferredOnce("wf-1", "alice", 300);
 }
 
-TEST_F(WorkflowEngineTest, ANonRetryableErrorEndsFailedWithTheReason) {
+TEST_P(WorkflowEngineTest, ANonRetryableErrorEndsFailedWithTheReason) {
   cities_.taiyuan.SetError(absl::PermissionDeniedError("gateway not allowed to credit"));
   auto engine = MakeEngine(Options());
   ASSERT_TRUE(engine->StartWorkflow(TransferRequest("wf-1", "alice", 300)).ok());
@@ -460,7 +453,7 @@ TEST_F(WorkflowEngineTest, ANonRetryableErrorEndsFailedWithTheReason) {
   EXPECT_TRUE(engine->StartWorkflow(TransferRequest("wf-2", "alice", 1)).ok());
 }
 
-TEST_F(WorkflowEngineTest, ACityRefusalEndsRejectedThroughAFinalState) {
+TEST_P(WorkflowEngineTest, ACityRefusalEndsRejectedThroughAFinalState) {
   auto engine = MakeEngine(Options());
   ASSERT_TRUE(engine->StartWorkflow(TransferRequest("wf-1", "alice", 5000)).ok());
   ASSERT_TRUE(engine->WaitIdle(kWait));
@@ -472,7 +465,7 @@ TEST_F(WorkflowEngineTest, ACityRefusalEndsRejectedThroughAFinalState) {
   EXPECT_TRUE(cities_.taiyuan.Calls().empty());
 }
 
-TEST_F(WorkflowEngineTest, TheDeadlineEndsTimedOutInTheStateItWasIn) {
+TEST_P(WorkflowEngineTest, TheDeadlineEndsTimedOutInTheStateItWasIn) {
   cities_.xinzhou.SetDown(true);
   auto engine = MakeEngine(Options());
   StartWorkflowRequest request = TransferRequest("wf-1", "alice", 300);
@@ -501,7 +494,7 @@ TEST_F(WorkflowEngineTest, TheDeadlineEndsTimedOutInTheStateItWasIn) {
   EXPECT_TRUE(engine->StartWorkflow(TransferRequest("wf-2", "alice", 300)).ok());
 }
 
-TEST_F(WorkflowEngineTest, AStatePastThePointOfNoReturnOutlivesTheDeadline) {
+TEST_P(WorkflowEngineTest, AStatePastThePointOfNoReturnOutlivesTheDeadline) {
   cities_.taiyuan.SetDown(true);
   auto engine = MakeEngine(Options(), /*debited_subject_to_deadline=*/false);
   StartWorkflowRequest request = TransferRequest("wf-1", "alice", 300);
@@ -523,7 +516,7 @@ TEST_F(WorkflowEngineTest, AStatePastThePointOfNoReturnOutlivesTheDeadline) {
   ExpectTransferredOnce("wf-1", "alice", 300);
 }
 
-TEST_F(WorkflowEngineTest, ASecondWorkflowForTheSameSubjectIsRefusedUntilTheFirstEnds) {
+TEST_P(WorkflowEngineTest, ASecondWorkflowForTheSameSubjectIsRefusedUntilTheFirstEnds) {
   cities_.xinzhou.SetDown(true);
   auto engine = MakeEngine(Options());
   ASSERT_TRUE(engine->StartWorkflow(TransferRequest("wf-1", "alice", 300)).ok());
@@ -547,11 +540,14 @@ TEST_F(WorkflowEngineTest, ASecondWorkflowForTheSameSubjectIsRefusedUntilTheFirs
 // Crash at every step boundary of every step: the hook abandons the run there (as a killed process
 // would: no commit, lease kept), the engine and store are destroyed, and a new store and engine
 // (the same replica, restarted) finish the workflow with every effect applied once.
-class CrashTest : public WorkflowEngineTest,
-                  public ::testing::WithParamInterface<std::tuple<StepBoundary, std::string>> {};
+class CrashTest : public EngineTestBase,
+                  public ::testing::WithParamInterface<std::tuple<Backend, StepBoundary, std::string>> {
+ protected:
+  CrashTest() : EngineTestBase(std::get<0>(GetParam())) {}
+};
 
 TEST_P(CrashTest, ResumesFromTheLastCommittedStateAndAppliesEveryEffectOnce) {
-  const auto [crash_boundary, crash_state] = GetParam();
+  const auto [backend, crash_boundary, crash_state] = GetParam();
   {
     WorkflowEngineOptions options = Options();
     options.hook = [crash_boundary = crash_boundary, crash_state = crash_state](StepBoundary boundary,
@@ -589,16 +585,18 @@ TEST_P(CrashTest, ResumesFromTheLastCommittedStateAndAppliesEveryEffectOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryBoundaryOfEveryStep, CrashTest,
-                         ::testing::Combine(::testing::Values(StepBoundary::kBeforeStep,
+                         ::testing::Combine(::testing::ValuesIn(AllBackends()),
+                                            ::testing::Values(StepBoundary::kBeforeStep,
                                                               StepBoundary::kAfterStep,
                                                               StepBoundary::kAfterCommit),
                                             ::testing::Values("applied", "debited")),
                          [](const auto& info) {
-                           return absl::StrCat(StepBoundaryName(std::get<0>(info.param)), "_",
-                                               std::get<1>(info.param));
+                           return absl::StrCat(BackendName(std::get<0>(info.param)), "_",
+                                               StepBoundaryName(std::get<1>(info.param)), "_",
+                                               std::get<2>(info.param));
                          });
 
-TEST_F(WorkflowEngineTest, AnotherReplicaTakesOverADeadOnesLeaseOnlyAfterItExpires) {
+TEST_P(WorkflowEngineTest, AnotherReplicaTakesOverADeadOnesLeaseOnlyAfterItExpires) {
   {
     WorkflowEngineOptions options = Options("replica-a");
     options.hook = [](StepBoundary boundary, const WorkflowInstance& w) {
@@ -631,7 +629,7 @@ TEST_F(WorkflowEngineTest, AnotherReplicaTakesOverADeadOnesLeaseOnlyAfterItExpir
   EXPECT_EQ(record.history[3].replica, "replica-b");
 }
 
-TEST_F(WorkflowEngineTest, ALongStepKeepsItsLeaseByRenewal) {
+TEST_P(WorkflowEngineTest, ALongStepKeepsItsLeaseByRenewal) {
   // The step's city answers only when the test says; meanwhile the clock passes the lease twice
   // over, and Poll() renews the lease so that another replica cannot take the step over.
   absl::Mutex mu;
@@ -646,9 +644,9 @@ TEST_F(WorkflowEngineTest, ALongStepKeepsItsLeaseByRenewal) {
   d.states["done"] = StateDefinition::Final(WorkflowStatus::kSucceeded);
   WorkflowEngine a(*store_, clock_, Options("replica-a"));
   ASSERT_TRUE(a.Register(d).ok());
-  auto store_b = OpenSqliteWorkflowStore(dir_.File("gateway.db"));
-  ASSERT_TRUE(store_b.ok());
-  WorkflowEngine b(**store_b, clock_, Options("replica-b"));
+  std::unique_ptr<WorkflowStore> store_b = OpenAnotherStore();
+  ASSERT_NE(store_b, nullptr);
+  WorkflowEngine b(*store_b, clock_, Options("replica-b"));
   ASSERT_TRUE(b.Register(d).ok());
 
   StartWorkflowRequest request;
@@ -677,11 +675,12 @@ TEST_F(WorkflowEngineTest, ALongStepKeepsItsLeaseByRenewal) {
   EXPECT_EQ(record.history.back().replica, "replica-a");
 }
 
-TEST_F(WorkflowEngineTest, TwoEnginesOnOneFileRunEachStepOnce) {
-  constexpr int kWorkflows = 24;
-  // Each replica has its own store (its own connection) on the shared file, like two processes.
-  auto store_b = OpenSqliteWorkflowStore(dir_.File("gateway.db"));
-  ASSERT_TRUE(store_b.ok());
+TEST_P(WorkflowEngineTest, TwoReplicasOnOneDatabaseRunEachStepOnce) {
+  constexpr int kWorkflows = 40;
+  // Each replica has its own store (its own connection or pool) on the shared database, like two
+  // processes.
+  std::unique_ptr<WorkflowStore> store_b = OpenAnotherStore();
+  ASSERT_NE(store_b, nullptr);
   WorkQueue network(2);
   cities_.network = &network;
 
@@ -701,7 +700,7 @@ TEST_F(WorkflowEngineTest, TwoEnginesOnOneFileRunEachStepOnce) {
   WorkflowEngineOptions options_b = Options("replica-b");
   options_b.hook = hook;
   WorkflowEngine a(*store_, clock_, options_a);
-  WorkflowEngine b(**store_b, clock_, options_b);
+  WorkflowEngine b(*store_b, clock_, options_b);
   ASSERT_TRUE(a.Register(Transfer(cities_)).ok());
   ASSERT_TRUE(b.Register(Transfer(cities_)).ok());
 
@@ -750,6 +749,250 @@ TEST_F(WorkflowEngineTest, TwoEnginesOnOneFileRunEachStepOnce) {
   EXPECT_GE(replicas.size(), 1u);
   cities_.network = nullptr;
 }
+
+// A store that passes every call through and remembers what each Commit answered.
+class CommitRecordingStore final : public WorkflowStore {
+ public:
+  explicit CommitRecordingStore(WorkflowStore& store) : store_(store) {}
+
+  absl::Status Create(const NewWorkflow& workflow, absl::Time now) override {
+    return store_.Create(workflow, now);
+  }
+  absl::StatusOr<std::vector<ClaimedWorkflow>> ClaimDue(const std::string& owner,
+                                                        const std::vector<std::string>& types, absl::Time now,
+                                                        absl::Duration lease_duration, int limit) override {
+    return store_.ClaimDue(owner, types, now, lease_duration, limit);
+  }
+  absl::StatusOr<ClaimedWorkflow> Claim(const std::string& workflow_id, const std::string& owner,
+                                        absl::Time now, absl::Duration lease_duration) override {
+    return store_.Claim(workflow_id, owner, now, lease_duration);
+  }
+  absl::Status RenewLease(const Lease& lease, absl::Time expires_at) override {
+    return store_.RenewLease(lease, expires_at);
+  }
+  absl::Status ReleaseLease(const Lease& lease) override { return store_.ReleaseLease(lease); }
+  absl::StatusOr<int> ReleaseLeasesOf(const std::string& owner, absl::Time now) override {
+    return store_.ReleaseLeasesOf(owner, now);
+  }
+  absl::Status Commit(const Lease& lease, const StateChange& change, absl::Time now) override {
+    absl::Status status = store_.Commit(lease, change, now);
+    absl::MutexLock lock(&mu_);
+    commits_.push_back({change.state, status});
+    return status;
+  }
+  absl::StatusOr<WorkflowRecord> Get(const std::string& workflow_id) override {
+    return store_.Get(workflow_id);
+  }
+  absl::StatusOr<WorkflowPage> List(const WorkflowQuery& query) override { return store_.List(query); }
+  absl::StatusOr<std::optional<absl::Time>> NextDue(const std::vector<std::string>& types) override {
+    return store_.NextDue(types);
+  }
+
+  // (the state committed to, the answer), in call order.
+  std::vector<std::pair<std::string, absl::Status>> commits() {
+    absl::MutexLock lock(&mu_);
+    return commits_;
+  }
+
+ private:
+  WorkflowStore& store_;
+  absl::Mutex mu_;
+  std::vector<std::pair<std::string, absl::Status>> commits_ ABSL_GUARDED_BY(mu_);
+};
+
+// A three-state workflow "gated" (waiting -> second -> done) whose steps record each call and
+// either complete at once or wait until the test releases them.
+class StepGate {
+ public:
+  WorkflowDefinition Definition() {
+    WorkflowDefinition d;
+    d.type = "gated";
+    d.initial_state = "waiting";
+    auto step = [this](std::string next) {
+      return [this, next](const WorkflowInstance& w, StepContext& ctx, StepDone done) {
+        {
+          absl::MutexLock lock(&mu_);
+          calls_.push_back(absl::StrCat(w.state, " ", ctx.IdempotencyKey("effect")));
+          if (hold_.count(w.state) > 0) {
+            held_[w.state] = std::move(done);
+            return;
+          }
+        }
+        done(Transition::To(next));
+      };
+    };
+    d.states["waiting"] = StateDefinition::Step(step("second"));
+    d.states["second"] = StateDefinition::Step(step("done"));
+    d.states["done"] = StateDefinition::Final(WorkflowStatus::kSucceeded);
+    return d;
+  }
+
+  // Steps of `state` wait for Release(state) from now on.
+  void Hold(const std::string& state) {
+    absl::MutexLock lock(&mu_);
+    hold_.insert(state);
+  }
+  // Waits (real time, up to kWait) until a step of `state` is held; true if one is.
+  bool AwaitHeld(const std::string& state) {
+    absl::MutexLock lock(&mu_);
+    auto is_held = [this, &state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_.count(state) > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&is_held), kWait);
+  }
+  // Lets the held step of `state` complete (to the next state).
+  void Release(const std::string& state, const std::string& next) {
+    StepDone done;
+    {
+      absl::MutexLock lock(&mu_);
+      hold_.erase(state);
+      auto it = held_.find(state);
+      ASSERT_NE(it, held_.end()) << state;
+      done = std::move(it->second);
+      held_.erase(it);
+    }
+    done(Transition::To(next));
+  }
+  std::vector<std::string> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::string> hold_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, StepDone> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);  // "<state> <idempotency key of the step>"
+};
+
+TEST_P(WorkflowEngineTest, AReplicaWhoseLeaseExpiredLosesTheStepToTheOtherAndCannotCommitIt) {
+  // Replica a's first step stalls (as a replica in a long pause or cut off from the database
+  // would) and a does not poll, so its lease is not renewed. When the lease expires, replica b
+  // takes the instance over and runs it; a's late result is then refused by the store.
+  CommitRecordingStore recording_a(*store_);
+  std::unique_ptr<WorkflowStore> store_b = OpenAnotherStore();
+  ASSERT_NE(store_b, nullptr);
+  StepGate gate_a, gate_b;
+  gate_a.Hold("waiting");
+  gate_b.Hold("second");
+  WorkflowEngine a(recording_a, clock_, Options("replica-a"));
+  WorkflowEngine b(*store_b, clock_, Options("replica-b"));
+  ASSERT_TRUE(a.Register(gate_a.Definition()).ok());
+  ASSERT_TRUE(b.Register(gate_b.Definition()).ok());
+
+  StartWorkflowRequest request;
+  request.type = "gated";
+  request.workflow_id = "wf-gated";
+  request.subject = "dave";
+  ASSERT_TRUE(a.StartWorkflow(request).ok());
+  ASSERT_TRUE(gate_a.AwaitHeld("waiting"));
+  const absl::Time expiry = Get("wf-gated").instance.lease_expires_at;
+  ASSERT_EQ(Get("wf-gated").instance.lease_owner, "replica-a");
+
+  // Not a moment before the expiry...
+  clock_.Set(expiry - absl::Microseconds(1));
+  EXPECT_EQ(*b.Poll(), 0);
+  // ... and at it, b takes over, completes "waiting" and holds the lease while "second" runs.
+  clock_.Set(expiry);
+  ASSERT_EQ(*b.Poll(), 1);
+  ASSERT_TRUE(gate_b.AwaitHeld("second"));
+
+  // a's step now returns: its commit is fenced off, and nothing of it is written.
+  gate_a.Release("waiting", "second");
+  ASSERT_TRUE(a.WaitIdle(kWait));
+  std::vector<std::pair<std::string, absl::Status>> commits_a = recording_a.commits();
+  ASSERT_EQ(commits_a.size(), 1u);
+  EXPECT_EQ(commits_a[0].second.code(), absl::StatusCode::kAborted) << commits_a[0].second;
+  EXPECT_THAT(commits_a[0].second.message(), HasSubstr("lease lost"));
+  WorkflowRecord during = Get("wf-gated");
+  EXPECT_EQ(during.instance.state, "second");
+  EXPECT_EQ(during.instance.lease_owner, "replica-b");
+
+  gate_b.Release("second", "done");
+  ASSERT_TRUE(b.WaitIdle(kWait));
+  WorkflowRecord record = Get("wf-gated");
+  EXPECT_EQ(record.instance.status, WorkflowStatus::kSucceeded);
+  EXPECT_THAT(Kinds(record),
+              ElementsAre("CREATED ->waiting RUNNING", "LEASE_TAKEN_OVER waiting->waiting RUNNING",
+                          "ADVANCED waiting->second RUNNING", "ADVANCED second->done SUCCEEDED"));
+  for (size_t i = 1; i < record.history.size(); ++i) EXPECT_EQ(record.history[i].replica, "replica-b") << i;
+  ExpectHistoryOrdered(record);
+  // The step ran on both replicas, with one idempotency key: a city would have applied it once.
+  EXPECT_THAT(gate_a.calls(), ElementsAre("waiting wf-gated/0/waiting/effect"));
+  EXPECT_THAT(gate_b.calls(),
+              ElementsAre("waiting wf-gated/0/waiting/effect", "second wf-gated/1/second/effect"));
+}
+
+TEST_P(WorkflowEngineTest, BothReplicasStartingAWorkflowForOnePersonAtOnceAdmitOne) {
+  constexpr int kPersons = 16;
+  std::unique_ptr<WorkflowStore> store_b = OpenAnotherStore();
+  ASSERT_NE(store_b, nullptr);
+  // The origin city is down, so every admitted workflow stays unfinished (WAITING_RETRY) while the
+  // other replica tries: the subject cannot become free again during the race.
+  cities_.xinzhou.SetDown(true);
+  std::vector<std::string> persons;
+  for (int i = 0; i < kPersons; ++i) {
+    persons.push_back(absl::StrCat("person-", i));
+    cities_.xinzhou.SetBalance(persons.back(), 1000);
+  }
+  WorkflowEngine a(*store_, clock_, Options("replica-a"));
+  WorkflowEngine b(*store_b, clock_, Options("replica-b"));
+  ASSERT_TRUE(a.Register(Transfer(cities_)).ok());
+  ASSERT_TRUE(b.Register(Transfer(cities_)).ok());
+
+  absl::Mutex mu;
+  std::vector<int> arrived(kPersons, 0);  // a start line per person, so that both starts race
+  std::vector<absl::Status> results_a(kPersons), results_b(kPersons);
+  auto starter = [&](WorkflowEngine* engine, const std::string& prefix, std::vector<absl::Status>* results) {
+    for (int i = 0; i < kPersons; ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        ++arrived[i];
+        mu.Await(absl::Condition(
+            +[](int* n) { return *n == 2; }, &arrived[i]));
+      }
+      (*results)[i] =
+          engine->StartWorkflow(TransferRequest(absl::StrCat(prefix, i), persons[i], 10 + i)).status();
+    }
+  };
+  std::thread ta(starter, &a, "wf-a-", &results_a);
+  std::thread tb(starter, &b, "wf-b-", &results_b);
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.WaitIdle(kWait));
+  ASSERT_TRUE(b.WaitIdle(kWait));
+
+  std::vector<std::string> winners;
+  for (int i = 0; i < kPersons; ++i) {
+    const bool a_won = results_a[i].ok();
+    ASSERT_NE(a_won, results_b[i].ok()) << persons[i] << ": " << results_a[i] << " / " << results_b[i];
+    const absl::Status& loser = a_won ? results_b[i] : results_a[i];
+    EXPECT_EQ(loser.code(), absl::StatusCode::kAlreadyExists) << loser;
+    winners.push_back(absl::StrCat(a_won ? "wf-a-" : "wf-b-", i));
+    EXPECT_THAT(loser.message(),
+                HasSubstr(absl::StrCat("unfinished workflow ", winners.back(), " (transfer")));
+  }
+
+  // The city comes back; whichever replica polls finishes each person's one transfer, once.
+  cities_.xinzhou.SetDown(false);
+  clock_.Advance(absl::Minutes(1));
+  RunDue(a);
+  RunDue(b);
+  for (int i = 0; i < kPersons; ++i) {
+    WorkflowQuery query;
+    query.subject = persons[i];
+    auto page = store_->List(query);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->instances.size(), 1u) << persons[i];
+    EXPECT_EQ(page->instances[0].workflow_id, winners[i]);
+    EXPECT_EQ(page->instances[0].status, WorkflowStatus::kSucceeded) << winners[i];
+    EXPECT_EQ(cities_.xinzhou.Balance(persons[i]), 1000 - (10 + i));
+    EXPECT_EQ(cities_.taiyuan.Balance(persons[i]), 10 + i);
+    EXPECT_EQ(cities_.xinzhou.Effects()[absl::StrCat(winners[i], "/0/applied/debit")], 1);
+  }
+  EXPECT_EQ(cities_.xinzhou.Effects().size(), static_cast<size_t>(kPersons));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowEngineTest, ::testing::ValuesIn(AllBackends()),
+                         [](const auto& info) { return BackendName(info.param); });
 
 }  // namespace
 }  // namespace interop::workflow

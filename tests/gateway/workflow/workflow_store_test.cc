@@ -1,22 +1,25 @@
-// Tests of the SQLite workflow store (gateway/workflow/workflow_store.h): creation and the
-// one-unfinished-workflow-per-subject rule, leases (grant, expiry, takeover, fencing, release at
-// restart), commits with outbox and history, the read model (Get, List with filters and pages),
-// and durability across reopening.
-#include <sqlite3.h>
-#include <stdlib.h>
+// Tests of the workflow store (gateway/workflow/workflow_store.h), each run on both back ends
+// (SQLite and PostgreSQL): creation and the one-unfinished-workflow-per-subject rule, leases (grant,
+// expiry, takeover, fencing, release at restart), commits with outbox and history, the read model
+// (Get, List with filters and pages), durability across reopening, and two store objects on one
+// database (as two replicas) claiming, creating and committing at once.
+#include "gateway/workflow/workflow_store.h"
 
-#include <filesystem>
+#include <atomic>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "gateway/workflow/workflow_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/workflow/workflow_test_database.h"
 
 namespace interop::workflow {
 namespace {
@@ -26,27 +29,6 @@ using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1710000000);
 const std::vector<std::string> kTypes = {"toy"};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = absl::StrCat(::testing::TempDir(), "/workflow_store_test_XXXXXX");
-    char* made = mkdtemp(pattern.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-      abort();
-    }
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 NewWorkflow Toy(const std::string& id, const std::string& subject) {
   NewWorkflow w;
@@ -60,20 +42,21 @@ NewWorkflow Toy(const std::string& id, const std::string& subject) {
   return w;
 }
 
-class SqliteWorkflowStoreTest : public ::testing::Test {
+class WorkflowStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override { store_ = Open(); }
+  // Another store object on the same database: a new connection (SQLite) or pool (PostgreSQL).
   std::unique_ptr<WorkflowStore> Open() {
-    auto store = OpenSqliteWorkflowStore(dir_.File("gateway.db"));
+    auto store = db_.OpenStore();
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
 
-  TempDir dir_;
+  TestDatabase db_{GetParam()};  // first: outlives the stores
   std::unique_ptr<WorkflowStore> store_;
 };
 
-TEST_F(SqliteWorkflowStoreTest, CreateWritesInstanceOutboxAndHistory) {
+TEST_P(WorkflowStoreTest, CreateWritesInstanceOutboxAndHistory) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "person-1"), kT0).ok());
   absl::StatusOr<WorkflowRecord> record = store_->Get("wf-1");
   ASSERT_TRUE(record.ok()) << record.status();
@@ -100,7 +83,7 @@ TEST_F(SqliteWorkflowStoreTest, CreateWritesInstanceOutboxAndHistory) {
   EXPECT_EQ(record->history[0].to_state, "first");
 }
 
-TEST_F(SqliteWorkflowStoreTest, CreateValidatesAndNamesTheField) {
+TEST_P(WorkflowStoreTest, CreateValidatesAndNamesTheField) {
   NewWorkflow w = Toy("", "p");
   EXPECT_EQ(store_->Create(w, kT0).message(), "workflow_id is empty");
   w = Toy("a/b", "p");
@@ -118,7 +101,7 @@ TEST_F(SqliteWorkflowStoreTest, CreateValidatesAndNamesTheField) {
   EXPECT_EQ(store_->Get("wf").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(SqliteWorkflowStoreTest, OneUnfinishedWorkflowPerSubject) {
+TEST_P(WorkflowStoreTest, OneUnfinishedWorkflowPerSubject) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "person-1"), kT0).ok());
   absl::Status second = store_->Create(Toy("wf-2", "person-1"), kT0);
   EXPECT_EQ(second.code(), absl::StatusCode::kAlreadyExists);
@@ -139,25 +122,21 @@ TEST_F(SqliteWorkflowStoreTest, OneUnfinishedWorkflowPerSubject) {
   EXPECT_TRUE(store_->Create(Toy("wf-2", "person-1"), kT0 + absl::Seconds(2)).ok());
 }
 
-TEST_F(SqliteWorkflowStoreTest, TheUniqueIndexGuardsTheSubjectEvenWithoutTheCheck) {
+TEST_P(WorkflowStoreTest, TheUniqueIndexGuardsTheSubjectEvenWithoutTheCheck) {
   // A writer that skips Create's check (another gateway version, a hand-written fix) still meets
   // the partial unique index; a finished workflow does not count.
   ASSERT_TRUE(store_->Create(Toy("wf-1", "person-1"), kT0).ok());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.File("gateway.db").c_str(), &db), SQLITE_OK);
   auto insert = [&](const std::string& id, int status) {
-    const std::string sql =
-        absl::StrCat("INSERT INTO workflows VALUES ('", id, "', 'toy', 'person-1', 'first', ", status,
-                     ", x'', '', 0, 0, 0, 1, '', 0, 0, 0, 0)");
-    return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    return db_.ExecRaw(absl::StrCat("INSERT INTO workflows VALUES ('", id, "', 'toy', 'person-1', 'first', ",
+                                    status, ", '', '', 0, 0, 0, 1, '', 0, 0, 0, 0)"));
   };
-  EXPECT_EQ(insert("wf-2", 1), SQLITE_CONSTRAINT);
-  EXPECT_EQ(insert("wf-3", 2), SQLITE_CONSTRAINT);
-  EXPECT_EQ(insert("wf-4", 3), SQLITE_OK);
-  sqlite3_close(db);
+  EXPECT_EQ(insert("wf-2", 1).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(insert("wf-3", 2).code(), absl::StatusCode::kAlreadyExists);
+  absl::Status finished = insert("wf-4", 3);
+  EXPECT_TRUE(finished.ok()) << finished;
 }
 
-TEST_F(SqliteWorkflowStoreTest, LeaseIsExclusiveUntilItExpiresThenTakenOver) {
+TEST_P(WorkflowStoreTest, LeaseIsExclusiveUntilItExpiresThenTakenOver) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "p1"), kT0).ok());
   absl::StatusOr<std::vector<ClaimedWorkflow>> a = store_->ClaimDue("a", kTypes, kT0, absl::Seconds(30), 10);
   ASSERT_TRUE(a.ok()) << a.status();
@@ -212,7 +191,7 @@ TEST_F(SqliteWorkflowStoreTest, LeaseIsExclusiveUntilItExpiresThenTakenOver) {
   EXPECT_EQ(record->history[2].replica, "b");
 }
 
-TEST_F(SqliteWorkflowStoreTest, ClaimDueHonoursTypesDueTimeAndLimit) {
+TEST_P(WorkflowStoreTest, ClaimDueHonoursTypesDueTimeAndLimit) {
   NewWorkflow other = Toy("wf-other", "p0");
   other.type = "other";
   ASSERT_TRUE(store_->Create(other, kT0).ok());
@@ -246,7 +225,7 @@ TEST_F(SqliteWorkflowStoreTest, ClaimDueHonoursTypesDueTimeAndLimit) {
   EXPECT_EQ((*claimed)[0].instance.attempts, 1);
 }
 
-TEST_F(SqliteWorkflowStoreTest, CommitAdvancesOutboxAndMarksTheStepDone) {
+TEST_P(WorkflowStoreTest, CommitAdvancesOutboxAndMarksTheStepDone) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "p1"), kT0).ok());
   auto claimed = store_->Claim("wf-1", "a", kT0, absl::Seconds(30));
   ASSERT_TRUE(claimed.ok());
@@ -294,7 +273,7 @@ TEST_F(SqliteWorkflowStoreTest, CommitAdvancesOutboxAndMarksTheStepDone) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(SqliteWorkflowStoreTest, ReleaseLeasesOfARestartedReplica) {
+TEST_P(WorkflowStoreTest, ReleaseLeasesOfARestartedReplica) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "p1"), kT0).ok());
   ASSERT_TRUE(store_->Create(Toy("wf-2", "p2"), kT0).ok());
   auto a = store_->Claim("wf-1", "a", kT0, absl::Seconds(30));
@@ -318,7 +297,7 @@ TEST_F(SqliteWorkflowStoreTest, ReleaseLeasesOfARestartedReplica) {
   EXPECT_EQ(record->history[1].kind, HistoryKind::kLeaseReleased);
 }
 
-TEST_F(SqliteWorkflowStoreTest, ListFiltersAndPages) {
+TEST_P(WorkflowStoreTest, ListFiltersAndPages) {
   for (int i = 0; i < 7; ++i) {
     NewWorkflow w = Toy(absl::StrCat("wf-", i), absl::StrCat("p", i % 2 == 0 ? i : 100 + i));
     if (i == 3) w.type = "other";
@@ -376,7 +355,7 @@ TEST_F(SqliteWorkflowStoreTest, ListFiltersAndPages) {
   EXPECT_EQ(store_->List(bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(SqliteWorkflowStoreTest, SurvivesReopening) {
+TEST_P(WorkflowStoreTest, SurvivesReopening) {
   ASSERT_TRUE(store_->Create(Toy("wf-1", "p1"), kT0).ok());
   auto claimed = store_->Claim("wf-1", "a", kT0, absl::Seconds(30));
   ASSERT_TRUE(claimed.ok());
@@ -390,6 +369,138 @@ TEST_F(SqliteWorkflowStoreTest, SurvivesReopening) {
   EXPECT_EQ(record->outbox.size(), 2u);
   EXPECT_EQ(store_->Create(Toy("wf-2", "p1"), kT0).code(), absl::StatusCode::kAlreadyExists);
 }
+
+// --- Two store objects on one database, as two replicas.
+
+TEST_P(WorkflowStoreTest, TwoStoresClaimingAtOnceLeaseEachInstanceToOneOwner) {
+  constexpr int kInstances = 60;
+  for (int i = 0; i < kInstances; ++i) {
+    ASSERT_TRUE(store_->Create(Toy(absl::StrCat("wf-", i), absl::StrCat("p", i)), kT0).ok());
+  }
+  std::unique_ptr<WorkflowStore> other = Open();
+  ASSERT_NE(other, nullptr);
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, std::string>> grants;  // (workflow, owner)
+  std::vector<absl::Status> errors;
+  // Two threads per store, small batches, all at one instant: nothing expires, so every instance
+  // must be granted exactly once.
+  auto claimer = [&](WorkflowStore* store, std::string owner) {
+    while (true) {
+      auto claimed = store->ClaimDue(owner, kTypes, kT0, absl::Seconds(30), 3);
+      absl::MutexLock lock(&mu);
+      if (!claimed.ok()) {
+        errors.push_back(claimed.status());
+        return;
+      }
+      if (claimed->empty()) return;
+      for (const ClaimedWorkflow& c : *claimed) {
+        grants.emplace_back(c.instance.workflow_id, owner);
+        EXPECT_EQ(c.lease.owner, owner);
+        EXPECT_EQ(c.lease.epoch, 1) << c.instance.workflow_id;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(claimer, store_.get(), "replica-a");
+  threads.emplace_back(claimer, store_.get(), "replica-a");
+  threads.emplace_back(claimer, other.get(), "replica-b");
+  threads.emplace_back(claimer, other.get(), "replica-b");
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& e : errors) ADD_FAILURE() << e;
+  std::set<std::string> granted;
+  for (const auto& [id, owner] : grants) EXPECT_TRUE(granted.insert(id).second) << id << " granted twice";
+  EXPECT_EQ(granted.size(), static_cast<size_t>(kInstances));
+  // And the stored lease is the one each owner was told it holds.
+  for (const auto& [id, owner] : grants) {
+    auto record = other->Get(id);
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(record->instance.lease_owner, owner) << id;
+    EXPECT_EQ(record->instance.lease_epoch, 1) << id;
+  }
+}
+
+TEST_P(WorkflowStoreTest, TwoStoresCreatingForOneSubjectAtOnceAdmitOne) {
+  constexpr int kSubjects = 30;
+  std::unique_ptr<WorkflowStore> other = Open();
+  ASSERT_NE(other, nullptr);
+  // A start line per subject, so that both creates for it race.
+  absl::Mutex mu;
+  std::vector<int> arrived(kSubjects, 0);
+  std::vector<absl::Status> results_a(kSubjects), results_b(kSubjects);
+  auto creator = [&](WorkflowStore* store, const std::string& prefix, std::vector<absl::Status>* results) {
+    for (int i = 0; i < kSubjects; ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        ++arrived[i];
+        mu.Await(absl::Condition(
+            +[](int* n) { return *n == 2; }, &arrived[i]));
+      }
+      (*results)[i] = store->Create(Toy(absl::StrCat(prefix, i), absl::StrCat("person-", i)), kT0);
+    }
+  };
+  std::thread a(creator, store_.get(), "wf-a-", &results_a);
+  std::thread b(creator, other.get(), "wf-b-", &results_b);
+  a.join();
+  b.join();
+  for (int i = 0; i < kSubjects; ++i) {
+    const bool a_won = results_a[i].ok();
+    EXPECT_NE(a_won, results_b[i].ok()) << "subject " << i << ": " << results_a[i] << " / " << results_b[i];
+    const absl::Status& loser = a_won ? results_b[i] : results_a[i];
+    EXPECT_EQ(loser.code(), absl::StatusCode::kAlreadyExists) << loser;
+    EXPECT_THAT(loser.message(),
+                HasSubstr(absl::StrCat("already has unfinished workflow ", a_won ? "wf-a-" : "wf-b-", i)));
+    WorkflowQuery query;
+    query.subject = absl::StrCat("person-", i);
+    auto page = store_->List(query);
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(page->instances.size(), 1u) << "subject " << i;
+  }
+}
+
+TEST_P(WorkflowStoreTest, AStoreWhoseLeaseWasTakenOverIsFencedOff) {
+  ASSERT_TRUE(store_->Create(Toy("wf-1", "p1"), kT0).ok());
+  std::unique_ptr<WorkflowStore> other = Open();
+  ASSERT_NE(other, nullptr);
+  auto a = store_->Claim("wf-1", "replica-a", kT0, absl::Seconds(30));
+  ASSERT_TRUE(a.ok()) << a.status();
+  // Until expiry the other replica cannot have it, by either call.
+  EXPECT_EQ(other->Claim("wf-1", "replica-b", kT0 + absl::Seconds(29), absl::Seconds(30)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(other->ClaimDue("replica-b", kTypes, kT0 + absl::Seconds(29), absl::Seconds(30), 5)->empty());
+  auto b = other->Claim("wf-1", "replica-b", kT0 + absl::Seconds(30), absl::Seconds(30));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->lease.epoch, a->lease.epoch + 1);
+
+  StateChange change;
+  change.advance = true;
+  change.state = "second";
+  change.next_attempt_at = kT0 + absl::Seconds(31);
+  change.outbox = {{"next", "xinzhou", "p"}};
+  absl::Status zombie = store_->Commit(a->lease, change, kT0 + absl::Seconds(31));
+  EXPECT_EQ(zombie.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(zombie.message(), HasSubstr("lease lost"));
+  EXPECT_THAT(zombie.message(), HasSubstr("leased to \"replica-b\""));
+  EXPECT_EQ(store_->RenewLease(a->lease, kT0 + absl::Minutes(5)).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->ReleaseLease(a->lease).code(), absl::StatusCode::kAborted);
+  // Nothing of the fenced commit was written: not the state, not the outbox, not the history.
+  auto record = other->Get("wf-1");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->instance.state, "first");
+  EXPECT_EQ(record->instance.lease_owner, "replica-b");
+  EXPECT_EQ(record->outbox.size(), 2u);
+  ASSERT_EQ(record->history.size(), 2u);
+  EXPECT_EQ(record->history[1].kind, HistoryKind::kLeaseTakenOver);
+
+  ASSERT_TRUE(other->Commit(b->lease, change, kT0 + absl::Seconds(31)).ok());
+  record = store_->Get("wf-1");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->instance.state, "second");
+  EXPECT_EQ(record->outbox.size(), 3u);
+  EXPECT_EQ(record->history.back().replica, "replica-b");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowStoreTest, ::testing::ValuesIn(AllBackends()),
+                         [](const auto& info) { return BackendName(info.param); });
 
 }  // namespace
 }  // namespace interop::workflow
