@@ -1,5 +1,6 @@
 #include "gateway/services/transfer_services.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -91,9 +92,13 @@ grpc::ServerUnaryReactor* HouseholdMigrationServiceImpl::StartHouseholdMigration
           City origin, absl::StatusOr<household::v1::GetHouseholdRecordResponse> record) {
         if (!record.ok()) return call->Finish(record.status());
         if (origin == destination) {
-          return call->Finish(Refusal(absl::StatusCode::kFailedPrecondition, "ALREADY_REGISTERED_THERE",
-                                      absl::StrCat("destination_city: the person is registered in ",
-                                                   CityName(destination), " already")));
+          // About one field of the request: named in a BadRequest besides the ErrorInfo reason.
+          const std::string description =
+              absl::StrCat("the person is registered in ", CityName(destination), " already");
+          return call->Finish(WithFieldViolation(
+              Refusal(absl::StatusCode::kFailedPrecondition, "ALREADY_REGISTERED_THERE",
+                      absl::StrCat("destination_city: ", description)),
+              "destination_city", description));
         }
         workflow::StartWorkflowRequest start = transfers::NewHouseholdMigration(
             call->resident_id(), record->name(), origin, destination, address_code, options_.timeout);

@@ -1,6 +1,7 @@
 #include "gateway/transfers/transfer_workflows.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -53,14 +54,6 @@ absl::StatusOr<Transition> RejectOrFail(const absl::Status& status, const std::s
   return status;
 }
 
-adapters::CallOptions OptionsFor(const StepContext& context, absl::Duration call_deadline,
-                                 const std::string& workflow_id) {
-  adapters::CallOptions options;
-  options.deadline = absl::Now() + call_deadline;
-  options.request_id = workflow_id;
-  return options;
-}
-
 common::v1::Date ToDate(absl::CivilDay day) {
   common::v1::Date d;
   d.set_year(static_cast<int32_t>(day.year()));
@@ -75,15 +68,6 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", t, absl::FixedTimeZone(8 * 3600));
 }
 
-// Looks up an adapter; a city missing from the configuration is a refusal (nothing to retry).
-CityAdapter* Adapter(router::CityDirectory& cities, City city, absl::Status* error) {
-  CityAdapter* adapter = cities.Find(city);
-  if (adapter == nullptr) {
-    *error = absl::FailedPreconditionError(absl::StrCat("city ", CityName(city), " is not connected to this gateway"));
-  }
-  return adapter;
-}
-
 template <typename Data>
 absl::StatusOr<Data> Parse(const WorkflowInstance& instance) {
   Data data;
@@ -92,6 +76,58 @@ absl::StatusOr<Data> Parse(const WorkflowInstance& instance) {
                                             Data::descriptor()->full_name()));
   }
   return data;
+}
+
+// Which of the workflow's two cities a step calls.
+enum class Party { kOrigin, kDestination };
+
+// What a step does when its city is not connected to this gateway (a refusal: nothing to retry).
+enum class MissingCity {
+  kReject,  // before the point of no return: the workflow ends `rejected` with the reason
+  kFail,    // past it: the error goes to the engine, which ends the workflow FAILED
+};
+
+// What every step starts from: the workflow's data, the adapter of the city it calls, and the
+// options of its calls to that city (the step's call deadline from now; the workflow id as the
+// request id).
+template <typename Data>
+struct StepStart {
+  Data data;
+  CityAdapter* city = nullptr;
+  adapters::CallOptions call;
+};
+
+// The preamble every step shares. On failure it has already called `done` (data that does not
+// parse: INTERNAL, for the engine; a missing city: as `missing` says) and returns nullopt; the
+// step then returns without calling `done` again.
+template <typename Data>
+std::optional<StepStart<Data>> BeginStep(router::CityDirectory& cities, const TransferWorkflowOptions& options,
+                                         const WorkflowInstance& instance, Party party, MissingCity missing,
+                                         StepDone& done) {
+  absl::StatusOr<Data> data = Parse<Data>(instance);
+  if (!data.ok()) {
+    done(data.status());
+    return std::nullopt;
+  }
+  const City city =
+      party == Party::kOrigin ? data->view().origin_city().city() : data->view().destination_city().city();
+  CityAdapter* adapter = cities.Find(city);
+  if (adapter == nullptr) {
+    absl::Status error =
+        absl::FailedPreconditionError(absl::StrCat("city ", CityName(city), " is not connected to this gateway"));
+    if (missing == MissingCity::kReject) {
+      done(RejectOrFail(error, instance.data));
+    } else {
+      done(std::move(error));
+    }
+    return std::nullopt;
+  }
+  StepStart<Data> start;
+  start.data = *std::move(data);
+  start.city = adapter;
+  start.call.deadline = absl::Now() + options.call_deadline;
+  start.call.request_id = instance.workflow_id;
+  return start;
 }
 
 common::v1::WorkflowStatus ToProtoStatus(workflow::WorkflowStatus status) {
@@ -118,16 +154,15 @@ void AddHistory(const std::vector<workflow::HistoryEvent>& history,
 
 void IssuePermit(router::CityDirectory& cities, const TransferWorkflowOptions& options,
                  const WorkflowInstance& instance, StepContext& context, StepDone done) {
-  absl::StatusOr<HouseholdData> data = Parse<HouseholdData>(instance);
-  if (!data.ok()) return done(data.status());
-  const household::v1::HouseholdMigration& view = data->view();
-  absl::Status missing;
-  CityAdapter* destination = Adapter(cities, view.destination_city().city(), &missing);
-  if (destination == nullptr) return done(RejectOrFail(missing, instance.data));
-  destination->IssueMoveInPermit(
+  std::optional<StepStart<HouseholdData>> step =
+      BeginStep<HouseholdData>(cities, options, instance, Party::kDestination, MissingCity::kReject, done);
+  if (!step.has_value()) return;
+  const household::v1::HouseholdMigration& view = step->data.view();
+  step->city->IssueMoveInPermit(
       context.IdempotencyKey("move_in_permit"), view.resident_id(), view.origin_city().city(),
-      view.destination_address_code(), OptionsFor(context, options.call_deadline, instance.workflow_id),
-      [data = *data, done = std::move(done), raw = instance.data](absl::StatusOr<adapters::MoveInPermit> permit) mutable {
+      view.destination_address_code(), step->call,
+      [data = step->data, done = std::move(done),
+       raw = instance.data](absl::StatusOr<adapters::MoveInPermit> permit) mutable {
         if (!permit.ok()) return done(RejectOrFail(permit.status(), raw));
         household::v1::HouseholdMigration* view = data.mutable_view();
         view->set_permit_number(permit->permit_number);
@@ -143,16 +178,15 @@ void IssuePermit(router::CityDirectory& cities, const TransferWorkflowOptions& o
 
 void MoveOut(router::CityDirectory& cities, const TransferWorkflowOptions& options, const WorkflowInstance& instance,
              StepContext& context, StepDone done) {
-  absl::StatusOr<HouseholdData> data = Parse<HouseholdData>(instance);
-  if (!data.ok()) return done(data.status());
-  const household::v1::HouseholdMigration& view = data->view();
-  absl::Status missing;
-  CityAdapter* origin = Adapter(cities, view.origin_city().city(), &missing);
-  if (origin == nullptr) return done(RejectOrFail(missing, instance.data));
-  origin->RecordMoveOut(
+  std::optional<StepStart<HouseholdData>> step =
+      BeginStep<HouseholdData>(cities, options, instance, Party::kOrigin, MissingCity::kReject, done);
+  if (!step.has_value()) return;
+  const household::v1::HouseholdMigration& view = step->data.view();
+  step->city->RecordMoveOut(
       context.IdempotencyKey("move_out"), view.resident_id(), view.destination_city().city(), view.permit_number(),
-      FromDate(view.permit_valid_until()), OptionsFor(context, options.call_deadline, instance.workflow_id),
-      [data = *data, done = std::move(done), raw = instance.data](absl::StatusOr<adapters::MoveOutRecord> record) mutable {
+      FromDate(view.permit_valid_until()), step->call,
+      [data = step->data, done = std::move(done),
+       raw = instance.data](absl::StatusOr<adapters::MoveOutRecord> record) mutable {
         if (!record.ok()) return done(RejectOrFail(record.status(), raw));
         household::v1::HouseholdMigration* view = data.mutable_view();
         view->set_previous_address_code(record->previous_address_code);
@@ -168,17 +202,15 @@ void MoveOut(router::CityDirectory& cities, const TransferWorkflowOptions& optio
 
 void SettleIn(router::CityDirectory& cities, const TransferWorkflowOptions& options, const WorkflowInstance& instance,
               StepContext& context, StepDone done) {
-  absl::StatusOr<HouseholdData> data = Parse<HouseholdData>(instance);
-  if (!data.ok()) return done(data.status());
-  const household::v1::HouseholdMigration& view = data->view();
-  absl::Status missing;
-  CityAdapter* destination = Adapter(cities, view.destination_city().city(), &missing);
   // Past the point of no return: never rejected, only retried or failed.
-  if (destination == nullptr) return done(missing);
-  destination->SettleIn(
+  std::optional<StepStart<HouseholdData>> step =
+      BeginStep<HouseholdData>(cities, options, instance, Party::kDestination, MissingCity::kFail, done);
+  if (!step.has_value()) return;
+  const household::v1::HouseholdMigration& view = step->data.view();
+  step->city->SettleIn(
       context.IdempotencyKey("settle_in"), view.resident_id(), view.permit_number(), view.destination_address_code(),
-      data->name(), OptionsFor(context, options.call_deadline, instance.workflow_id),
-      [data = *data, done = std::move(done), on_moved = options.on_household_moved](
+      step->data.name(), step->call,
+      [data = step->data, done = std::move(done), on_moved = options.on_household_moved](
           absl::StatusOr<adapters::SettleInResult> result) mutable {
         if (!result.ok()) return done(result.status());
         household::v1::HouseholdMigration* view = data.mutable_view();
@@ -197,17 +229,16 @@ void SettleIn(router::CityDirectory& cities, const TransferWorkflowOptions& opti
 
 void ApplyAndSendLetter(router::CityDirectory& cities, const TransferWorkflowOptions& options,
                         const WorkflowInstance& instance, StepContext& context, StepDone done) {
-  absl::StatusOr<PensionData> data = Parse<PensionData>(instance);
-  if (!data.ok()) return done(data.status());
-  const social::v1::PensionTransfer& view = data->view();
-  absl::Status missing;
-  CityAdapter* destination = Adapter(cities, view.destination_city().city(), &missing);
-  if (destination == nullptr) return done(RejectOrFail(missing, instance.data));
-  const adapters::CallOptions call = OptionsFor(context, options.call_deadline, instance.workflow_id);
+  std::optional<StepStart<PensionData>> step =
+      BeginStep<PensionData>(cities, options, instance, Party::kDestination, MissingCity::kReject, done);
+  if (!step.has_value()) return;
+  const social::v1::PensionTransfer& view = step->data.view();
+  CityAdapter* destination = step->city;
+  const adapters::CallOptions call = step->call;
   const std::string letter_key = context.IdempotencyKey("contact_letter");
   destination->ApplyPensionTransfer(
       context.IdempotencyKey("application"), view.resident_id(), view.origin_city().city(), call,
-      [destination, call, letter_key, data = *data, done = std::move(done),
+      [destination, call, letter_key, data = step->data, done = std::move(done),
        raw = instance.data](absl::StatusOr<adapters::PensionApplication> application) mutable {
         if (!application.ok()) return done(RejectOrFail(application.status(), raw));
         data.mutable_view()->set_application_number(application->application_number);
@@ -231,17 +262,16 @@ void ApplyAndSendLetter(router::CityDirectory& cities, const TransferWorkflowOpt
 
 void PrepareAndCheck(router::CityDirectory& cities, const TransferWorkflowOptions& options,
                      const WorkflowInstance& instance, StepContext& context, StepDone done) {
-  absl::StatusOr<PensionData> data = Parse<PensionData>(instance);
-  if (!data.ok()) return done(data.status());
-  const social::v1::PensionTransfer& view = data->view();
-  absl::Status missing;
-  CityAdapter* origin = Adapter(cities, view.origin_city().city(), &missing);
-  if (origin == nullptr) return done(RejectOrFail(missing, instance.data));
-  const adapters::CallOptions call = OptionsFor(context, options.call_deadline, instance.workflow_id);
+  std::optional<StepStart<PensionData>> step =
+      BeginStep<PensionData>(cities, options, instance, Party::kOrigin, MissingCity::kReject, done);
+  if (!step.has_value()) return;
+  const social::v1::PensionTransfer& view = step->data.view();
+  CityAdapter* origin = step->city;
+  const adapters::CallOptions call = step->call;
   origin->PreparePensionTransferOut(
       context.IdempotencyKey("prepare_out"), view.resident_id(), view.destination_city().city(),
       view.letter_number(), call,
-      [origin, call, data = *data, done = std::move(done),
+      [origin, call, data = step->data, done = std::move(done),
        raw = instance.data](absl::StatusOr<adapters::PreparedTransferOut> prepared) mutable {
         if (!prepared.ok()) return done(RejectOrFail(prepared.status(), raw));
         absl::Status checked = CheckSheet(prepared->sheet);
@@ -282,17 +312,14 @@ void PrepareAndCheck(router::CityDirectory& cities, const TransferWorkflowOption
 
 void CompleteOut(router::CityDirectory& cities, const TransferWorkflowOptions& options,
                  const WorkflowInstance& instance, StepContext& context, StepDone done) {
-  absl::StatusOr<PensionData> data = Parse<PensionData>(instance);
-  if (!data.ok()) return done(data.status());
-  const social::v1::PensionTransfer& view = data->view();
-  absl::Status missing;
-  CityAdapter* origin = Adapter(cities, view.origin_city().city(), &missing);
-  if (origin == nullptr) return done(RejectOrFail(missing, instance.data));
-  origin->CompletePensionTransferOut(
+  std::optional<StepStart<PensionData>> step =
+      BeginStep<PensionData>(cities, options, instance, Party::kOrigin, MissingCity::kReject, done);
+  if (!step.has_value()) return;
+  const social::v1::PensionTransfer& view = step->data.view();
+  step->city->CompletePensionTransferOut(
       context.IdempotencyKey("complete_out"), view.resident_id(), view.destination_city().city(),
-      view.letter_number(), view.personal_account().fen(), view.pooled_fund().fen(),
-      OptionsFor(context, options.call_deadline, instance.workflow_id),
-      [data = *data, done = std::move(done),
+      view.letter_number(), view.personal_account().fen(), view.pooled_fund().fen(), step->call,
+      [data = step->data, done = std::move(done),
        raw = instance.data](absl::StatusOr<adapters::TransferOutCompletion> completion) mutable {
         if (!completion.ok()) return done(RejectOrFail(completion.status(), raw));
         social::v1::PensionTransfer* view = data.mutable_view();
@@ -308,16 +335,15 @@ void CompleteOut(router::CityDirectory& cities, const TransferWorkflowOptions& o
 
 void ConfirmIn(router::CityDirectory& cities, const TransferWorkflowOptions& options,
                const WorkflowInstance& instance, StepContext& context, StepDone done) {
-  absl::StatusOr<PensionData> data = Parse<PensionData>(instance);
-  if (!data.ok()) return done(data.status());
-  const social::v1::PensionTransfer& view = data->view();
-  absl::Status missing;
-  CityAdapter* destination = Adapter(cities, view.destination_city().city(), &missing);
-  if (destination == nullptr) return done(missing);  // past the point of no return
-  destination->ConfirmPensionTransferIn(
+  // Past the point of no return: never rejected, only retried or failed.
+  std::optional<StepStart<PensionData>> step =
+      BeginStep<PensionData>(cities, options, instance, Party::kDestination, MissingCity::kFail, done);
+  if (!step.has_value()) return;
+  const social::v1::PensionTransfer& view = step->data.view();
+  step->city->ConfirmPensionTransferIn(
       context.IdempotencyKey("confirm_in"), view.resident_id(), view.application_number(),
-      view.origin_city().city(), SheetOf(*data), OptionsFor(context, options.call_deadline, instance.workflow_id),
-      [data = *data, done = std::move(done),
+      view.origin_city().city(), SheetOf(step->data), step->call,
+      [data = step->data, done = std::move(done),
        on_moved = options.on_pension_moved](absl::StatusOr<adapters::TransferInConfirmation> confirmation) mutable {
         if (!confirmation.ok()) return done(confirmation.status());
         social::v1::PensionTransfer* view = data.mutable_view();

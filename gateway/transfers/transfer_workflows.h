@@ -28,7 +28,8 @@
 // before the point of no return moves to `rejected` with the city's message as the reason; after it,
 // ends the workflow FAILED with the message (a contradiction that needs people: the data says what is
 // in flight). The subjects are per domain: one unfinished migration and one unfinished transfer per
-// person at a time, and the two may run side by side (they touch different records).
+// person at a time, and the two may run side by side (they touch different records; the decision
+// and why: docs/WORKFLOWS.md, "One person, two workflows").
 //
 // Thread-safe: the definitions hold only the city directory and the options.
 #ifndef INTEROP_GATEWAY_TRANSFERS_TRANSFER_WORKFLOWS_H_
