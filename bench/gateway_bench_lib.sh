@@ -1,5 +1,7 @@
 # Shared by the gateway benchmark scripts (sourced, not run): starting the five mock cities and a
-# gateway on fixed loopback ports, with the development certificates, and stopping them.
+# gateway on fixed loopback ports, with the development certificates, and stopping them; running the
+# load generator as a Taiyuan hospital; the CPU time of a process; the machine line; and replacing a
+# section of docs/BENCHMARKS.md.
 # Expects ROOT (repository root) and WORK (a scratch directory) to be set.
 
 BUILD="$ROOT/build"
@@ -8,9 +10,12 @@ MOCK="$BUILD/tools/mock_city/mock-city"
 GATEWAY="$BUILD/gateway/server/gateway"
 LOADGEN="$BUILD/bench/load-generator"
 CITIES=(taiyuan yangquan jinzhong xinzhou lvliang)
-CITY_BASE_PORT=7301
-GATEWAY_PORT=8543
-PIDS=()
+# Fixed loopback ports, unless set in the environment: the mock cities CITY_BASE_PORT and up, in
+# the order of CITIES, and the gateway.
+CITY_BASE_PORT=${CITY_BASE_PORT:-7301}
+GATEWAY_PORT=${GATEWAY_PORT:-8543}
+PIDS=()                # every mock city started, for stop_all
+declare -A CITY_PID=() # city name -> its mock city's process id, while it runs
 
 wait_for_file() {  # file, seconds
   local i
@@ -30,8 +35,27 @@ start_cities() {
       --cert="$CERTS/city-$name.pem" --key="$CERTS/city-$name.key" --port_file="$WORK/$name.port" \
       >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
+    CITY_PID[$name]=$!
   done
   for name in "${CITIES[@]}"; do wait_for_file "$WORK/$name.port" 60; done
+}
+
+# stop_city NAME: stops one mock city (the others keep serving).
+stop_city() {
+  local pid=${CITY_PID[$1]:?"no mock city $1 is running"} kept=() p
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "CITY_PID[$1]"
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
+# city_port NAME: the port its mock city listens on.
+city_port() {
+  local i
+  for i in "${!CITIES[@]}"; do [[ ${CITIES[$i]} != "$1" ]] || { echo $((CITY_BASE_PORT + i)); return; }; done
+  echo "unknown city $1" >&2
+  return 1
 }
 
 # write_gateway_config POLICY_FILE
@@ -77,6 +101,27 @@ stop_all() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
+  CITY_PID=()
+}
+
+# cpu_ticks PID...: user + system CPU time of these processes so far (all their threads), in clock
+# ticks (getconf CLK_TCK, 100 a second here). A process that is gone counts 0.
+cpu_ticks() {
+  local total=0 pid ticks
+  for pid in "$@"; do
+    ticks=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$pid/stat" 2>/dev/null) || ticks=0
+    total=$((total + ${ticks:-0}))
+  done
+  echo "$total"
+}
+
+# run_loadgen TARGET FLAGS...: the load generator against host:port TARGET over mutual TLS as a
+# Taiyuan hospital (caller-hospital-taiyuan), with the flags given (--ids_file, --call, --mode, ...).
+run_loadgen() {
+  local target=$1
+  shift
+  "$LOADGEN" --target="$target" --ca="$CERTS/ca.pem" --cert="$CERTS/caller-hospital-taiyuan.pem" \
+    --key="$CERTS/caller-hospital-taiyuan.key" "$@"
 }
 
 # A policy for load tests: the reference policy without its per-organisation rate limits (one
@@ -85,9 +130,36 @@ write_bench_policy() {
   grep -v '^rate_limits' "$ROOT/gateway/server/access_policy.textproto" >"$WORK/access_policy.textproto"
 }
 
+# write_doc_section HEADING: replaces the section "## HEADING" of docs/BENCHMARKS.md (up to the next
+# "## " heading or the end of the file) with the markdown on stdin, which starts with that heading;
+# appends it if the file has no such section. The rest of the file is kept as it is. Prints the section.
+write_doc_section() {
+  python3 -c '
+import re, sys
+heading, path = sys.argv[1], sys.argv[2]
+section = sys.stdin.read().rstrip("\n")
+try:
+    text = open(path).read()
+except FileNotFoundError:
+    text = "# Benchmarks\n"
+pattern = re.compile(r"^## " + re.escape(heading) + r"\n.*?(?=\n## |\Z)", re.S | re.M)
+if pattern.search(text):
+    text = pattern.sub(lambda _: section + "\n", text, count=1)
+else:
+    text = text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text if text.endswith("\n") else text + "\n")
+print(section)
+' "$1" "$ROOT/docs/BENCHMARKS.md"
+}
+
+# machine_line: "<CPU model>, <cores> cores, <memory> GiB; <date>; commit <short hash>" (the commit is
+# marked "+ local changes" when the working tree differs from it).
 machine_line() {
-  local cpu cores
-  cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+  local cpu cores memory commit
+  cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
   cores=$(nproc)
-  echo "$cpu, $cores cores; $(date -u +%Y-%m-%d); commit $(git -C "$ROOT" rev-parse --short HEAD)"
+  memory=$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)
+  commit=$(git -C "$ROOT" rev-parse --short HEAD)
+  git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit+=" + local changes"
+  echo "$cpu, $cores cores, $memory GiB; $(date -u +%Y-%m-%d); commit $commit"
 }

@@ -4,17 +4,26 @@
 //   load-generator --target=127.0.0.1:8443 --ca=ca.pem --cert=caller.pem --key=caller.key
 //       --ids_file=ids.txt [--mode=closed|open] [--concurrency=64] [--connections=4] [--rate=5000]
 //       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical|gateway_settle]
-//       [--label=NAME]
+//       [--label=NAME] [--cpu_pids=PID,...] [--backend_cpu_pids=PID,...] [--max_calls=N]
 //
 // closed: `concurrency` calls always in flight, each started when the previous one ends.
-// open:   calls started at a fixed `rate` per second whatever the answers do (latency includes
-//         queueing, so coordinated omission does not flatter the result).
-// Uses gRPC's callback API: no thread per call. Prints one line of JSON with the figures.
+// open:   calls started at a fixed `rate` per second whatever the answers do; a call's latency is
+//         counted from the time it was due, so neither a slow server nor a late sender flatters
+//         the result (no coordinated omission).
+// Uses gRPC's callback API: no thread per call. Prints one line of JSON with the figures: calls
+// answered OK per second, latency percentiles of the OK answers, the non-OK answers by code with
+// the first message of each code, and, with --cpu_pids, the CPU time (user + system, from
+// /proc/<pid>/stat) the process under test spent during the measured seconds, per call answered
+// (and likewise, with --backend_cpu_pids, the backends behind it).
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,8 +31,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
@@ -48,12 +61,22 @@ ABSL_FLAG(int32_t, connections, 4, "Separate HTTP/2 connections, calls spread ro
 ABSL_FLAG(double, rate, 5000, "Calls started per second (open loop).");
 ABSL_FLAG(double, duration_s, 10, "Measured seconds.");
 ABSL_FLAG(double, warmup_s, 2, "Seconds of calls before measuring.");
+ABSL_FLAG(int64_t, max_calls, 0,
+          "Closed loop: stop after this many calls (0: no limit), e.g. with --warmup_s=0 and a long "
+          "--duration_s to ask about every person of --ids_file exactly once.");
 ABSL_FLAG(std::string, call, "gateway_medical",
           "gateway_medical: MedicalInsuranceService.GetInsuranceStatus with purpose TREATMENT; "
           "city_medical: CityBackendService.GetMedicalEnrollment on a mock city; "
           "gateway_settle: CrossCitySettlementService.Settle of a small emergency outpatient bill at a "
           "Taiyuan hospital (the caller must be a Taiyuan hospital), a fresh idempotency key per call.");
 ABSL_FLAG(std::string, label, "", "Name of the scenario, copied into the output.");
+ABSL_FLAG(std::string, cpu_pids, "",
+          "Comma-separated process ids of the process under test (for nginx: its master and workers). "
+          "Their CPU time during the measured seconds is reported as server_cpu_s and, per call "
+          "answered, server_cpu_us_per_call.");
+ABSL_FLAG(std::string, backend_cpu_pids, "",
+          "Comma-separated process ids of the backends behind the process under test (the mock cities "
+          "behind nginx or the gateway): reported as backend_cpu_s and backend_cpu_us_per_call.");
 
 namespace {
 
@@ -65,7 +88,61 @@ struct Stats {
   int64_t ok = 0;
   int64_t errors = 0;
   std::map<int, int64_t> by_code;
+  std::map<int, std::string> first_message;  // the first message seen for each non-OK code
 };
+
+// User + system CPU time of the processes `pids` so far, in seconds (all their threads; children
+// that are processes of their own are not included). A process that is gone counts 0, so a
+// crashed server shows as a drop, not as an error here.
+double CpuSeconds(const std::vector<int>& pids) {
+  static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (int pid : pids) {
+    std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command name, which is in parentheses and may hold spaces: the state is
+    // field 3, utime field 14 and stime field 15 (proc(5)).
+    size_t end_of_name = stat.rfind(')');
+    if (end_of_name == std::string::npos) continue;
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::string_view(stat).substr(end_of_name + 2), ' ', absl::SkipEmpty());
+    int64_t utime = 0;
+    int64_t stime = 0;
+    if (fields.size() > 12 && absl::SimpleAtoi(fields[11], &utime) && absl::SimpleAtoi(fields[12], &stime)) {
+      total += static_cast<double>(utime + stime) / ticks_per_second;
+    }
+  }
+  return total;
+}
+
+// The process ids in `text` ("12,34"); INVALID_ARGUMENT naming `flag` if one is not a number > 0.
+absl::StatusOr<std::vector<int>> ParsePids(absl::string_view text, absl::string_view flag) {
+  std::vector<int> pids;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(part, &pid) || pid <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": \"", part, "\" is not a process id"));
+    }
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
+// `text` as the inside of a JSON string.
+std::string JsonEscape(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 class Caller {
  public:
@@ -84,11 +161,13 @@ class Caller {
     today_.set_day(today.day());
   }
 
-  // Starts one call; `done(ok, code, latency)` runs when it ends.
-  void Start(uint64_t n, std::function<void(int code, int64_t latency_us)> done) {
+  using Done = std::function<void(const grpc::Status& status, int64_t latency_us)>;
+
+  // Starts call number `n` (which picks the connection and the person); `done(status, latency)`
+  // runs on a gRPC thread when it ends, the latency counted from `start` (when the call was due).
+  void Start(uint64_t n, Clock::time_point start, Done done) {
     size_t c = n % gateway_.size();
     const std::string& id = ids_[n % ids_.size()];
-    auto start = Clock::now();
     if (call_ == "city_medical") {
       struct Call {
         grpc::ClientContext context;
@@ -98,13 +177,12 @@ class Caller {
       auto* call = new Call;
       call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       call->request.set_resident_id(id);
-      city_[c]->async()->GetMedicalEnrollment(&call->context, &call->request, &call->response,
-                                              [call, start, done](grpc::Status status) {
-                                                auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                                              Clock::now() - start).count();
-                                                delete call;
-                                                done(status.error_code(), us);
-                                              });
+      city_[c]->async()->GetMedicalEnrollment(
+          &call->context, &call->request, &call->response, [call, start, done](grpc::Status status) {
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+            delete call;
+            done(status, us);
+          });
       return;
     }
     if (call_ == "gateway_settle") {
@@ -135,13 +213,12 @@ class Caller {
       amoxicillin->set_code("XJ01CAA040A001010101445");
       amoxicillin->set_quantity_milli(1000);
       amoxicillin->mutable_unit_price()->set_fen(2350);
-      settlement_[c]->async()->Settle(&call->context, &call->request, &call->response,
-                                      [call, start, done](grpc::Status status) {
-                                        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                                      Clock::now() - start).count();
-                                        delete call;
-                                        done(status.error_code(), us);
-                                      });
+      settlement_[c]->async()->Settle(
+          &call->context, &call->request, &call->response, [call, start, done](grpc::Status status) {
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+            delete call;
+            done(status, us);
+          });
       return;
     }
     struct Call {
@@ -153,13 +230,12 @@ class Caller {
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     call->request.mutable_person()->set_resident_id(id);
     call->request.mutable_access()->set_purpose(interop::common::v1::PURPOSE_TREATMENT);
-    gateway_[c]->async()->GetInsuranceStatus(&call->context, &call->request, &call->response,
-                                             [call, start, done](grpc::Status status) {
-                                               auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                                             Clock::now() - start).count();
-                                               delete call;
-                                               done(status.error_code(), us);
-                                             });
+    gateway_[c]->async()->GetInsuranceStatus(
+        &call->context, &call->request, &call->response, [call, start, done](grpc::Status status) {
+          auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+          delete call;
+          done(status, us);
+        });
   }
 
  private:
@@ -182,6 +258,8 @@ int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil checks lock orders for cycles (a debugging aid); not in a load generator.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<std::string> ids;
   {
     std::ifstream in(absl::GetFlag(FLAGS_ids_file));
@@ -220,50 +298,76 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> sequence{0};
   absl::Notification drained;
 
-  std::function<void(int, int64_t)> record = [&](int code, int64_t us) {
+  std::function<void(const grpc::Status&, int64_t)> record = [&](const grpc::Status& status, int64_t us) {
     if (measuring.load()) {
       absl::MutexLock lock(&stats.mu);
-      if (code == 0) {
+      if (status.ok()) {
         ++stats.ok;
         stats.latencies_us.push_back(us);
       } else {
+        int code = status.error_code();
         ++stats.errors;
         ++stats.by_code[code];
+        stats.first_message.emplace(code, status.error_message());
       }
     }
   };
+  absl::StatusOr<std::vector<int>> cpu_pids = ParsePids(absl::GetFlag(FLAGS_cpu_pids), "cpu_pids");
+  absl::StatusOr<std::vector<int>> backend_pids =
+      ParsePids(absl::GetFlag(FLAGS_backend_cpu_pids), "backend_cpu_pids");
+  for (const absl::Status& status : {cpu_pids.status(), backend_pids.status()}) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "load-generator: %s\n", std::string(status.message()).c_str());
+      return 2;
+    }
+  }
 
   const bool closed = absl::GetFlag(FLAGS_mode) == "closed";
   std::function<void()> next;  // closed loop: start the next call when one ends
+  const int64_t max_calls = absl::GetFlag(FLAGS_max_calls);
   next = [&] {
-    if (stopping.load()) {
+    const uint64_t n = sequence++;
+    if (stopping.load() || (max_calls > 0 && n >= static_cast<uint64_t>(max_calls))) {
       if (--in_flight == 0) drained.Notify();
       return;
     }
-    caller.Start(sequence++, [&](int code, int64_t us) {
-      record(code, us);
+    caller.Start(n, Clock::now(), [&](const grpc::Status& status, int64_t us) {
+      record(status, us);
       next();
     });
   };
 
-  auto begin = Clock::now();
   absl::Duration warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s));
   absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s));
   clock_t cpu_start = 0;
+  double server_cpu_start = 0;
+  double server_cpu_end = 0;
+  double backend_cpu_start = 0;
+  double backend_cpu_end = 0;
+  Clock::time_point measured_from;
+  Clock::time_point measured_to;
   if (closed) {
     int n = std::max(1, absl::GetFlag(FLAGS_concurrency));
     in_flight = n;
     for (int i = 0; i < n; ++i) next();
     absl::SleepFor(warmup);
     measuring = true;
+    measured_from = Clock::now();
     cpu_start = clock();
-    absl::SleepFor(duration);
+    server_cpu_start = CpuSeconds(*cpu_pids);
+    backend_cpu_start = CpuSeconds(*backend_pids);
+    // Ends early only when --max_calls calls are done.
+    drained.WaitForNotificationWithTimeout(duration);
     measuring = false;
+    measured_to = Clock::now();
+    server_cpu_end = CpuSeconds(*cpu_pids);
+    backend_cpu_end = CpuSeconds(*backend_pids);
     stopping = true;
     drained.WaitForNotificationWithTimeout(absl::Seconds(10));
   } else {
     double rate = absl::GetFlag(FLAGS_rate);
     absl::Time start = absl::Now();
+    Clock::time_point steady_start = Clock::now();
     absl::Time measure_from = start + warmup;
     absl::Time end = measure_from + duration;
     uint64_t started = 0;
@@ -272,42 +376,66 @@ int main(int argc, char** argv) {
       if (now >= end) break;
       if (!measuring && now >= measure_from) {
         measuring = true;
+        measured_from = Clock::now();
         cpu_start = clock();
+        server_cpu_start = CpuSeconds(*cpu_pids);
+        backend_cpu_start = CpuSeconds(*backend_pids);
       }
       uint64_t due = static_cast<uint64_t>(absl::ToDoubleSeconds(now - start) * rate);
       for (; started < due; ++started) {
         ++in_flight;
         // Calls go out on schedule whatever the answers do, so a slow server cannot slow the
-        // offered load down (no coordinated omission beyond the 200 us send tick).
-        caller.Start(sequence++, [&](int code, int64_t us) {
-          record(code, us);
+        // offered load down; the latency counts from when the call was due.
+        Clock::time_point due_at =
+            steady_start +
+            std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(started) * 1e9 / rate));
+        caller.Start(sequence++, due_at, [&](const grpc::Status& status, int64_t us) {
+          record(status, us);
           --in_flight;
         });
       }
       absl::SleepFor(absl::Microseconds(200));
     }
     measuring = false;
+    measured_to = Clock::now();
+    server_cpu_end = CpuSeconds(*cpu_pids);
+    backend_cpu_end = CpuSeconds(*backend_pids);
     absl::Time wait_until = absl::Now() + absl::Seconds(10);
     while (in_flight.load() > 0 && absl::Now() < wait_until) absl::SleepFor(absl::Milliseconds(10));
   }
   double client_cpu_s = static_cast<double>(clock() - cpu_start) / CLOCKS_PER_SEC;
-  (void)begin;
 
   absl::MutexLock lock(&stats.mu);
   std::sort(stats.latencies_us.begin(), stats.latencies_us.end());
-  double seconds = absl::ToDoubleSeconds(duration);
+  const double seconds = std::max(1e-3, std::chrono::duration<double>(measured_to - measured_from).count());
   std::string codes;
-  for (const auto& [code, count] : stats.by_code) absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", code, "\":", count);
+  for (const auto& [code, count] : stats.by_code)
+    absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", code, "\":", count);
+  std::string messages;
+  for (const auto& [code, message] : stats.first_message) {
+    absl::StrAppend(&messages, messages.empty() ? "" : ",", "\"", code, "\":\"", JsonEscape(message), "\"");
+  }
+  // Per call answered (OK or not): the server did the work either way.
+  const int64_t answered = stats.ok + stats.errors;
+  const double server_cpu_s = server_cpu_end - server_cpu_start;
+  const double backend_cpu_s = backend_cpu_end - backend_cpu_start;
+  auto per_call_us = [answered](double cpu_s) {
+    return answered == 0 ? 0 : cpu_s * 1e6 / static_cast<double>(answered);
+  };
   std::printf(
-      "{\"label\":\"%s\",\"mode\":\"%s\",\"concurrency\":%d,\"connections\":%d,\"rate\":%.0f,\"seconds\":%.1f,"
-      "\"ok\":%lld,\"errors\":%lld,\"errors_by_code\":{%s},\"calls_per_s\":%.0f,\"p50_us\":%lld,\"p90_us\":%lld,"
-      "\"p99_us\":%lld,\"p999_us\":%lld,\"client_cpu_s\":%.2f}\n",
-      absl::GetFlag(FLAGS_label).c_str(), closed ? "closed" : "open", absl::GetFlag(FLAGS_concurrency),
-      absl::GetFlag(FLAGS_connections), absl::GetFlag(FLAGS_rate), seconds, static_cast<long long>(stats.ok),
-      static_cast<long long>(stats.errors), codes.c_str(), static_cast<double>(stats.ok) / seconds,
-      static_cast<long long>(Percentile(stats.latencies_us, 0.50)),
+      "{\"label\":\"%s\",\"mode\":\"%s\",\"concurrency\":%d,\"connections\":%d,\"rate\":%.0f,"
+      "\"seconds\":%.2f,\"ok\":%lld,\"errors\":%lld,\"errors_by_code\":{%s},\"first_error_by_code\":{%s},"
+      "\"calls_per_s\":%.0f,"
+      "\"p50_us\":%lld,\"p90_us\":%lld,\"p99_us\":%lld,\"p999_us\":%lld,\"client_cpu_s\":%.2f,"
+      "\"server_cpu_s\":%.2f,\"server_cpu_us_per_call\":%.1f,\"backend_cpu_s\":%.2f,"
+      "\"backend_cpu_us_per_call\":%.1f}\n",
+      JsonEscape(absl::GetFlag(FLAGS_label)).c_str(), closed ? "closed" : "open",
+      absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_connections), absl::GetFlag(FLAGS_rate), seconds,
+      static_cast<long long>(stats.ok), static_cast<long long>(stats.errors), codes.c_str(), messages.c_str(),
+      static_cast<double>(stats.ok) / seconds, static_cast<long long>(Percentile(stats.latencies_us, 0.50)),
       static_cast<long long>(Percentile(stats.latencies_us, 0.90)),
       static_cast<long long>(Percentile(stats.latencies_us, 0.99)),
-      static_cast<long long>(Percentile(stats.latencies_us, 0.999)), client_cpu_s);
+      static_cast<long long>(Percentile(stats.latencies_us, 0.999)), client_cpu_s, server_cpu_s,
+      per_call_us(server_cpu_s), backend_cpu_s, per_call_us(backend_cpu_s));
   return stats.ok > 0 ? 0 : 1;
 }

@@ -23,8 +23,7 @@ run() {  # label, gateway flags...
   local label=$1
   shift
   start_gateway "$@"
-  "$LOADGEN" --target="127.0.0.1:$GATEWAY_PORT" --ca="$CERTS/ca.pem" --cert="$CERTS/caller-hospital-taiyuan.pem" \
-    --key="$CERTS/caller-hospital-taiyuan.key" --ids_file="$WORK/ids.txt" --mode=closed --concurrency=64 \
+  run_loadgen "127.0.0.1:$GATEWAY_PORT" --ids_file="$WORK/ids.txt" --mode=closed --concurrency=64 \
     --connections=4 --duration_s="$SECONDS_PER_RUN" --warmup_s=2 --label="$label" | tee -a "$WORK/results.jsonl"
   stop_gateway
 }
@@ -34,10 +33,10 @@ for ((r = 0; r < ROUNDS; r++)); do
   run "log off" --benchmark_without_access_log
 done
 
-python3 - "$WORK/results.jsonl" "$ROOT/docs/BENCHMARKS.md" "$(machine_line)" "$SECONDS_PER_RUN" "$ROUNDS" <<'PY'
-import json, statistics, sys, re
+python3 - "$WORK/results.jsonl" "$(machine_line)" "$SECONDS_PER_RUN" "$ROUNDS" <<'PY' |
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-out, machine, secs, rounds = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+machine, secs, rounds = sys.argv[2], sys.argv[3], sys.argv[4]
 def med(label, key):
     return statistics.median(r[key] for r in rows if r["label"] == label)
 on, off = med("log on", "calls_per_s"), med("log off", "calls_per_s")
@@ -56,13 +55,6 @@ for label in ("log on", "log off"):
     lines.append(f"| {label[4:]} | {med(label,'calls_per_s'):.0f} | {med(label,'p50_us')/1000:.2f} | "
                  f"{med(label,'p99_us')/1000:.2f} | {sum(r['errors'] for r in rows if r['label']==label)} |")
 lines += ["", f"Ratio on/off: **{on/off:.3f}** (target at least 0.95).", ""]
-section = "\n".join(lines)
-try:
-    text = open(out).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n\n"
-pattern = re.compile(r"## Gateway read with the access log on and off\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-open(out, "w").write(text)
-print(section)
+print("\n".join(lines))
 PY
+  write_doc_section "Gateway read with the access log on and off"

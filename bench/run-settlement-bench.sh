@@ -28,20 +28,17 @@ write_bench_policy
 write_gateway_config "$WORK/access_policy.textproto"
 start_cities
 start_gateway
-"$LOADGEN" --target="127.0.0.1:$GATEWAY_PORT" --ca="$CERTS/ca.pem" --cert="$CERTS/caller-hospital-taiyuan.pem" \
-  --key="$CERTS/caller-hospital-taiyuan.key" --ids_file="$WORK/ids.txt" --call=gateway_medical --mode=closed \
+run_loadgen "127.0.0.1:$GATEWAY_PORT" --ids_file="$WORK/ids.txt" --call=gateway_medical --mode=closed \
   --concurrency=64 --connections=4 --duration_s=8 --warmup_s=0 --label="warm-up: coverage of every patient" >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
-city_ticks() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+city_ticks() { cpu_ticks "${PIDS[@]}"; }
 
 run() {  # label, load-generator flags...
   local label=$1 gateway_before cities_before
   shift
   gateway_before=$(cpu_ticks "$GATEWAY_PID")
   cities_before=$(city_ticks)
-  "$LOADGEN" --target="127.0.0.1:$GATEWAY_PORT" --ca="$CERTS/ca.pem" --cert="$CERTS/caller-hospital-taiyuan.pem" \
-    --key="$CERTS/caller-hospital-taiyuan.key" --ids_file="$WORK/ids.txt" --call=gateway_settle --connections=4 \
+  run_loadgen "127.0.0.1:$GATEWAY_PORT" --ids_file="$WORK/ids.txt" --call=gateway_settle --connections=4 \
     --duration_s="$SECONDS_PER_RUN" --warmup_s=2 --label="$label" "$@" | tee -a "$WORK/results.jsonl"
   # CPU of the gateway and of the five mock cities over the whole run (warm-up included).
   echo "{\"label\": \"$label\", \"gateway_cpu_s\": $(( $(cpu_ticks "$GATEWAY_PID") - gateway_before ))e-2," \
@@ -56,12 +53,11 @@ run "open 3000/s" --mode=open --rate=3000
 ledger_rows=$(sqlite3 "$WORK/gateway.db" "SELECT COUNT(*) FROM settlements" 2>/dev/null || echo "?")
 stop_all
 
-python3 - "$WORK/results.jsonl" "$ROOT/docs/BENCHMARKS.md" "$(machine_line)" "$SECONDS_PER_RUN" "$ledger_rows" \
-  "$WORK/cpu.jsonl" <<'PY'
-import json, sys, re
+python3 - "$WORK/results.jsonl" "$(machine_line)" "$SECONDS_PER_RUN" "$ledger_rows" "$WORK/cpu.jsonl" <<'PY' |
+import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-out, machine, secs, ledger_rows = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-cpu = {c["label"]: c for c in (json.loads(l) for l in open(sys.argv[6]))}
+machine, secs, ledger_rows = sys.argv[2], sys.argv[3], sys.argv[4]
+cpu = {c["label"]: c for c in (json.loads(l) for l in open(sys.argv[5]))}
 lines = [
     "## Settlements through the gateway",
     "",
@@ -95,13 +91,6 @@ g_best = min(per_k[r["label"]] for r in closed)
 lines += ["", f"Best: **{best:.0f} settlements/s** on this machine with everything on it (target at least 3,000).",
           f"The gateway alone spends {g_best:.2f} CPU-seconds per 1,000 settlements, which is about "
           f"{2000 / g_best:.0f} settlements/s for a gateway with two cores of its own.", ""]
-section = "\n".join(lines)
-try:
-    text = open(out).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n\n"
-pattern = re.compile(r"## Settlements through the gateway\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-open(out, "w").write(text)
-print(section)
+print("\n".join(lines))
 PY
+  write_doc_section "Settlements through the gateway"

@@ -1,6 +1,9 @@
 #include "gateway/server/gateway_server.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
@@ -9,12 +12,14 @@
 #include "adapters/adapter_factory.h"
 #include "gateway/base/cities.h"
 #include "gateway/base/log.h"
+#include "gateway/base/rich_status.h"
 #include "gateway/base/status_macros.h"
 #include "gateway/tls/tls_credentials.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "google/protobuf/descriptor.h"
 
 namespace interop::server {
 namespace {
@@ -48,6 +53,26 @@ std::string CityHealthServiceName(City city) { return absl::StrCat("interop.city
 
 namespace {
 
+// The public services, as health checking and the metrics name them.
+constexpr const char* kPublicServices[] = {
+    "interop.medical.v1.MedicalInsuranceService",       "interop.social.v1.SocialSecurityService",
+    "interop.household.v1.HouseholdRegistrationService", "interop.accesslog.v1.AccessLogService",
+    "interop.medical.v1.CrossCitySettlementService",     "interop.certificates.v1.CertificateService",
+    "interop.household.v1.HouseholdMigrationService",    "interop.social.v1.PensionTransferService"};
+
+// "/<service>/<method>" of every method of the public services.
+std::vector<std::string> PublicMethodNames() {
+  std::vector<std::string> names;
+  for (const char* service_name : kPublicServices) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+    for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+      names.push_back(absl::StrCat("/", service->full_name(), "/", service->method(i)->name()));
+    }
+  }
+  return names;
+}
+
 // The test-only crash hook of INTEROP_TEST_WORKFLOW_CRASH_AT="<type>/<state>/<boundary>", or none.
 workflow::StepHook CrashHookFromEnvironment() {
   const char* at = std::getenv("INTEROP_TEST_WORKFLOW_CRASH_AT");
@@ -67,25 +92,102 @@ workflow::StepHook CrashHookFromEnvironment() {
   };
 }
 
+// The name under which this process holds workflow leases: INTEROP_GATEWAY_REPLICA_ID if set;
+// otherwise "gateway" on the embedded store (one process: a restarted gateway takes its own leases
+// back at once), and "<host>:<pid>" on PostgreSQL, where every replica must be told apart.
+std::string ReplicaId(bool shared_store) {
+  const char* replica = std::getenv("INTEROP_GATEWAY_REPLICA_ID");
+  if (replica != nullptr && *replica != '\0') return replica;
+  if (!shared_store) return "gateway";
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "host");
+  return absl::StrCat(host, ":", getpid());
+}
+
+// Locations kept in memory (about 150 bytes each).
+constexpr size_t kLocationCacheEntries = 200000;
+
+// The state and counters of each city's guards, read when /metrics is scraped.
+void RegisterResilienceMetrics(const std::vector<const resilience::ResilientCityAdapter*>& cities,
+                               metrics::MetricRegistry& registry) {
+  auto& state = registry.AddCallbackGaugeFamily(
+      "interop_city_breaker_state", "Circuit breaker of the city: 0 closed, 1 open, 2 half-open.", {"city"});
+  auto& in_flight =
+      registry.AddCallbackGaugeFamily("interop_city_in_flight", "Calls to the city in flight now.", {"city"});
+  auto& refused = registry.AddCallbackCounterFamily(
+      "interop_city_refused_total", "Calls not made to the city, by guard (concurrency_limit, circuit_breaker).",
+      {"city", "guard"});
+  auto& retries = registry.AddCallbackCounterFamily(
+      "interop_city_retries_total", "Further attempts of calls to the city (retries), and retries the budget refused.",
+      {"city", "outcome"});
+  auto& opened = registry.AddCallbackCounterFamily("interop_city_breaker_opened_total",
+                                                   "Times the city's circuit breaker opened.", {"city"});
+  for (const resilience::ResilientCityAdapter* city : cities) {
+    const std::string name(CityName(city->city()));
+    state.Add({name}, [city] { return static_cast<double>(city->Stats().breaker.state); });
+    in_flight.Add({name}, [city] { return static_cast<double>(city->Stats().in_flight); });
+    refused.Add({name, "concurrency_limit"}, [city] { return static_cast<double>(city->Stats().refused_by_limit); });
+    refused.Add({name, "circuit_breaker"}, [city] { return static_cast<double>(city->Stats().refused_by_breaker); });
+    retries.Add({name, "made"}, [city] { return static_cast<double>(city->Stats().retries); });
+    retries.Add({name, "refused_by_budget"},
+                [city] { return static_cast<double>(city->Stats().retries_refused_by_budget); });
+    opened.Add({name}, [city] { return static_cast<double>(city->Stats().breaker.times_opened); });
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config::v1::GatewayConfig& config,
                                                                     const ServerOptions& options) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
   server->config_ = config;
+  server->metrics_ = std::make_unique<metrics::GatewayMetrics>(PublicMethodNames());
 
-  INTEROP_ASSIGN_OR_RETURN(server->database_,
-                           store::SqliteDatabase::Open(config.store().sqlite_path(), store::GatewaySchemaMigrations()));
-  INTEROP_ASSIGN_OR_RETURN(server->locations_, store::SqliteLocationStore::Open(*server->database_));
+  const bool on_postgres = !config.store().postgres().conninfo().empty();
+  if (on_postgres) {
+    if (!config.store().sqlite_path().empty()) {
+      return FieldError("store.sqlite_path", "must be empty when store.postgres is set (one store, not two)");
+    }
+    store::pg::PostgresDatabase::Options pg_options;
+    pg_options.conninfo = config.store().postgres().conninfo();
+    pg_options.pool_size = config.store().postgres().pool_size() > 0
+                               ? static_cast<int>(config.store().postgres().pool_size())
+                               : 8;
+    INTEROP_ASSIGN_OR_RETURN(server->postgres_, store::pg::PostgresDatabase::Open(pg_options));
+    INTEROP_ASSIGN_OR_RETURN(std::unique_ptr<store::pg::PostgresLocationStore> locations,
+                             store::pg::PostgresLocationStore::Open(*server->postgres_));
+    server->flush_locations_ = [store = locations.get()] { return store->Flush(); };
+    server->locations_ = std::move(locations);
+    LogInfo("store: PostgreSQL", {{"pool_size", absl::StrCat(pg_options.pool_size)}});
+  } else {
+    INTEROP_ASSIGN_OR_RETURN(server->database_, store::SqliteDatabase::Open(config.store().sqlite_path(),
+                                                                            store::GatewaySchemaMigrations()));
+    INTEROP_ASSIGN_OR_RETURN(std::unique_ptr<store::SqliteLocationStore> locations,
+                             store::SqliteLocationStore::Open(*server->database_));
+    server->flush_locations_ = [store = locations.get()] { return store->Flush(); };
+    server->locations_ = std::move(locations);
+  }
 
+  server->location_cache_ = std::make_unique<store::CachingLocationStore>(*server->locations_, kLocationCacheEntries);
+
+  server->retry_scheduler_ = std::make_unique<resilience::DelayScheduler>();
   std::vector<std::unique_ptr<adapters::CityAdapter>> adapters;
   for (const config::v1::CityBackendConfig& city : config.cities()) {
     INTEROP_ASSIGN_OR_RETURN(std::unique_ptr<adapters::CityAdapter> adapter, adapters::NewCityAdapter(city));
-    adapters.push_back(std::move(adapter));
+    INTEROP_ASSIGN_OR_RETURN(resilience::ResilienceOptions guards, resilience::ResolveResilienceOptions(config, city));
+    auto resilient = std::make_unique<resilience::ResilientCityAdapter>(
+        std::move(adapter), guards, *options.clock, *server->retry_scheduler_,
+        [metrics = &server->metrics_->city_calls](City c, absl::string_view, absl::StatusCode code,
+                                                   absl::Duration elapsed) {
+          metrics->RecordCityCall(c, code, elapsed);
+        });
+    server->resilient_cities_.push_back(resilient.get());
+    adapters.push_back(std::move(resilient));
   }
   server->cities_ = std::make_unique<router::CityDirectory>(std::move(adapters));
+  RegisterResilienceMetrics(server->resilient_cities_, server->metrics_->registry);
   server->locator_ = std::make_unique<router::RecordLocator>(
-      *server->cities_, *server->locations_, *options.clock,
+      *server->cities_, *server->location_cache_, *options.clock,
       absl::Seconds(config.routing().location_ttl_seconds()));
 
   if (!options.insecure_dev) {
@@ -102,14 +204,25 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   log_options.signing_cert_file = config.access_log().signing_cert_file();
   log_options.checkpoint_every_records = config.access_log().checkpoint_every_records();
   log_options.checkpoint_interval = absl::Seconds(config.access_log().checkpoint_interval_seconds());
+  log_options.commit_observer = [metrics = &server->metrics_->access_log](const accesslog::AccessLogCommit& commit) {
+    metrics->RecordCommit(commit.records, commit.duration, commit.committed);
+  };
   if (options.benchmark_without_access_log) {
     LogWarning("BENCHMARK MODE: access records are NOT written. Never run a gateway that serves real callers so.");
     server->access_log_ = std::make_unique<DiscardingAccessLog>();
   } else {
-    INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
+    if (on_postgres) {
+      INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenPostgresAccessLog(log_options, *server->postgres_));
+    } else {
+      INTEROP_ASSIGN_OR_RETURN(server->access_log_, accesslog::OpenSqliteAccessLog(log_options));
+    }
   }
   server->work_ = std::make_unique<WorkQueue>(2);
-  INTEROP_ASSIGN_OR_RETURN(server->ledger_, settlement::OpenSqliteSettlementLedger(config.store().sqlite_path()));
+  if (on_postgres) {
+    INTEROP_ASSIGN_OR_RETURN(server->ledger_, settlement::OpenPostgresSettlementLedger(*server->postgres_));
+  } else {
+    INTEROP_ASSIGN_OR_RETURN(server->ledger_, settlement::OpenSqliteSettlementLedger(config.store().sqlite_path()));
+  }
   bool settlement_configured = false;
   for (const config::v1::CityBackendConfig& city : config.cities()) {
     settlement_configured = settlement_configured || !city.medical_catalogue_file().empty() ||
@@ -128,6 +241,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   guard_deps.access_log = server->access_log_.get();
   guard_deps.clock = options.clock;
   guard_deps.insecure_dev = options.insecure_dev;
+  guard_deps.call_metrics = &server->metrics_->calls;
   server->guard_ = std::make_unique<services::CallGuard>(guard_deps);
 
   services::ServiceDependencies deps{server->cities_.get(), server->locator_.get(), options.clock,
@@ -151,10 +265,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
       deps, std::move(trust_list), absl::Hours(24) * static_cast<int>(config.certificates().default_validity_days()));
 
   // The cross-city workflows: one engine for both types, on the store's file.
-  INTEROP_ASSIGN_OR_RETURN(server->workflow_store_, workflow::OpenSqliteWorkflowStore(config.store().sqlite_path()));
+  if (on_postgres) {
+    INTEROP_ASSIGN_OR_RETURN(server->workflow_store_, workflow::OpenPostgresWorkflowStore(*server->postgres_));
+  } else {
+    INTEROP_ASSIGN_OR_RETURN(server->workflow_store_,
+                             workflow::OpenSqliteWorkflowStore(config.store().sqlite_path()));
+  }
   workflow::WorkflowEngineOptions engine_options;
-  const char* replica = std::getenv("INTEROP_GATEWAY_REPLICA_ID");
-  engine_options.replica_id = replica != nullptr && *replica != '\0' ? replica : "gateway";
+  engine_options.replica_id = ReplicaId(on_postgres);
   engine_options.hook = CrashHookFromEnvironment();
   server->workflow_engine_ =
       std::make_unique<workflow::WorkflowEngine>(*server->workflow_store_, *options.clock, engine_options);
@@ -208,15 +326,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
 
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
-  for (const char* service : {"interop.medical.v1.MedicalInsuranceService", "interop.social.v1.SocialSecurityService",
-                              "interop.household.v1.HouseholdRegistrationService",
-                              "interop.accesslog.v1.AccessLogService",
-                              "interop.medical.v1.CrossCitySettlementService",
-                              "interop.certificates.v1.CertificateService",
-                              "interop.household.v1.HouseholdMigrationService",
-                              "interop.social.v1.PensionTransferService"}) {
-    health->SetServingStatus(service, true);
-  }
+  for (const char* service : kPublicServices) health->SetServingStatus(service, true);
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
   server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
   server->reloader_ = std::thread([s = server.get()] { s->WatchReloadableFiles(); });
@@ -236,6 +346,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   if (!resumed.ok()) LogError("could not resume workflows yet; polling retries", {{"error", resumed.ToString()}});
   server->workflow_engine_->StartPolling(absl::Milliseconds(200));
 
+  if (!config.metrics_listen_address().empty()) {
+    INTEROP_ASSIGN_OR_RETURN(server->metrics_exporter_,
+                             metrics::MetricsExporter::Start(config.metrics_listen_address(), server->metrics_->registry));
+    LogInfo("metrics served at /metrics", {{"address", config.metrics_listen_address()},
+                                           {"port", absl::StrCat(server->metrics_exporter_->port())}});
+  }
   LogInfo("gateway serving", {{"address", config.listen_address()},
                               {"port", absl::StrCat(server->port_)},
                               {"tls", options.insecure_dev ? "off (insecure_dev)" : "mutual"}});
@@ -278,6 +394,7 @@ void GatewayServer::WatchReloadableFiles() {
 void GatewayServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (metrics_exporter_ != nullptr) metrics_exporter_->Stop();
   stop_probing_.Notify();
   if (prober_.joinable()) prober_.join();
   if (reloader_.joinable()) reloader_.join();
@@ -286,7 +403,7 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   workflow_engine_.reset();  // waits for the steps in flight; leaves the rest for the next start
   work_.reset();  // finishes scheduled reads while the log is still open
   access_log_->CheckpointNow().IgnoreError();
-  locations_->Flush().IgnoreError();
+  flush_locations_().IgnoreError();
   LogInfo("gateway stopped");
 }
 

@@ -8,10 +8,14 @@
 //   "interop.medical.v1.MedicalInsuranceService", ... each public service
 //   "interop.city.<name>" (e.g. "interop.city.taiyuan") each city's backend, probed periodically
 //
+// Metrics (gateway/metrics/gateway_metrics.h) are kept always; with config.metrics_listen_address
+// they are served in the Prometheus text format at GET /metrics on that address (plain HTTP).
+//
 // Thread-safe: Shutdown() may be called from any thread, once.
 #ifndef INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
 #define INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +27,8 @@
 #include "gateway/auth/certificate_verifier.h"
 #include "gateway/base/clock.h"
 #include "gateway/base/work_queue.h"
+#include "gateway/metrics/gateway_metrics.h"
+#include "gateway/metrics/metrics_exporter.h"
 #include "gateway/policy/policy_file.h"
 #include "gateway/policy/rate_limiter.h"
 #include "gateway/services/access_log_service.h"
@@ -30,6 +36,8 @@
 #include "gateway/services/certificate_service.h"
 #include "gateway/router/city_directory.h"
 #include "gateway/router/record_locator.h"
+#include "gateway/resilience/delay_scheduler.h"
+#include "gateway/resilience/resilient_city_adapter.h"
 #include "gateway/services/household_service.h"
 #include "gateway/services/medical_service.h"
 #include "gateway/services/settlement_service.h"
@@ -40,6 +48,9 @@
 #include "gateway/settlement/medical_rules.h"
 #include "gateway/services/social_service.h"
 #include "gateway/store/sqlite_database.h"
+#include "gateway/store/caching_location_store.h"
+#include "gateway/store/postgres/postgres_database.h"
+#include "gateway/store/postgres/postgres_location_store.h"
 #include "gateway/store/sqlite_location_store.h"
 #include "grpcpp/server.h"
 #include "interop/config/v1/gateway_config.pb.h"
@@ -65,6 +76,8 @@ class GatewayServer {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  // The port of the metrics endpoint; 0 if config.metrics_listen_address is empty.
+  int metrics_port() const { return metrics_exporter_ != nullptr ? metrics_exporter_->port() : 0; }
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then stops.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
@@ -76,9 +89,22 @@ class GatewayServer {
   void WatchReloadableFiles();
 
   config::v1::GatewayConfig config_;
+  // Declared early: what records into it (the access log's writer, the guard) is destroyed first.
+  std::unique_ptr<metrics::GatewayMetrics> metrics_;
+  std::unique_ptr<metrics::MetricsExporter> metrics_exporter_;
+  // The store: the embedded SQLite file (database_), or PostgreSQL shared by replicas (postgres_),
+  // as StoreConfig says; exactly one is set. Declared before what lives in it.
   std::unique_ptr<store::SqliteDatabase> database_;
-  std::unique_ptr<store::SqliteLocationStore> locations_;
+  std::unique_ptr<store::pg::PostgresDatabase> postgres_;
+  std::unique_ptr<store::LocationStore> locations_;
+  std::function<absl::Status()> flush_locations_;  // waits for locations_'s queued writes
+  // What the locator reads: recent locations in memory, in front of locations_.
+  std::unique_ptr<store::CachingLocationStore> location_cache_;
+  // Waits the retries' backoff of every city's ResilientCityAdapter; outlives cities_.
+  std::unique_ptr<resilience::DelayScheduler> retry_scheduler_;
+  // Each city's adapter wrapped in its ResilientCityAdapter (limit, breaker, deadline, retries).
   std::unique_ptr<router::CityDirectory> cities_;
+  std::vector<const resilience::ResilientCityAdapter*> resilient_cities_;
   std::unique_ptr<router::RecordLocator> locator_;
   std::unique_ptr<auth::CertificateVerifier> verifier_;
   std::unique_ptr<policy::PolicyFile> policy_;

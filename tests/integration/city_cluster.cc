@@ -1,7 +1,9 @@
 #include "tests/integration/city_cluster.h"
 
+#include <cstdio>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/tls/tls_credentials.h"
 #include "grpcpp/create_channel.h"
@@ -80,6 +82,9 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
                     "/gateway.pem\" key_file: \"", certs, "/gateway.key\" }",
                     city == City::CITY_LVLIANG ? " transport: TRANSPORT_HTTP_NATIONAL_INTERFACE" : "", " }\n");
   }
+  // Metrics on a port of their own (after listen_address, which RestartGateway finds first).
+  absl::StrAppend(&config, "metrics_listen_address: \"127.0.0.1:0\"\n");
+  absl::StrAppend(&config, options.extra_gateway_config);
   std::ofstream(cluster->gateway_config_path()) << config;
   absl::Status started = cluster->RestartGateway();
   if (!started.ok()) return started;
@@ -95,9 +100,11 @@ absl::Status CityCluster::RestartGateway() {
   size_t end = config.find('\n', at);
   config.replace(at, end - at, absl::StrCat("listen_address: \"", listen, "\""));
   std::ofstream(gateway_config_path()) << config;
+  std::remove((dir_ + "/gateway.metrics_port").c_str());
   auto gateway = ChildProcess::Start(
       {options_.gateway_binary, absl::StrCat("--config=", gateway_config_path()),
-       absl::StrCat("--port_file=", dir_, "/gateway.port")},
+       absl::StrCat("--port_file=", dir_, "/gateway.port"),
+       absl::StrCat("--metrics_port_file=", dir_, "/gateway.metrics_port")},
       dir_ + "/gateway.log", dir_ + "/gateway.port");
   if (!gateway.ok()) return gateway.status();
   gateway_ = std::move(*gateway);
@@ -130,6 +137,11 @@ std::string CityCluster::DialectPath(City city) const {
 }
 
 std::string CityCluster::gateway_target() const { return absl::StrCat("127.0.0.1:", gateway_->port()); }
+
+int CityCluster::gateway_metrics_port() const {
+  int port = 0;
+  return absl::SimpleAtoi(ReadFileOrEmpty(dir_ + "/gateway.metrics_port"), &port) ? port : 0;
+}
 
 std::shared_ptr<grpc::Channel> CityCluster::ChannelWith(const std::string& cert_file,
                                                         const std::string& key_file) const {

@@ -29,6 +29,8 @@ struct ClusterOptions {
   // Each city's dialect is <adapters_dir>/<city>/dialect.textproto, for its mock and the gateway alike.
   std::string adapters_dir = INTEROP_SOURCE_DIR "/adapters";
   uint32_t checkpoint_every_records = 100;
+  // Appended to the gateway's configuration file (text format), e.g. "default_resilience { ... }".
+  std::string extra_gateway_config;
 };
 
 class CityCluster {
@@ -37,6 +39,8 @@ class CityCluster {
 
   // "127.0.0.1:<port>" of the gateway.
   std::string gateway_target() const;
+  // The port of the gateway's metrics endpoint (plain HTTP, GET /metrics); 0 if unknown.
+  int gateway_metrics_port() const;
   ChildProcess& gateway() { return *gateway_; }
   ChildProcess& city(City city) { return *cities_.at(city); }
   const std::string& dir() const { return dir_; }
