@@ -91,7 +91,10 @@ absl::Status Validate(const GatewayConfig& config, const LoadOptions& options) {
           absl::StrCat("cities: ", common::v1::City_Name(city), " is missing; all five cities must be configured"));
     }
   }
-  if (config.store().sqlite_path().empty()) return absl::InvalidArgumentError("store.sqlite_path: is required");
+  // One store: the SQLite file, or PostgreSQL shared by replicas (the server refuses both at once).
+  if (config.store().sqlite_path().empty() && config.store().postgres().conninfo().empty()) {
+    return absl::InvalidArgumentError("store.sqlite_path: is required");
+  }
   if (config.access_policy_file().empty()) return absl::InvalidArgumentError("access_policy_file: is required");
   if (config.access_log().signing_key_file().empty()) {
     return absl::InvalidArgumentError("access_log.signing_key_file: is required");

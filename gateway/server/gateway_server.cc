@@ -274,6 +274,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   workflow::WorkflowEngineOptions engine_options;
   engine_options.replica_id = ReplicaId(on_postgres);
   engine_options.hook = CrashHookFromEnvironment();
+  if (config.workflows().lease_duration_ms() > 0) {
+    engine_options.lease_duration = absl::Milliseconds(config.workflows().lease_duration_ms());
+  }
   server->workflow_engine_ =
       std::make_unique<workflow::WorkflowEngine>(*server->workflow_store_, *options.clock, engine_options);
   transfers::TransferWorkflowOptions transfer_options;

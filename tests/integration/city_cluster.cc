@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/tls/tls_credentials.h"
@@ -56,13 +57,18 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
 
   std::string config = absl::StrCat("listen_address: \"127.0.0.1:0\"\n", "tls { ca_cert_file: \"", certs,
                                     "/ca.pem\" cert_file: \"", certs, "/gateway.pem\" key_file: \"", certs,
-                                    "/gateway.key\" }\n", "store { sqlite_path: \"", cluster->dir_,
-                                    "/gateway.db\" }\n", "health_check_interval_ms: 500\n",
+                                    "/gateway.key\" }\n", "health_check_interval_ms: 500\n",
                                     "reload_check_interval_ms: 200\n", "access_policy_file: \"",
                                     options.access_policy_file, "\"\n", "crl_file: \"", options.crl_file, "\"\n",
                                     "access_log { signing_key_file: \"", certs, "/gateway.key\" signing_cert_file: \"",
                                     certs, "/gateway.pem\" checkpoint_every_records: ",
                                     options.checkpoint_every_records, " }\n");
+  if (options.postgres_conninfo.empty()) {
+    absl::StrAppend(&config, "store { sqlite_path: \"", cluster->dir_, "/gateway.db\" }\n");
+  } else {
+    absl::StrAppend(&config, "store { postgres { conninfo: \"", absl::CEscape(options.postgres_conninfo),
+                    "\" } }\n");
+  }
   // The trust list: each city's signing key, and a retired Taiyuan key that is revoked.
   absl::StrAppend(&config, "certificates { trust_list_signing_key_file: \"", certs,
                   "/gateway.key\" trust_list_signing_cert_file: \"", certs, "/gateway.pem\" trust_list_version: 1");
@@ -86,28 +92,50 @@ absl::StatusOr<std::unique_ptr<CityCluster>> CityCluster::Start(const ClusterOpt
   absl::StrAppend(&config, "metrics_listen_address: \"127.0.0.1:0\"\n");
   absl::StrAppend(&config, options.extra_gateway_config);
   std::ofstream(cluster->gateway_config_path()) << config;
+  cluster->gateways_.emplace_back();
   absl::Status started = cluster->RestartGateway();
   if (!started.ok()) return started;
   return cluster;
 }
 
-absl::Status CityCluster::RestartGateway() {
-  if (gateway_ != nullptr) gateway_->Stop();
-  // The same port as before if there was one, so existing channels reconnect.
-  std::string listen = gateway_ != nullptr ? absl::StrCat("127.0.0.1:", gateway_->port()) : "127.0.0.1:0";
+std::string CityCluster::ReplicaFile(int n, const std::string& suffix) const {
+  return n == 0 ? absl::StrCat(dir_, "/gateway.", suffix) : absl::StrCat(dir_, "/gateway-", n, ".", suffix);
+}
+
+absl::StatusOr<int> CityCluster::StartReplica() {
+  if (options_.postgres_conninfo.empty()) {
+    return absl::FailedPreconditionError("gateway replicas need a shared PostgreSQL store (postgres_conninfo)");
+  }
+  gateways_.emplace_back();
+  const int n = replica_count() - 1;
+  absl::Status started = RestartReplica(n);
+  if (!started.ok()) {
+    gateways_.pop_back();
+    return started;
+  }
+  return n;
+}
+
+absl::Status CityCluster::RestartReplica(int n) {
+  std::unique_ptr<ChildProcess>& process = gateways_.at(n);
+  if (process != nullptr) process->Stop();
+  // The same port as before if there was one, so existing channels reconnect. Every replica's
+  // configuration is the gateway's with its own listen address.
+  std::string listen = process != nullptr ? absl::StrCat("127.0.0.1:", process->port()) : "127.0.0.1:0";
   std::string config = ReadFileOrEmpty(gateway_config_path());
   size_t at = config.find("listen_address: \"");
   size_t end = config.find('\n', at);
   config.replace(at, end - at, absl::StrCat("listen_address: \"", listen, "\""));
-  std::ofstream(gateway_config_path()) << config;
-  std::remove((dir_ + "/gateway.metrics_port").c_str());
+  const std::string config_path = n == 0 ? gateway_config_path() : ReplicaFile(n, "textproto");
+  std::ofstream(config_path) << config;
+  std::remove(ReplicaFile(n, "metrics_port").c_str());
   auto gateway = ChildProcess::Start(
-      {options_.gateway_binary, absl::StrCat("--config=", gateway_config_path()),
-       absl::StrCat("--port_file=", dir_, "/gateway.port"),
-       absl::StrCat("--metrics_port_file=", dir_, "/gateway.metrics_port")},
-      dir_ + "/gateway.log", dir_ + "/gateway.port");
+      {options_.gateway_binary, absl::StrCat("--config=", config_path),
+       absl::StrCat("--port_file=", ReplicaFile(n, "port")),
+       absl::StrCat("--metrics_port_file=", ReplicaFile(n, "metrics_port"))},
+      ReplicaFile(n, "log"), ReplicaFile(n, "port"));
   if (!gateway.ok()) return gateway.status();
-  gateway_ = std::move(*gateway);
+  process = std::move(*gateway);
   return absl::OkStatus();
 }
 
@@ -136,15 +164,26 @@ std::string CityCluster::DialectPath(City city) const {
   return absl::StrCat(options_.adapters_dir, "/", CityName(city), "/dialect.textproto");
 }
 
-std::string CityCluster::gateway_target() const { return absl::StrCat("127.0.0.1:", gateway_->port()); }
+std::string CityCluster::replica_target(int n) const {
+  return absl::StrCat("127.0.0.1:", gateways_.at(n)->port());
+}
 
-int CityCluster::gateway_metrics_port() const {
+int CityCluster::replica_metrics_port(int n) const {
   int port = 0;
-  return absl::SimpleAtoi(ReadFileOrEmpty(dir_ + "/gateway.metrics_port"), &port) ? port : 0;
+  return absl::SimpleAtoi(ReadFileOrEmpty(ReplicaFile(n, "metrics_port")), &port) ? port : 0;
 }
 
 std::shared_ptr<grpc::Channel> CityCluster::ChannelWith(const std::string& cert_file,
                                                         const std::string& key_file) const {
+  return ChannelTo(gateway_target(), cert_file, key_file);
+}
+
+std::shared_ptr<grpc::Channel> CityCluster::ReplicaCallerChannel(int n, const std::string& caller) const {
+  return ChannelTo(replica_target(n), caller + ".pem", caller + ".key");
+}
+
+std::shared_ptr<grpc::Channel> CityCluster::ChannelTo(const std::string& target, const std::string& cert_file,
+                                                      const std::string& key_file) const {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = MustRead(CertPath("ca.pem"));
   if (!cert_file.empty()) {
@@ -155,7 +194,7 @@ std::shared_ptr<grpc::Channel> CityCluster::ChannelWith(const std::string& cert_
   args.SetSslTargetNameOverride("localhost");
   // A fresh connection per channel, so a refused handshake is not hidden by a shared subchannel.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(gateway_target(), grpc::SslCredentials(ssl), args);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }
 
 std::shared_ptr<grpc::Channel> CityCluster::CallerChannel(const std::string& caller) const {

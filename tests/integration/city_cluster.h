@@ -2,6 +2,10 @@
 // for integration tests. Every mock city speaks its city's dialect (adapters/<city>/dialect.textproto)
 // and the gateway's adapters read the same files. Certificates come from certs/make-dev-certs.sh
 // (the ctest fixture "dev_certs" makes them before any integration test runs).
+//
+// The gateway keeps its state in the embedded SQLite file <dir>/gateway.db, or, with
+// ClusterOptions.postgres_conninfo, in a PostgreSQL database; on PostgreSQL StartReplica() runs
+// further gateway processes on the same configuration and store (replicas), each on its own port.
 #ifndef INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
 #define INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_
 
@@ -31,6 +35,9 @@ struct ClusterOptions {
   uint32_t checkpoint_every_records = 100;
   // Appended to the gateway's configuration file (text format), e.g. "default_resilience { ... }".
   std::string extra_gateway_config;
+  // The gateway's store: empty for the embedded SQLite file <dir>/gateway.db; otherwise a libpq
+  // connection string (store { postgres { conninfo } }) of the database every replica shares.
+  std::string postgres_conninfo;
 };
 
 class CityCluster {
@@ -38,17 +45,35 @@ class CityCluster {
   static absl::StatusOr<std::unique_ptr<CityCluster>> Start(const ClusterOptions& options);
 
   // "127.0.0.1:<port>" of the gateway.
-  std::string gateway_target() const;
+  std::string gateway_target() const { return replica_target(0); }
   // The port of the gateway's metrics endpoint (plain HTTP, GET /metrics); 0 if unknown.
-  int gateway_metrics_port() const;
-  ChildProcess& gateway() { return *gateway_; }
+  int gateway_metrics_port() const { return replica_metrics_port(0); }
+  ChildProcess& gateway() { return replica(0); }
   ChildProcess& city(City city) { return *cities_.at(city); }
   const std::string& dir() const { return dir_; }
   const ClusterOptions& options() const { return options_; }
   // The gateway's configuration file, for restarting it.
   std::string gateway_config_path() const { return dir_ + "/gateway.textproto"; }
   // Starts the gateway again (after Stop() or Kill()) with the same configuration and store.
-  absl::Status RestartGateway();
+  absl::Status RestartGateway() { return RestartReplica(0); }
+
+  // Replicas: gateway processes on the configuration of gateway_config_path() and the same store.
+  // Replica 0 is the gateway Start() started; StartReplica() starts the next one, n = 1, 2, ...,
+  // listening on a port of its own, with its port files and log in dir() (gateway-<n>.port,
+  // gateway-<n>.metrics_port, gateway-<n>.log) and its configuration in gateway-<n>.textproto. It
+  // inherits this process's environment (INTEROP_GATEWAY_REPLICA_ID, the test-only workflow crash
+  // hook and lease, ...) as it is when it starts. Replicas must share a PostgreSQL store:
+  // FAILED_PRECONDITION on the SQLite file. Not thread-safe, like the rest of the cluster's control.
+  absl::StatusOr<int> StartReplica();
+  // Stops replica `n` if it runs and starts it again on the same port, configuration and store.
+  absl::Status RestartReplica(int n);
+  // Replica `n` (0 <= n < replica_count()).
+  ChildProcess& replica(int n) { return *gateways_.at(n); }
+  int replica_count() const { return static_cast<int>(gateways_.size()); }
+  std::string replica_target(int n) const;
+  int replica_metrics_port(int n) const;
+  // CallerChannel() to replica `n`.
+  std::shared_ptr<grpc::Channel> ReplicaCallerChannel(int n, const std::string& caller) const;
   // Starts a mock city again (after Stop() or Kill()) on the same port with the same flags. A mock
   // city keeps its records in memory: the restarted one starts again from the population.
   absl::Status RestartCity(City city);
@@ -70,11 +95,16 @@ class CityCluster {
 
  private:
   CityCluster() = default;
+  // gateway.<suffix> for replica 0, gateway-<n>.<suffix> for the others.
+  std::string ReplicaFile(int n, const std::string& suffix) const;
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target, const std::string& cert_file,
+                                           const std::string& key_file) const;
+
   ClusterOptions options_;
   std::string dir_;
   std::map<City, std::unique_ptr<ChildProcess>> cities_;
   std::map<City, std::vector<std::string>> city_argvs_;  // as first started (port 0)
-  std::unique_ptr<ChildProcess> gateway_;
+  std::vector<std::unique_ptr<ChildProcess>> gateways_;  // [0]: the gateway; then the replicas
 };
 
 }  // namespace interop::testing
