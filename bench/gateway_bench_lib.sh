@@ -1,7 +1,7 @@
 # Shared by the gateway benchmark scripts (sourced, not run): starting the five mock cities and a
-# gateway on fixed loopback ports, with the development certificates, and stopping them; running the
-# load generator as a Taiyuan hospital; the CPU time of a process; the machine line; and replacing a
-# section of docs/BENCHMARKS.md.
+# gateway on fixed loopback ports, with the development certificates, and stopping them; gateway
+# replicas on a private PostgreSQL server; running the load generator as a Taiyuan hospital; the CPU
+# time of a process; the machine line; and replacing a section of docs/BENCHMARKS.md.
 # Expects ROOT (repository root) and WORK (a scratch directory) to be set.
 
 BUILD="$ROOT/build"
@@ -58,13 +58,17 @@ city_port() {
   return 1
 }
 
-# write_gateway_config POLICY_FILE
+# write_gateway_config POLICY_FILE [CONFIG_FILE [LISTEN_PORT [STORE]]]: the gateway's configuration
+# in CONFIG_FILE (default $WORK/gateway.textproto), listening on LISTEN_PORT (default GATEWAY_PORT),
+# with STORE as the inside of its store { } (default: the SQLite file $WORK/gateway.db; for
+# PostgreSQL see postgres_store).
 write_gateway_config() {
-  local i
+  local i file=${2:-$WORK/gateway.textproto} port=${3:-$GATEWAY_PORT}
+  local store=${4:-"sqlite_path: \"$WORK/gateway.db\""}
   {
-    echo "listen_address: \"127.0.0.1:$GATEWAY_PORT\""
+    echo "listen_address: \"127.0.0.1:$port\""
     echo "tls { ca_cert_file: \"$CERTS/ca.pem\" cert_file: \"$CERTS/gateway.pem\" key_file: \"$CERTS/gateway.key\" }"
-    echo "store { sqlite_path: \"$WORK/gateway.db\" }"
+    echo "store { $store }"
     echo "access_policy_file: \"$1\""
     echo "crl_file: \"$CERTS/crl.pem\""
     echo "access_log { signing_key_file: \"$CERTS/gateway.key\" signing_cert_file: \"$CERTS/gateway.pem\" }"
@@ -76,7 +80,7 @@ write_gateway_config() {
       [[ ${CITIES[$i]} != lvliang ]] || echo "  transport: TRANSPORT_HTTP_NATIONAL_INTERFACE"
       echo "  tls { ca_cert_file: \"$CERTS/ca.pem\" cert_file: \"$CERTS/gateway.pem\" key_file: \"$CERTS/gateway.key\" } }"
     done
-  } >"$WORK/gateway.textproto"
+  } >"$file"
 }
 
 GATEWAY_PID=""
@@ -97,11 +101,79 @@ stop_gateway() {
 
 stop_all() {
   stop_gateway
+  stop_replicas
   local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
   CITY_PID=()
+}
+
+# ---- Gateway replicas on PostgreSQL -----------------------------------------------------------------
+# start_postgres DIR: a private PostgreSQL 15 server with its data directory in DIR (created; made
+# reachable to the "postgres" user when run as root), Unix socket only, through
+# tools/postgres/test-server.sh; sets PG_DIR and PG_CONNINFO (database "interop"). Stopped by
+# stop_postgres (which stop_all does not do: call it in the script's exit trap).
+PG_DIR=""
+PG_CONNINFO=""
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+start_postgres() {
+  mkdir -p "$1"
+  # initdb runs as "postgres" when we are root: it must reach DIR through the scratch directory.
+  if ((EUID == 0)); then chmod o+x "$WORK" "$1"; fi
+  PG_DIR=$(cd "$1" && pwd)
+  PG_CONNINFO=$("$ROOT/tools/postgres/test-server.sh" start "$PG_DIR" | tail -1)
+}
+
+stop_postgres() {
+  if [[ -n "$PG_DIR" ]]; then
+    "$ROOT/tools/postgres/test-server.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+    PG_DIR=""
+  fi
+}
+
+# postmaster_pid: the process id of the running server's postmaster (the first line of its data
+# directory's postmaster.pid); its children are the backends and background processes.
+postmaster_pid() { head -1 "$PG_DIR/data/postmaster.pid"; }
+
+# postgres_database NAME: creates database NAME (dropping an older one) on the server of
+# start_postgres and prints its connection string.
+postgres_database() {
+  local owner
+  owner=$(sed -n 's/.* user=\([^ ]*\).*/\1/p' <<<"$PG_CONNINFO")
+  PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -h "$PG_DIR" -p 5432 -U "$owner" -d postgres -qAtc \
+    "DROP DATABASE IF EXISTS $1" >/dev/null
+  "$PG_BIN/psql" -h "$PG_DIR" -p 5432 -U "$owner" -d postgres -qAtc "CREATE DATABASE $1" >/dev/null
+  sed "s/dbname=[^ ]*/dbname=$1/" <<<"$PG_CONNINFO"
+}
+
+# postgres_store CONNINFO [POOL_SIZE]: the inside of a gateway config's store { } for PostgreSQL.
+postgres_store() { echo "postgres { conninfo: \"$1\" pool_size: ${2:-16} }"; }
+
+# launch_replica NAME CONFIG_FILE: starts a gateway process with INTEROP_GATEWAY_REPLICA_ID=NAME (its
+# workflow lease holder name), logging to $WORK/NAME.log, and returns at once; wait_replica NAME
+# waits until it serves (it writes $WORK/NAME.port), showing its log's end if it does not within
+# 30 s. start_replica NAME CONFIG_FILE does both. Their process ids are appended to REPLICA_PIDS;
+# stop_replicas (and stop_all) stop them all.
+REPLICA_PIDS=()
+launch_replica() {
+  rm -f "$WORK/$1.port"
+  INTEROP_GATEWAY_REPLICA_ID=$1 "$GATEWAY" --config="$2" --port_file="$WORK/$1.port" >>"$WORK/$1.log" 2>&1 &
+  REPLICA_PIDS+=($!)
+}
+
+wait_replica() { wait_for_file "$WORK/$1.port" 30 || { tail -5 "$WORK/$1.log" >&2; return 1; }; }
+
+start_replica() {
+  launch_replica "$1" "$2"
+  wait_replica "$1"
+}
+
+stop_replicas() {
+  local pid
+  for pid in "${REPLICA_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${REPLICA_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  REPLICA_PIDS=()
 }
 
 # cpu_ticks PID...: user + system CPU time of these processes so far (all their threads), in clock

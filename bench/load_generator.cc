@@ -5,6 +5,11 @@
 //       --ids_file=ids.txt [--mode=closed|open] [--concurrency=64] [--connections=4] [--rate=5000]
 //       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical|gateway_settle]
 //       [--label=NAME] [--cpu_pids=PID,...] [--backend_cpu_pids=PID,...] [--max_calls=N]
+//       [--targets=HOST:PORT,HOST:PORT,...] [--database_cpu_pids=PID,...]
+//
+// --targets spreads the connections over several servers (gateway replicas): connection i goes to
+// target i mod n, and calls go round-robin over the connections, so each replica gets an equal share
+// of the calls (gRPC's client-side round-robin in its simplest form: fixed, no health checks).
 //
 // closed: `concurrency` calls always in flight, each started when the previous one ends.
 // open:   calls started at a fixed `rate` per second whatever the answers do; a call's latency is
@@ -14,19 +19,23 @@
 // answered OK per second, latency percentiles of the OK answers, the non-OK answers by code with
 // the first message of each code, and, with --cpu_pids, the CPU time (user + system, from
 // /proc/<pid>/stat) the process under test spent during the measured seconds, per call answered
-// (and likewise, with --backend_cpu_pids, the backends behind it).
+// (and likewise, with --backend_cpu_pids, the backends behind it, and with --database_cpu_pids, a
+// database server and all its child processes).
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -49,7 +58,11 @@
 #include "interop/medical/v1/medical.grpc.pb.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:8443", "host:port to call.");
+ABSL_FLAG(std::string, target, "127.0.0.1:8443", "host:port to call (unless --targets is given).");
+ABSL_FLAG(std::string, targets, "",
+          "Comma-separated host:port of several servers (gateway replicas), instead of --target: "
+          "connection i goes to target i mod n, so --connections must be at least n (a multiple of n "
+          "for an even share).");
 ABSL_FLAG(std::string, server_name, "localhost", "Name expected in the server's certificate.");
 ABSL_FLAG(std::string, ca, "", "CA certificate (PEM).");
 ABSL_FLAG(std::string, cert, "", "Client certificate (PEM).");
@@ -77,6 +90,11 @@ ABSL_FLAG(std::string, cpu_pids, "",
 ABSL_FLAG(std::string, backend_cpu_pids, "",
           "Comma-separated process ids of the backends behind the process under test (the mock cities "
           "behind nginx or the gateway): reported as backend_cpu_s and backend_cpu_us_per_call.");
+ABSL_FLAG(std::string, database_cpu_pids, "",
+          "Comma-separated process ids of a database server's main process (PostgreSQL: the postmaster, "
+          "the first line of <data directory>/postmaster.pid). Their CPU time and that of all their "
+          "descendants (the backends serving each connection and the background processes, including "
+          "those that end during the run) is reported as database_cpu_s and database_cpu_us_per_call.");
 
 namespace {
 
@@ -91,28 +109,85 @@ struct Stats {
   std::map<int, std::string> first_message;  // the first message seen for each non-OK code
 };
 
+// What /proc/<pid>/stat says about a process's CPU time, in clock ticks.
+struct ProcessTimes {
+  int parent = 0;
+  int64_t own_ticks = 0;       // utime + stime: its own threads
+  int64_t children_ticks = 0;  // cutime + cstime: children that ended and that it waited for
+};
+
+// /proc/<pid>/stat of `pid`; false if the process is gone (or the file cannot be parsed).
+bool ReadProcessTimes(int pid, ProcessTimes* times) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces: the state is
+  // field 3, the parent's pid field 4, utime 14, stime 15, cutime 16 and cstime 17 (proc(5)).
+  size_t end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos || end_of_name + 2 > stat.size()) return false;
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(stat).substr(end_of_name + 2), ' ', absl::SkipEmpty());
+  int64_t utime = 0;
+  int64_t stime = 0;
+  int64_t cutime = 0;
+  int64_t cstime = 0;
+  if (fields.size() <= 14 || !absl::SimpleAtoi(fields[1], &times->parent) ||
+      !absl::SimpleAtoi(fields[11], &utime) || !absl::SimpleAtoi(fields[12], &stime) ||
+      !absl::SimpleAtoi(fields[13], &cutime) || !absl::SimpleAtoi(fields[14], &cstime)) {
+    return false;
+  }
+  times->own_ticks = utime + stime;
+  times->children_ticks = cutime + cstime;
+  return true;
+}
+
+double TicksToSeconds(int64_t ticks) {
+  static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(ticks) / ticks_per_second;
+}
+
 // User + system CPU time of the processes `pids` so far, in seconds (all their threads; children
 // that are processes of their own are not included). A process that is gone counts 0, so a
 // crashed server shows as a drop, not as an error here.
 double CpuSeconds(const std::vector<int>& pids) {
-  static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double total = 0;
+  int64_t ticks = 0;
   for (int pid : pids) {
-    std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Fields after the command name, which is in parentheses and may hold spaces: the state is
-    // field 3, utime field 14 and stime field 15 (proc(5)).
-    size_t end_of_name = stat.rfind(')');
-    if (end_of_name == std::string::npos) continue;
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(absl::string_view(stat).substr(end_of_name + 2), ' ', absl::SkipEmpty());
-    int64_t utime = 0;
-    int64_t stime = 0;
-    if (fields.size() > 12 && absl::SimpleAtoi(fields[11], &utime) && absl::SimpleAtoi(fields[12], &stime)) {
-      total += static_cast<double>(utime + stime) / ticks_per_second;
+    ProcessTimes times;
+    if (ReadProcessTimes(pid, &times)) ticks += times.own_ticks;
+  }
+  return TicksToSeconds(ticks);
+}
+
+// User + system CPU time so far, in seconds, of the processes `roots` and all their descendants:
+// those alive now (found by their parent pid in /proc) with their own time, and those that ended and
+// were waited for through their parent's cutime + cstime. Between two readings the difference is the
+// CPU the whole tree spent, a process that started or ended in between included (as long as its
+// parent waits for it, as PostgreSQL's postmaster does).
+double TreeCpuSeconds(const std::vector<int>& roots) {
+  if (roots.empty()) return 0;
+  std::map<int, ProcessTimes> all;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    int pid = 0;
+    ProcessTimes times;
+    if (absl::SimpleAtoi(entry.path().filename().string(), &pid) && ReadProcessTimes(pid, &times)) {
+      all.emplace(pid, times);
     }
   }
-  return total;
+  std::multimap<int, int> children;  // parent -> child
+  for (const auto& [pid, times] : all) children.emplace(times.parent, pid);
+  int64_t ticks = 0;
+  std::vector<int> pending(roots.begin(), roots.end());
+  std::set<int> seen;
+  while (!pending.empty()) {
+    const int pid = pending.back();
+    pending.pop_back();
+    auto found = all.find(pid);
+    if (found == all.end() || !seen.insert(pid).second) continue;
+    ticks += found->second.own_ticks + found->second.children_ticks;
+    auto [begin, end] = children.equal_range(pid);
+    for (auto it = begin; it != end; ++it) pending.push_back(it->second);
+  }
+  return TicksToSeconds(ticks);
 }
 
 // The process ids in `text` ("12,34"); INVALID_ARGUMENT naming `flag` if one is not a number > 0.
@@ -280,13 +355,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load-generator: %s\n", std::string(credentials.status().message()).c_str());
     return 2;
   }
+  std::vector<std::string> targets = absl::StrSplit(absl::GetFlag(FLAGS_targets), ',', absl::SkipEmpty());
+  if (targets.empty()) targets.push_back(absl::GetFlag(FLAGS_target));
+  const int connections = std::max(1, absl::GetFlag(FLAGS_connections));
+  if (static_cast<size_t>(connections) < targets.size()) {
+    std::fprintf(stderr, "load-generator: --connections=%d is fewer than the %zu --targets\n", connections,
+                 targets.size());
+    return 2;
+  }
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_connections)); ++i) {
+  for (int i = 0; i < connections; ++i) {
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride(absl::GetFlag(FLAGS_server_name));
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
     args.SetInt("load-generator.connection", i);
-    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), *credentials, args));
+    channels.push_back(grpc::CreateCustomChannel(targets[i % targets.size()], *credentials, args));
     channels.back()->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
   }
   Caller caller(channels, ids, absl::GetFlag(FLAGS_call));
@@ -315,7 +398,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::vector<int>> cpu_pids = ParsePids(absl::GetFlag(FLAGS_cpu_pids), "cpu_pids");
   absl::StatusOr<std::vector<int>> backend_pids =
       ParsePids(absl::GetFlag(FLAGS_backend_cpu_pids), "backend_cpu_pids");
-  for (const absl::Status& status : {cpu_pids.status(), backend_pids.status()}) {
+  absl::StatusOr<std::vector<int>> database_pids =
+      ParsePids(absl::GetFlag(FLAGS_database_cpu_pids), "database_cpu_pids");
+  for (const absl::Status& status : {cpu_pids.status(), backend_pids.status(), database_pids.status()}) {
     if (!status.ok()) {
       std::fprintf(stderr, "load-generator: %s\n", std::string(status.message()).c_str());
       return 2;
@@ -344,6 +429,8 @@ int main(int argc, char** argv) {
   double server_cpu_end = 0;
   double backend_cpu_start = 0;
   double backend_cpu_end = 0;
+  double database_cpu_start = 0;
+  double database_cpu_end = 0;
   Clock::time_point measured_from;
   Clock::time_point measured_to;
   if (closed) {
@@ -356,12 +443,14 @@ int main(int argc, char** argv) {
     cpu_start = clock();
     server_cpu_start = CpuSeconds(*cpu_pids);
     backend_cpu_start = CpuSeconds(*backend_pids);
+    database_cpu_start = TreeCpuSeconds(*database_pids);
     // Ends early only when --max_calls calls are done.
     drained.WaitForNotificationWithTimeout(duration);
     measuring = false;
     measured_to = Clock::now();
     server_cpu_end = CpuSeconds(*cpu_pids);
     backend_cpu_end = CpuSeconds(*backend_pids);
+    database_cpu_end = TreeCpuSeconds(*database_pids);
     stopping = true;
     drained.WaitForNotificationWithTimeout(absl::Seconds(10));
   } else {
@@ -380,6 +469,7 @@ int main(int argc, char** argv) {
         cpu_start = clock();
         server_cpu_start = CpuSeconds(*cpu_pids);
         backend_cpu_start = CpuSeconds(*backend_pids);
+        database_cpu_start = TreeCpuSeconds(*database_pids);
       }
       uint64_t due = static_cast<uint64_t>(absl::ToDoubleSeconds(now - start) * rate);
       for (; started < due; ++started) {
@@ -400,6 +490,7 @@ int main(int argc, char** argv) {
     measured_to = Clock::now();
     server_cpu_end = CpuSeconds(*cpu_pids);
     backend_cpu_end = CpuSeconds(*backend_pids);
+    database_cpu_end = TreeCpuSeconds(*database_pids);
     absl::Time wait_until = absl::Now() + absl::Seconds(10);
     while (in_flight.load() > 0 && absl::Now() < wait_until) absl::SleepFor(absl::Milliseconds(10));
   }
@@ -419,6 +510,11 @@ int main(int argc, char** argv) {
   const int64_t answered = stats.ok + stats.errors;
   const double server_cpu_s = server_cpu_end - server_cpu_start;
   const double backend_cpu_s = backend_cpu_end - backend_cpu_start;
+  const double database_cpu_s = database_cpu_end - database_cpu_start;
+  std::string targets_json;
+  for (const std::string& target : targets) {
+    absl::StrAppend(&targets_json, targets_json.empty() ? "" : ",", "\"", JsonEscape(target), "\"");
+  }
   auto per_call_us = [answered](double cpu_s) {
     return answered == 0 ? 0 : cpu_s * 1e6 / static_cast<double>(answered);
   };
@@ -428,7 +524,8 @@ int main(int argc, char** argv) {
       "\"calls_per_s\":%.0f,"
       "\"p50_us\":%lld,\"p90_us\":%lld,\"p99_us\":%lld,\"p999_us\":%lld,\"client_cpu_s\":%.2f,"
       "\"server_cpu_s\":%.2f,\"server_cpu_us_per_call\":%.1f,\"backend_cpu_s\":%.2f,"
-      "\"backend_cpu_us_per_call\":%.1f}\n",
+      "\"backend_cpu_us_per_call\":%.1f,\"database_cpu_s\":%.2f,\"database_cpu_us_per_call\":%.1f,"
+      "\"targets\":[%s]}\n",
       JsonEscape(absl::GetFlag(FLAGS_label)).c_str(), closed ? "closed" : "open",
       absl::GetFlag(FLAGS_concurrency), absl::GetFlag(FLAGS_connections), absl::GetFlag(FLAGS_rate), seconds,
       static_cast<long long>(stats.ok), static_cast<long long>(stats.errors), codes.c_str(), messages.c_str(),
@@ -436,6 +533,7 @@ int main(int argc, char** argv) {
       static_cast<long long>(Percentile(stats.latencies_us, 0.90)),
       static_cast<long long>(Percentile(stats.latencies_us, 0.99)),
       static_cast<long long>(Percentile(stats.latencies_us, 0.999)), client_cpu_s, server_cpu_s,
-      per_call_us(server_cpu_s), backend_cpu_s, per_call_us(backend_cpu_s));
+      per_call_us(server_cpu_s), backend_cpu_s, per_call_us(backend_cpu_s), database_cpu_s,
+      per_call_us(database_cpu_s), targets_json.c_str());
   return stats.ok > 0 ? 0 : 1;
 }

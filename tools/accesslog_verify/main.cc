@@ -1,20 +1,28 @@
 // accesslog-verify: checks a gateway access log offline, with only the public key.
 //
 //   accesslog-verify --db=PATH --cert=SIGNING_CERT_OR_PUBKEY.pem [--first=N] [--last=N]
+//   accesslog-verify --postgres_conninfo=CONNINFO --cert=SIGNING_CERT_OR_PUBKEY.pem [--first=N] [--last=N]
 //
-// Verifies records first..last (default: all) of the SQLite database at --db: sequence continuity,
-// every record's hash and its link to the previous record, and every signed checkpoint in the range
-// against --cert (an X.509 certificate or a PUBLIC KEY PEM of the gateway's EC P-256 signing key).
-// Opens the database read-only; safe to run while the gateway is writing.
+// Verifies records first..last (default: all) of the log in the SQLite database at --db (one
+// gateway) or in the PostgreSQL database that --postgres_conninfo names (a libpq connection string,
+// e.g. "host=db.example port=5432 dbname=interop user=auditor": the database gateway replicas share;
+// one chain whichever replica wrote each record): sequence continuity, every record's hash and its
+// link to the previous record, and every signed checkpoint in the range against --cert (an X.509
+// certificate or a PUBLIC KEY PEM of the gateway's EC P-256 signing key). Give exactly one of --db and
+// --postgres_conninfo. Only reads (SQLite: opened read-only; PostgreSQL: one REPEATABLE READ snapshot
+// on one connection, no migrations), so it is safe to run while the gateway is writing; for
+// PostgreSQL a role with SELECT on the access log's tables is enough.
 //
 // Prints one line and exits:
 //   0  "OK: N records, M checkpoints verified" (then, if records after the last checkpoint are not
 //      yet signed, a second line "note: records A..B are not yet covered by a signed checkpoint")
 //   1  "BAD: record 1041: hash does not match its contents" (the first bad record or checkpoint)
-//   2  "usage: ..." or "ERROR: ..." when the check could not run (bad flags, unreadable files).
+//   2  "usage: ..." or "ERROR: ..." when the check could not run (bad flags, unreadable files, a
+//      PostgreSQL server that cannot be reached, a database that holds no access log).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -22,14 +30,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gateway/accesslog/access_log.h"
+#include "gateway/store/postgres/postgres_database.h"
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: accesslog-verify --db=PATH --cert=SIGNING_CERT_OR_PUBKEY.pem [--first=N] [--last=N]\n";
+    "usage: accesslog-verify --db=PATH --cert=SIGNING_CERT_OR_PUBKEY.pem [--first=N] [--last=N]\n"
+    "       accesslog-verify --postgres_conninfo=CONNINFO --cert=SIGNING_CERT_OR_PUBKEY.pem [--first=N] "
+    "[--last=N]\n";
 
 struct Flags {
   std::string db;
+  std::string postgres_conninfo;
   std::string cert;
   uint64_t first = 1;
   uint64_t last = 0;  // 0: up to the newest
@@ -38,6 +50,17 @@ struct Flags {
 int UsageError(absl::string_view problem) {
   std::fprintf(stderr, "accesslog-verify: %s\n%s", std::string(problem).c_str(), kUsage);
   return 2;
+}
+
+// Verifies the log that `flags` name, in SQLite or in PostgreSQL (one pooled connection).
+absl::StatusOr<interop::accesslog::VerificationResult> Verify(const Flags& flags) {
+  if (!flags.db.empty()) {
+    return interop::accesslog::VerifyAccessLogFile(flags.db, flags.cert, flags.first, flags.last);
+  }
+  absl::StatusOr<std::unique_ptr<interop::store::pg::PostgresDatabase>> db =
+      interop::store::pg::PostgresDatabase::Open({flags.postgres_conninfo, /*pool_size=*/1});
+  if (!db.ok()) return db.status();
+  return interop::accesslog::VerifyPostgresAccessLog(**db, flags.cert, flags.first, flags.last);
 }
 
 }  // namespace
@@ -58,6 +81,8 @@ int main(int argc, char** argv) {
     absl::string_view value = arg.substr(equals + 1);
     if (name == "db") {
       flags.db = std::string(value);
+    } else if (name == "postgres_conninfo") {
+      flags.postgres_conninfo = std::string(value);
     } else if (name == "cert") {
       flags.cert = std::string(value);
     } else if (name == "first" || name == "last") {
@@ -70,12 +95,13 @@ int main(int argc, char** argv) {
       return UsageError(absl::StrCat("unknown flag --", name));
     }
   }
-  if (flags.db.empty()) return UsageError("--db is required");
+  if (flags.db.empty() == flags.postgres_conninfo.empty()) {
+    return UsageError("give exactly one of --db and --postgres_conninfo");
+  }
   if (flags.cert.empty()) return UsageError("--cert is required");
   if (flags.last != 0 && flags.first > flags.last) return UsageError("--first is after --last");
 
-  absl::StatusOr<interop::accesslog::VerificationResult> result =
-      interop::accesslog::VerifyAccessLogFile(flags.db, flags.cert, flags.first, flags.last);
+  absl::StatusOr<interop::accesslog::VerificationResult> result = Verify(flags);
   if (!result.ok()) {
     std::fprintf(stderr, "ERROR: %s\n", std::string(result.status().message()).c_str());
     return 2;
