@@ -77,17 +77,25 @@ void GuardedCall::Finish(const absl::Status& status, google::protobuf::Message* 
   absl::Time admitted_at = record.time;
   access_log_->Append(std::move(record), [reactor, reply, response, request_id, metrics, clock,
                                           admitted_at](absl::StatusOr<uint64_t> done) {
+    // A store that cannot be reached (UNAVAILABLE: PostgreSQL failing over, a lost connection) is
+    // worth retrying; anything else about the log is the gateway's own fault.
+    const bool store_unreachable = !done.ok() && done.status().code() == absl::StatusCode::kUnavailable;
+    const absl::StatusCode unrecorded = store_unreachable ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal;
     if (metrics != nullptr) {
-      metrics->Answered(done.ok() ? static_cast<absl::StatusCode>(reply.error_code()) : absl::StatusCode::kInternal,
+      metrics->Answered(done.ok() ? static_cast<absl::StatusCode>(reply.error_code()) : unrecorded,
                         clock->Now() - admitted_at);
     }
     if (!done.ok()) {
-      LogError("access record could not be written; answering INTERNAL",
-               {{"request_id", request_id}, {"error", std::string(done.status().message())}});
+      LogError("access record could not be written; answering without data",
+               {{"request_id", request_id},
+                {"code", absl::StatusCodeToString(unrecorded)},
+                {"error", std::string(done.status().message())}});
       if (response != nullptr) response->Clear();
-      reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                                   absl::StrCat("the access could not be recorded, so no answer is given (request ",
-                                                request_id, ")")));
+      reactor->Finish(grpc::Status(
+          static_cast<grpc::StatusCode>(unrecorded),
+          absl::StrCat("the access could not be recorded, so no answer is given",
+                       store_unreachable ? " (the gateway's store is unreachable; retry)" : "", " (request ",
+                       request_id, ")")));
       return;
     }
     reactor->Finish(reply);

@@ -63,7 +63,7 @@ class GuardedCall {
   // Ends the call. On OK, `response` (may be null for an error) is masked by the policy, and
   // `provenance` (may be null) gets the request id and the withheld field names. Then the access
   // record is appended and, once durable, the reply is sent. If the record cannot be written, the
-  // caller gets INTERNAL and no data.
+  // caller gets no data: UNAVAILABLE if the store could not be reached (retry), INTERNAL otherwise.
   void Finish(const absl::Status& status, google::protobuf::Message* response = nullptr,
               common::v1::Provenance* provenance = nullptr);
 

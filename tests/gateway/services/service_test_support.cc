@@ -35,11 +35,20 @@ void RecordingAccessLog::Append(accesslog::AccessRecord record,
   uint64_t sequence = 0;
   {
     absl::MutexLock lock(&mu_);
+    if (!fail_with_.ok()) {
+      completions_.Schedule([done = std::move(done), failure = fail_with_] { done(failure); });
+      return;
+    }
     sequence = records_.size() + 1;
     record.sequence = sequence;
     records_.push_back(std::move(record));
   }
   completions_.Schedule([done = std::move(done), sequence] { done(sequence); });
+}
+
+void RecordingAccessLog::FailAppends(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_with_ = std::move(status);
 }
 
 uint64_t RecordingAccessLog::LastSequence() {

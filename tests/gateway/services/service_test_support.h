@@ -85,10 +85,14 @@ class RecordingAccessLog final : public accesslog::AccessLog {
   std::vector<accesslog::AccessRecord> records();
   // The last record appended; a default record if none.
   accesslog::AccessRecord last();
+  // From now on every Append fails with `status` and keeps nothing (OK: appends succeed again), as
+  // a log whose store cannot be written does.
+  void FailAppends(absl::Status status);
 
  private:
   absl::Mutex mu_;
   std::vector<accesslog::AccessRecord> records_ ABSL_GUARDED_BY(mu_);
+  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
   WorkQueue completions_;
 };
 

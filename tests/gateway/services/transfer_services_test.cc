@@ -296,6 +296,38 @@ TEST_F(TransferServicesTest, StartHouseholdMigrationAnswersAppliedAndTheWorkflow
   EXPECT_TRUE(fakes_[City::CITY_TAIYUAN]->records().Registration(p).has_value());
 }
 
+// Every answer waits for its access record (gateway/services/call_guard.h). When the record cannot be
+// written the caller gets no data: UNAVAILABLE (retry) if the log's store could not be reached,
+// INTERNAL for any other failure; once the log works again, so does the call.
+TEST_F(TransferServicesTest, AnAnswerWhoseAccessRecordCannotBeWrittenCarriesNoData) {
+  const SyntheticPerson& p = RegisteredIn(City::CITY_XINZHOU);
+  hh::StartHouseholdMigrationResponse started;
+  ASSERT_TRUE(StartMigration(test_support::kTaiyuanHouseholdOffice, p.resident_id, City::CITY_TAIYUAN, "140105",
+                             &started)
+                  .ok());
+
+  harness_->access_log().FailAppends(absl::UnavailableError("postgresql: connection lost"));
+  hh::ListHouseholdMigrationsResponse unreachable;
+  grpc::Status status = ListMigrations(test_support::kTaiyuanHouseholdOffice, p.resident_id, 0, "", &unreachable);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("could not be recorded"));
+  EXPECT_THAT(status.error_message(), HasSubstr("retry"));
+  EXPECT_EQ(unreachable.migrations_size(), 0);
+
+  harness_->access_log().FailAppends(absl::InternalError("disk full"));
+  hh::ListHouseholdMigrationsResponse broken;
+  status = ListMigrations(test_support::kTaiyuanHouseholdOffice, p.resident_id, 0, "", &broken);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("could not be recorded"));
+  EXPECT_EQ(broken.migrations_size(), 0);
+
+  harness_->access_log().FailAppends(absl::OkStatus());
+  hh::ListHouseholdMigrationsResponse listed;
+  status = ListMigrations(test_support::kTaiyuanHouseholdOffice, p.resident_id, 0, "", &listed);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(listed.migrations_size(), 1);
+}
+
 TEST_F(TransferServicesTest, StartHouseholdMigrationNamesEveryInvalidField) {
   const SyntheticPerson& p = RegisteredIn(City::CITY_XINZHOU);
   std::string bad_check = p.resident_id;
