@@ -55,7 +55,7 @@ absl::StatusOr<ResilienceOptions> ResolveResilienceOptions(const config::v1::Gat
   ResilienceOptions options;
   options.deadline_cap = absl::Milliseconds(Pick(city.deadline_ms(), config.default_city_deadline_ms(), 2000));
   options.max_concurrent_calls =
-      static_cast<int>(Pick(own.max_concurrent_calls(), fallback.max_concurrent_calls(), 256));
+      static_cast<int>(Pick(own.max_concurrent_calls(), fallback.max_concurrent_calls(), 1024));
   options.max_attempts = static_cast<int>(Pick(own.max_attempts(), fallback.max_attempts(), 3));
   options.initial_backoff =
       absl::Milliseconds(Pick(own.retry_initial_backoff_ms(), fallback.retry_initial_backoff_ms(), 25));

@@ -47,7 +47,7 @@ using ::interop::common::v1::City;
 
 struct ResilienceOptions {
   absl::Duration deadline_cap = absl::Seconds(2);
-  int max_concurrent_calls = 256;
+  int max_concurrent_calls = 1024;
   int max_attempts = 3;
   absl::Duration initial_backoff = absl::Milliseconds(25);
   BreakerOptions breaker;

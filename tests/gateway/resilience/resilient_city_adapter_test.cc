@@ -467,6 +467,8 @@ TEST(ResolveResilienceOptionsTest, TheCitysFieldsThenTheDefaultsThenTheStatedVal
   EXPECT_EQ(options->breaker.minimum_calls, 20);
   EXPECT_EQ(options->retry_budget.budget_percent, 20);
   EXPECT_EQ(options->initial_backoff, absl::Milliseconds(25));
+  city->mutable_resilience()->clear_max_concurrent_calls();
+  EXPECT_EQ(ResolveResilienceOptions(config, *city)->max_concurrent_calls, 1024);
 
   city->set_deadline_ms(800);
   EXPECT_EQ(ResolveResilienceOptions(config, *city)->deadline_cap, absl::Milliseconds(800));
