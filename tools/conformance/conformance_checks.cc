@@ -21,8 +21,9 @@
 #include "gateway/base/cities.h"
 #include "gateway/identity/division_codes.h"
 #include "gateway/identity/resident_id.h"
-#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "tools/conformance/check_support.h"
+#include "tools/conformance/mobility_checks.h"
 
 namespace interop::conformance {
 namespace {
@@ -43,53 +44,6 @@ using HouseholdAnswer = absl::StatusOr<household::v1::GetHouseholdRecordResponse
 constexpr char kNoContributionHistory[] =
     "not exercised: LocatePerson claims a contribution history for no sample person; add such a person to "
     "--sample_ids";
-
-// How many failures of one check are spelled out; the rest are counted.
-constexpr size_t kShownFailures = 4;
-
-// "NOT_FOUND: message".
-std::string Describe(const absl::Status& status) {
-  if (status.ok()) return "OK";
-  return absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message());
-}
-
-const absl::Status& StatusOf(const absl::Status& status) { return status; }
-template <typename T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& value) {
-  return value.status();
-}
-
-// The failures of one check.
-class Findings {
- public:
-  explicit Findings(absl::string_view name) : name_(name) {}
-
-  void Fail(std::string why) {
-    if (shown_.size() < kShownFailures) shown_.push_back(std::move(why));
-    ++failures_;
-  }
-  bool failed() const { return failures_ > 0; }
-
-  // Failed with the failures, or passed with `passed_detail`.
-  CheckResult Result(std::string passed_detail) const {
-    CheckResult result;
-    result.name = std::string(name_);
-    result.passed = failures_ == 0;
-    if (result.passed) {
-      result.detail = std::move(passed_detail);
-    } else {
-      result.detail = absl::StrJoin(shown_, "; ");
-      if (failures_ > shown_.size())
-        absl::StrAppend(&result.detail, "; and ", failures_ - shown_.size(), " more");
-    }
-    return result;
-  }
-
- private:
-  absl::string_view name_;
-  std::vector<std::string> shown_;
-  size_t failures_ = 0;
-};
 
 // The three record kinds of the contract.
 enum class Domain { kMedical, kContributions, kHousehold };
@@ -144,33 +98,6 @@ bool SameLocation(const PersonLocation& a, const PersonLocation& b) {
                                                               b.holds_household_registration);
 }
 
-// The names of the top-level fields in which `a` and `b` (of one type) differ; no values, which may
-// be personal.
-std::vector<std::string> DifferingFields(const google::protobuf::Message& a,
-                                         const google::protobuf::Message& b) {
-  std::vector<std::string> fields;
-  const google::protobuf::Descriptor* descriptor = a.GetDescriptor();
-  // `message` with every field but `kept` cleared.
-  auto only = [descriptor](const google::protobuf::Message& message,
-                           const google::protobuf::FieldDescriptor* kept) {
-    std::unique_ptr<google::protobuf::Message> copy(message.New());
-    copy->CopyFrom(message);
-    for (int i = 0; i < descriptor->field_count(); ++i) {
-      if (descriptor->field(i) != kept) copy->GetReflection()->ClearField(copy.get(), descriptor->field(i));
-    }
-    return copy->SerializeAsString();
-  };
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
-    if (only(a, field) != only(b, field)) fields.push_back(field->name());
-  }
-  return fields;
-}
-
-bool SameMessage(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  return a.SerializeAsString() == b.SerializeAsString();
-}
-
 // Why two answers to the same call differ, or "" if they do not. Errors compare by code only (a
 // message may carry a request id).
 template <typename T>
@@ -213,13 +140,6 @@ std::string MonthText(const social::v1::ContributionEntry& entry) {
 }
 
 // --- Cross-city medical settlement, in canonical terms.
-
-// "1.00 yuan" for 100 fen.
-std::string Yuan(int64_t fen) {
-  const char* sign = fen < 0 ? "-" : "";
-  const uint64_t magnitude = fen < 0 ? 0 - static_cast<uint64_t>(fen) : static_cast<uint64_t>(fen);
-  return absl::StrCat(sign, magnitude / 100, ".", magnitude % 100 < 10 ? "0" : "", magnitude % 100, " yuan");
-}
 
 std::string DescribeAmounts(const SettlementRecord& settlement) {
   return absl::StrCat("total ", Yuan(settlement.total_fen), ": deductible ",
@@ -328,13 +248,6 @@ struct SampleAnswers {
   }
 };
 
-// One call made, for the deadline check.
-struct CallRecord {
-  std::string what;
-  absl::Duration elapsed;
-  absl::StatusCode code = absl::StatusCode::kOk;
-};
-
 class ConformanceRun {
  public:
   ConformanceRun(CityAdapter& adapter, ContractProbe& probe, const adapters::Dialect& dialect,
@@ -344,6 +257,7 @@ class ConformanceRun {
         dialect_(dialect),
         options_(options),
         city_(dialect.city()),
+        timed_(options.deadline),
         run_id_(options.run_id.empty() ? absl::StrCat(absl::ToUnixMicros(absl::Now())) : options.run_id) {}
 
   std::vector<CheckResult> Run() {
@@ -370,44 +284,23 @@ class ConformanceRun {
     results.push_back(CheckConsistency());
     for (CheckResult& result : CheckSettlement()) results.push_back(std::move(result));
     for (CheckResult& result : CheckFilings()) results.push_back(std::move(result));
+    MobilityContext mobility{adapter_, timed_, options_, city_, run_id_};
+    for (CheckResult& result : RunMigrationChecks(mobility)) results.push_back(std::move(result));
+    for (CheckResult& result : RunPensionChecks(mobility)) results.push_back(std::move(result));
+    for (CheckResult& result : RunCertificateChecks(mobility)) results.push_back(std::move(result));
     results.push_back(CheckDeadline());
     return results;
   }
 
  private:
-  // Starts one adapter call through `start` and waits for its answer (of type R: absl::Status or
-  // absl::StatusOr<T>), recording how long it took.
   template <typename R>
   R Await(std::string what,
           const std::function<void(const adapters::CallOptions&, std::function<void(R)>)>& start) {
-    struct Pending {
-      absl::Notification done;
-      R result = absl::UnknownError("no answer");
-    };
-    auto pending = std::make_shared<Pending>();
-    adapters::CallOptions call;
-    const absl::Time started = absl::Now();
-    call.deadline = started + options_.deadline;
-    call.request_id = absl::StrCat("conformance-", calls_.size() + 1);
-    start(call, [pending](R result) {
-      pending->result = std::move(result);
-      pending->done.Notify();
-    });
-    R result = absl::DeadlineExceededError("the adapter did not call back");
-    // The adapter ends every call by its deadline; the margin only guards against a lost callback.
-    if (pending->done.WaitForNotificationWithDeadline(call.deadline + absl::Seconds(5)))
-      result = pending->result;
-    calls_.push_back(CallRecord{std::move(what), absl::Now() - started, StatusOf(result).code()});
-    return result;
+    return timed_.Await<R>(std::move(what), start);
   }
-
-  // A probe call, timed like the adapter's.
   template <typename R>
   R Probe(std::string what, const std::function<R(absl::Time deadline)>& call) {
-    const absl::Time started = absl::Now();
-    R result = call(started + options_.deadline);
-    calls_.push_back(CallRecord{std::move(what), absl::Now() - started, StatusOf(result).code()});
-    return result;
+    return timed_.Probe<R>(std::move(what), call);
   }
 
   absl::Status Health() {
@@ -453,13 +346,26 @@ class ConformanceRun {
     return absl::UnknownError("no such domain");
   }
 
+  // While the first connection is being made, the gateway's adapter answers UNAVAILABLE at once (its
+  // calls fail fast; a connection attempt that takes longer than the channel's connect timeout is
+  // retried with backoff), and the gateway asks again at its next health check. So the kit asks again,
+  // every 100 ms, for at most the deadline: the checks after this one then use the connection made.
   CheckResult CheckHealth() {
     Findings findings("health");
-    absl::Status status = Health();
+    const absl::Time give_up = absl::Now() + options_.deadline;
+    int attempts = 0;
+    absl::Status status;
+    do {
+      if (attempts > 0) absl::SleepFor(absl::Milliseconds(100));
+      ++attempts;
+      status = Health();
+    } while (absl::IsUnavailable(status) && absl::Now() < give_up);
     if (!status.ok()) findings.Fail(absl::StrCat("the backend is not serving: ", Describe(status)));
-    return findings.Result(probe_.transport_name() == "http"
-                               ? "GET /health answered SERVING"
-                               : "grpc.health.v1.Health/Check of the service \"\" answered SERVING");
+    return findings.Result(absl::StrCat(
+        probe_.transport_name() == "http"
+            ? "GET /health answered SERVING"
+            : "grpc.health.v1.Health/Check of the service \"\" answered SERVING",
+        attempts > 1 ? absl::StrCat(" (at attempt ", attempts, ", once the connection was made)") : ""));
   }
 
   CheckResult CheckLocateKnown() {
@@ -1434,7 +1340,8 @@ class ConformanceRun {
   CheckResult CheckDeadline() {
     Findings findings("deadline");
     const CallRecord* slowest = nullptr;
-    for (const CallRecord& call : calls_) {
+    const std::vector<CallRecord>& calls = timed_.calls();
+    for (const CallRecord& call : calls) {
       if (slowest == nullptr || call.elapsed > slowest->elapsed) slowest = &call;
       if (call.code == absl::StatusCode::kDeadlineExceeded || call.elapsed >= options_.deadline) {
         findings.Fail(absl::StrCat(call.what, " took ", absl::ToInt64Milliseconds(call.elapsed), " ms (",
@@ -1443,7 +1350,7 @@ class ConformanceRun {
       }
     }
     return findings.Result(absl::StrCat(
-        "all ", calls_.size(), " calls answered within ", absl::ToInt64Milliseconds(options_.deadline), " ms",
+        "all ", calls.size(), " calls answered within ", absl::ToInt64Milliseconds(options_.deadline), " ms",
         slowest == nullptr ? std::string()
                            : absl::StrCat(" (slowest ", absl::ToInt64Milliseconds(slowest->elapsed),
                                           " ms: ", slowest->what, ")")));
@@ -1456,7 +1363,7 @@ class ConformanceRun {
   const City city_;
   std::vector<SampleAnswers> samples_;
   absl::StatusOr<PersonLocation> unknown_location_ = absl::UnknownError("not asked");
-  std::vector<CallRecord> calls_;
+  TimedCalls timed_;
   // The settlement checks: their person, the run's part of the settlement ids, how many ids were
   // made, whether the first commit applied, and the settlements the backend applied although the
   // contract says it must refuse them (reversed before the first one).
@@ -1493,8 +1400,10 @@ std::vector<CheckResult> RunConformanceChecks(adapters::CityAdapter& adapter, Co
 }
 
 std::string FormatCheckResult(const CheckResult& result) {
-  return absl::StrCat(result.passed ? "PASS " : "FAIL ", result.name, ": ",
-                      absl::StrReplaceAll(result.detail, {{"\r", " "}, {"\n", " "}}));
+  return absl::StrCat(result.skipped  ? "SKIP "
+                      : result.passed ? "PASS "
+                                      : "FAIL ",
+                      result.name, ": ", absl::StrReplaceAll(result.detail, {{"\r", " "}, {"\n", " "}}));
 }
 
 }  // namespace interop::conformance

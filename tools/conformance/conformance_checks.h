@@ -9,7 +9,9 @@
 // not in production. What the adapter hides goes through a ContractProbe (contract_probe.h).
 //
 // The checks, in the order they are reported (see kCheckNames; each CheckResult names one):
-//   health               the backend's health check answers SERVING (grpc.health.v1 or GET /health)
+//   health               the backend's health check answers SERVING (grpc.health.v1 or GET /health);
+//                        asked again every 100 ms, within the deadline, while it is UNAVAILABLE (the
+//                        first connection may still be being made, as for the gateway's health checks)
 //   locate-known         LocatePerson of every sample person: found, holding at least one record
 //   locate-unknown       LocatePerson of a valid number nobody has: found=false, not an error
 //   records-claimed      each record LocatePerson claims is answered and translates cleanly (codes
@@ -49,10 +51,56 @@
 //                        listed, revoked (revoked=true), revoked again unchanged, and listed revoked;
 //                        revoking a filing the person does not have is NOT_FOUND
 //   filing-same-city     a filing for treatment in the insured city itself is FAILED_PRECONDITION
+// Household migration (IssueMoveInPermit, RecordMoveOut, SettleIn), on the migration person (see
+// ConformanceOptions::migration_person), whom the checks move out to another city and settle in
+// again at the same address, on a permit this city issues (mobility_checks.h):
+//   migration-permit     a permit to move in for the person, no longer registered here: a number,
+//                        valid 40 days (valid_until = issued_on + 39); the same request_key again
+//                        answers the same permit replayed=true; the key with another request is
+//                        ALREADY_EXISTS
+//   migration-move-out   the move-out on another city's permit answers the address the person was
+//                        registered at; GetHouseholdRegistration is NOT_FOUND from then on and
+//                        LocatePerson no longer claims the registration; replay and key reuse as above
+//   migration-settle-in  settling in on the permit answers the registration at the address, as
+//                        GetHouseholdRegistration answers it from then on; replay and key reuse
+//   migration-refusals   a permit for a person registered here is FAILED_PRECONDITION, for an
+//                        address that is no county of the city INVALID_ARGUMENT; a move-out on a
+//                        permit that expired is FAILED_PRECONDITION, of a person not registered here
+//                        (the migration person once moved out, and the unknown person) NOT_FOUND; a
+//                        settling-in on a permit the city did not issue FAILED_PRECONDITION
+// Pension transfer (ApplyPensionTransfer ... ConfirmPensionTransferIn), on the pension person (see
+// ConformanceOptions::pension_person), whose relationship the checks transfer out to another city
+// and back in from it:
+//   pension-apply        an application and a contact letter for it: numbers and dates; replay and
+//                        key reuse for each
+//   pension-prepare      the sheet is internally consistent (months ascending, one per month; years
+//                        ascending, 1-12 months each, each the sum of its months; the pooled fund 12%
+//                        of the wage base of each month since 1998-01 rounded half up, summed);
+//                        preparing again with a new key answers the same sheet (nothing changed);
+//                        replay and key reuse
+//   pension-complete-out the relationship ends on the prepared funds; replay and key reuse
+//   pension-confirm-in   the sheet and funds are merged back, on the application; replay and key reuse
+//   pension-refusals     preparing for a person without a pension record is NOT_FOUND, for a
+//                        relationship that moved away FAILED_PRECONDITION; completing on funds other
+//                        than the prepared ones (a fen more of either) FAILED_PRECONDITION; a letter for
+//                        an application the city does not hold FAILED_PRECONDITION; confirming funds
+//                        that do not match the sheet (a fen more pooled) FAILED_PRECONDITION
+// The migration and pension checks run on either transport, through the adapter; if the gateway's
+// adapter for the transport does not offer the part at all (it answers a request without a city
+// UNIMPLEMENTED instead of refusing it itself), they are skipped (SKIP, not PASS), naming why.
+// Certificates (SignCertificate, through the adapter on either transport):
+//   certificate-refusals a payload naming another city as issuer, or another key id than the city's,
+//                        is FAILED_PRECONDITION; bytes that are not a CertificatePayload are
+//                        INVALID_ARGUMENT. A backend that cannot sign (UNIMPLEMENTED) fails it.
+//   certificate-signature with the city's public key (ConformanceOptions::signing_public_key_pem):
+//                        a payload of this city and key is signed, the answer names the key and the
+//                        key's algorithm, and the signature verifies over the exact payload bytes.
+//                        Skipped without the key.
 //   deadline             every call answered within the deadline
 // A check that finds nothing to check fails ("not exercised: ..."): no sample person located, none
-// with a contribution history, no answer to repeat, no settlement person, no first commit. The kit
-// never passes what it did not see.
+// with a contribution history, no answer to repeat, no settlement person, no first commit, no
+// migration or pension person. The kit never passes what it did not see: a check it does not run is
+// reported SKIP with the reason, never PASS.
 //
 // The settlement checks change the backend, and leave it as they found it: whatever they commit is
 // reversed (also a commit the backend should have refused; the check that sent it says so), so the
@@ -60,6 +108,14 @@
 // reconcile (every settlement of the kit is listed, and reversed). What stays: reversed
 // settlements with ids "CONFORMANCE-<run id>-<n>", and one revoked filing per run, as in any
 // backend's history. Amounts are one yuan at most, but for the overdraw attempt (refused).
+//
+// The migration and pension checks change the backend too, but only for the persons they are told
+// they may change (never a sample person by default), and also leave them as they found them where
+// the contract allows: the migration person is registered again at the same address (with the new
+// household number and registration date the settling-in gave), the pension person's relationship
+// is back in this city (as a transfer in from another city). What stays: permits, applications,
+// letters and the ended and merged relationship, with request keys "CONFORMANCE-<run id>-<step>".
+// If a step fails midway the check says what is left undone.
 //
 // Example:
 //   ConformanceOptions options;
@@ -88,6 +144,12 @@ struct CheckResult {
   // One of kCheckNames.
   std::string name;
   bool passed = false;
+  // Not run (then passed is false too), for a reason given in `detail`: an optional check whose input
+  // was not given (certificate-signature without the city's public key), or a part the gateway's
+  // adapter for the city's transport does not offer at all (household migration or pension transfer,
+  // CityAdapter's UNIMPLEMENTED defaults), which no backend could change. A skipped check does not
+  // make the run fail, and never counts as passed.
+  bool skipped = false;
   // On success what was checked ("10 of 10 sample persons found ..."); on failure why, naming the
   // sample person and the call ("140105...: GetMedicalEnrollment: INTERNAL: city taiyuan answered
   // an untranslatable insurance_type_code: ..."), the first few failures and a count of the rest.
@@ -95,7 +157,7 @@ struct CheckResult {
 };
 
 // Every check, in the order RunConformanceChecks reports them.
-inline constexpr std::array<absl::string_view, 21> kCheckNames = {"health",
+inline constexpr std::array<absl::string_view, 32> kCheckNames = {"health",
                                                                   "locate-known",
                                                                   "locate-unknown",
                                                                   "records-claimed",
@@ -115,6 +177,17 @@ inline constexpr std::array<absl::string_view, 21> kCheckNames = {"health",
                                                                   "settle-reversal",
                                                                   "filing",
                                                                   "filing-same-city",
+                                                                  "migration-permit",
+                                                                  "migration-move-out",
+                                                                  "migration-settle-in",
+                                                                  "migration-refusals",
+                                                                  "pension-apply",
+                                                                  "pension-prepare",
+                                                                  "pension-complete-out",
+                                                                  "pension-confirm-in",
+                                                                  "pension-refusals",
+                                                                  "certificate-refusals",
+                                                                  "certificate-signature",
                                                                   "deadline"};
 
 struct ConformanceOptions {
@@ -133,8 +206,24 @@ struct ConformanceOptions {
   // can pay 0.20 yuan and whose fund has 0.30 yuan left under the annual cap. Empty: the first
   // sample person whose GetMedicalEnrollment answers an active enrolment.
   std::string settlement_person;
-  // Makes the settlement ids of this run unique: "CONFORMANCE-<run_id>-1", ... (at most 40
-  // printable ASCII characters, no spaces). Empty: the current time in microseconds.
+  // The person the household-migration checks move out of this city and settle in again at the same
+  // address: a valid, normalised 18-character number of a test person registered in this city,
+  // whom the kit may change. Empty: those checks fail "not exercised" (never a sample person: the
+  // kit changes only whom it is told it may).
+  std::string migration_person;
+  // The person the pension-transfer checks transfer out to another city and back in: a valid,
+  // normalised 18-character number of a test person with a pension record in this city that can
+  // move (they no longer contribute here), whom the kit may change. Empty: those checks fail "not
+  // exercised".
+  std::string pension_person;
+  // The public half of the city's certificate signing key, PEM ("PUBLIC KEY" or a certificate), as
+  // the gateway's trust list names it. Empty: certificate-signature is skipped.
+  std::string signing_public_key_pem;
+  // The id of that key in the trust list. Empty: derived from the key as the gateway derives it
+  // ("<city>-" and 16 hex digits of SHA-256 over the public key, signing::DeriveKeyId).
+  std::string signing_key_id;
+  // Makes the settlement ids and request keys of this run unique: "CONFORMANCE-<run_id>-1", ... (at
+  // most 40 printable ASCII characters, no spaces). Empty: the current time in microseconds.
   std::string run_id;
 };
 
@@ -154,7 +243,8 @@ std::vector<CheckResult> RunConformanceChecks(adapters::CityAdapter& adapter, Co
                                               const adapters::Dialect& dialect,
                                               const ConformanceOptions& options);
 
-// "PASS <name>: <detail>" or "FAIL <name>: <detail>", one line (newlines in the detail become spaces).
+// "PASS <name>: <detail>", "FAIL <name>: <detail>" or "SKIP <name>: <detail>", one line (newlines in
+// the detail become spaces).
 std::string FormatCheckResult(const CheckResult& result);
 
 }  // namespace interop::conformance
