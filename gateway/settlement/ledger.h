@@ -63,6 +63,17 @@ struct LedgerEntry {
 // The China Standard Time day of a Unix time (the day that clearing and reconciliation use).
 absl::CivilDay ChinaDayOf(int64_t unix_seconds);
 
+// --- Shared by the ledger implementations (SQLite and PostgreSQL), so both check alike.
+
+// Whether `city` is one of the five.
+bool IsOneOfTheCities(City city);
+// The claim of the treatment city on the insured city: fund pay + personal-account pay.
+int64_t ClaimFen(const medical::v1::Settlement& settlement);
+// The validation RecordSettlement and RecordIntent document: INVALID_ARGUMENT naming what is wrong.
+absl::Status ValidateEntry(const LedgerEntry& entry);
+// The validation RecordReversal documents.
+absl::Status ValidateReversal(const std::string& settlement_id, const medical::v1::Settlement& reversed);
+
 // Counters of a ledger's group commit, for monitoring and tests. Monotonic except `queued`.
 struct SettlementLedgerStats {
   uint64_t batches_started = 0;   // batches the writer took from the queue (one transaction each)

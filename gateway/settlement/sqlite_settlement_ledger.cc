@@ -141,9 +141,6 @@ common::v1::Date ToDate(absl::CivilDay day) {
   return date;
 }
 
-bool IsOneOfTheCities(City city) {
-  return std::find(kAllCities.begin(), kAllCities.end(), city) != kAllCities.end();
-}
 
 // Position of `city` in kAllCities; -1 if it is not one of them.
 int CityIndex(int64_t city) {
@@ -153,57 +150,8 @@ int CityIndex(int64_t city) {
   return -1;
 }
 
-// The claim on the insured city: fund pay + personal-account pay.
-int64_t ClaimFen(const Settlement& settlement) {
-  return settlement.fund_pay().fen() + settlement.personal_account_pay().fen();
-}
 
-absl::Status ValidateEntry(const LedgerEntry& entry) {
-  const Settlement& s = entry.settlement;
-  if (s.settlement_id().empty()) return absl::InvalidArgumentError("settlement.settlement_id is empty");
-  if (s.state() != medical::v1::SETTLEMENT_STATE_SETTLED) {
-    return absl::InvalidArgumentError(absl::StrCat("settlement.state of ", s.settlement_id(), " is ",
-                                                   medical::v1::SettlementState_Name(s.state()),
-                                                   ", not SETTLEMENT_STATE_SETTLED"));
-  }
-  if (s.settled_at_unix() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("settlement.settled_at_unix of ", s.settlement_id(), " is not set"));
-  }
-  if (!IsOneOfTheCities(s.insured_city().city())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("settlement.insured_city of ", s.settlement_id(), " is not one of the five cities"));
-  }
-  if (!IsOneOfTheCities(s.treatment_city().city())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("settlement.treatment_city of ", s.settlement_id(), " is not one of the five cities"));
-  }
-  if (entry.caller_organization.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("caller_organization of ", s.settlement_id(), " is empty"));
-  }
-  if (entry.idempotency_key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("idempotency_key of ", s.settlement_id(), " is empty"));
-  }
-  return absl::OkStatus();
-}
 
-absl::Status ValidateReversal(const std::string& settlement_id, const Settlement& reversed) {
-  if (settlement_id.empty()) return absl::InvalidArgumentError("settlement_id is empty");
-  if (reversed.settlement_id() != settlement_id) {
-    return absl::InvalidArgumentError(absl::StrCat("reversed.settlement_id is \"", reversed.settlement_id(),
-                                                   "\", not \"", settlement_id, "\""));
-  }
-  if (reversed.state() != medical::v1::SETTLEMENT_STATE_REVERSED) {
-    return absl::InvalidArgumentError(absl::StrCat("reversed.state of ", settlement_id, " is ",
-                                                   medical::v1::SettlementState_Name(reversed.state()),
-                                                   ", not SETTLEMENT_STATE_REVERSED"));
-  }
-  if (reversed.reversed_at_unix() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reversed.reversed_at_unix of ", settlement_id, " is not set"));
-  }
-  return absl::OkStatus();
-}
 
 // Reads a row of kEntryColumns. DATA_LOSS naming the settlement if its Settlement does not parse.
 absl::StatusOr<LedgerEntry> ReadEntryRow(sqlite3_stmt* stmt) {
