@@ -86,6 +86,7 @@ using interop::accesslog::AccessLog;
 using interop::accesslog::AccessLogOptions;
 using interop::accesslog::AccessLogStats;
 using interop::accesslog::AccessRecord;
+using interop::accesslog::PersonIndexPathFor;
 using Clock = std::chrono::steady_clock;
 
 // A valid GB 11643 identity number from a few Taiyuan/Jinzhong address codes.
@@ -157,7 +158,8 @@ double SqliteBaseline(const std::string& path, int rows_per_commit, double secon
 }
 
 // Writes `count` records about `persons` (uniformly) into the log's empty database at `path`, in one
-// transaction, with dummy hashes, and indexes them. Reports SQLite errors on stderr.
+// transaction, with dummy hashes, and indexes them in the log's person index file. Reports SQLite errors on
+// stderr.
 bool Prefill(const std::string& path, int64_t count, const std::vector<std::string>& persons) {
   sqlite3* db = nullptr;
   auto fail = [&db](const char* what) {
@@ -168,13 +170,14 @@ bool Prefill(const std::string& path, int64_t count, const std::vector<std::stri
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return fail("open");
   if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
   sqlite3_stmt* insert = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO access_records (sequence, time_unix_us, request_id, caller_organization, "
-                         "caller_city, caller_role, method, person, purpose, result_code, result_reason, "
-                         "cities_consulted, previous_hash, record_hash) VALUES (?, ?, ?, 'Bench General Hospital', "
-                         "'taiyuan', 'hospital', '/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus', "
-                         "?, 'PURPOSE_TREATMENT', 0, '', '[\"jinzhong\"]', zeroblob(32), zeroblob(32))",
-                         -1, &insert, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(
+          db,
+          "INSERT INTO access_records (sequence, time_unix_us, request_id, caller_organization, "
+          "caller_city, caller_role, method, person, purpose, result_code, result_reason, "
+          "cities_consulted, previous_hash, record_hash) VALUES (?, ?, ?, 'Bench General Hospital', "
+          "'taiyuan', 'hospital', '/interop.medical.v1.MedicalInsuranceService/GetInsuranceStatus', "
+          "?, 'PURPOSE_TREATMENT', 0, '', '[\"jinzhong\"]', zeroblob(32), zeroblob(32))",
+          -1, &insert, nullptr) != SQLITE_OK) {
     return fail("prepare");
   }
   std::mt19937_64 rng(7);
@@ -190,10 +193,13 @@ bool Prefill(const std::string& path, int64_t count, const std::vector<std::stri
     sqlite3_reset(insert);
   }
   sqlite3_finalize(insert);
+  // The person index's own file (created when the log was first opened), bound to the last record.
   const std::string index = absl::StrCat(
-      "INSERT INTO access_person_index (person, sequence) SELECT person, sequence FROM access_records "
-      "ORDER BY person, sequence; UPDATE access_index_state SET indexed_through = ",
-      count, "; COMMIT; PRAGMA wal_checkpoint(TRUNCATE)");
+      "COMMIT; ATTACH DATABASE '", PersonIndexPathFor(path), "' AS idx; BEGIN; ",
+      "INSERT INTO idx.person_index (person, sequence) SELECT person, sequence FROM access_records "
+      "ORDER BY person, sequence; UPDATE idx.index_state SET indexed_through = ",
+      count, ", record_hash = (SELECT record_hash FROM access_records WHERE sequence = ", count,
+      "); COMMIT; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA idx.wal_checkpoint(TRUNCATE)");
   if (sqlite3_exec(db, index.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail("index");
   sqlite3_close(db);
   return true;
@@ -324,7 +330,8 @@ int main(int argc, char** argv) {
     }
     const Clock::time_point prefill_start = Clock::now();
     if (!Prefill(options.sqlite_path, absl::GetFlag(FLAGS_prefill_records), persons)) return 1;
-    std::printf("prefilled %lld records in %.1f s\n", static_cast<long long>(absl::GetFlag(FLAGS_prefill_records)),
+    std::printf("prefilled %lld records in %.1f s\n",
+                static_cast<long long>(absl::GetFlag(FLAGS_prefill_records)),
                 std::chrono::duration<double>(Clock::now() - prefill_start).count());
   }
   // Mean duration of the writers' transactions (from asking for the lock to the end of COMMIT).
@@ -425,7 +432,8 @@ int main(int argc, char** argv) {
         absl::SleepFor(absl::Milliseconds(list_every_ms));
         if (!measuring.load(std::memory_order_relaxed)) continue;
         const Clock::time_point start = Clock::now();
-        absl::StatusOr<std::vector<AccessRecord>> page = log.ListByPerson(persons[rng() % persons.size()], 0, 20);
+        absl::StatusOr<std::vector<AccessRecord>> page =
+            log.ListByPerson(persons[rng() % persons.size()], 0, 20);
         list_latencies_ns.push_back(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
         if (!page.ok()) ++list_errors;
@@ -439,7 +447,8 @@ int main(int argc, char** argv) {
   const int64_t commit_count_before = commit_count.load();
   const Clock::time_point begin = Clock::now();
   const Clock::time_point measure_end =
-      begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
+      begin + std::chrono::duration_cast<Clock::duration>(
+                  std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
   measuring.store(true);
   // The person indexer's lag (records committed but not yet indexed), every 10 ms.
   uint64_t lag_samples = 0, lag_sum = 0, lag_max = 0;
@@ -493,11 +502,12 @@ int main(int argc, char** argv) {
   std::printf("append-to-durable latency: p50 %.0f us, p99 %.0f us, max %.0f us; mean commit %.0f us\n",
               percentile(0.50), percentile(0.99), latencies.empty() ? 0.0 : latencies.back() / 1e3,
               mean_commit_us);
-  std::printf("person index: %llu transactions, lag mean %.0f max %llu records (%s)\n",
-              static_cast<unsigned long long>(after.person_index_commits - before.person_index_commits),
-              lag_samples ? static_cast<double>(lag_sum) / lag_samples : 0.0,
-              static_cast<unsigned long long>(lag_max),
-              index_interval_ms > 0 ? absl::StrCat("every ", index_interval_ms, " ms").c_str() : "only at close");
+  std::printf(
+      "person index: %llu transactions, lag mean %.0f max %llu records (%s)\n",
+      static_cast<unsigned long long>(after.person_index_commits - before.person_index_commits),
+      lag_samples ? static_cast<double>(lag_sum) / lag_samples : 0.0,
+      static_cast<unsigned long long>(lag_max),
+      index_interval_ms > 0 ? absl::StrCat("every ", index_interval_ms, " ms").c_str() : "only at close");
   if (!list_latencies_ns.empty()) {
     latencies.swap(list_latencies_ns);
     std::sort(latencies.begin(), latencies.end());

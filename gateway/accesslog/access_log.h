@@ -26,7 +26,9 @@
 // dirty its own random index page, and the WAL fsyncs whole pages). An indexer thread adds the
 // entries of committed records in bulk, sorted by person, every `person_index_interval`; ListByPerson()
 // combines the index with a direct scan of the few records not indexed yet, so it is exact at all
-// times. After a crash the indexer resumes where its last committed batch ended.
+// times. After a crash the indexer resumes where its last committed batch ended. With SQLite the
+// index lives in a database file of its own (person_index_path), so that its bulk transactions never
+// hold the write lock the group commits need, and its pages never ride on their fsyncs.
 //
 // Two implementations: OpenSqliteAccessLog (one gateway process; what this comment describes) and
 // OpenPostgresAccessLog (several gateway replicas on one database: one chain, one order; the group
@@ -141,6 +143,12 @@ struct AccessLogOptions {
   // a reader, one for WAL checkpoints, one for the person indexer, and one per Verify() call).
   // ":memory:" is not supported.
   std::string sqlite_path;
+  // SQLite only. The person index's own database file (schema: PersonIndexSchemaMigrations() in
+  // gateway/store/schema.h), created if missing. Derived data: a missing file, or one that was not
+  // built from this log (restored, truncated or replaced log), is rebuilt from the records in the
+  // background; ListByPerson() stays exact meanwhile. Empty (the default): PersonIndexPathFor(
+  // sqlite_path).
+  std::string person_index_path;
   // PEM files of the gateway's signing key pair. The private key signs checkpoints; the public key
   // (or certificate) verifies them.
   std::string signing_key_file;
@@ -219,6 +227,9 @@ class AccessLog {
 // is not EC P-256, or the private key does not match signing_cert_file, or if sqlite_path is empty
 // or ":memory:".
 absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOptions& options);
+
+// The default person index file beside the log's database file: `sqlite_path` + ".person-index".
+std::string PersonIndexPathFor(const std::string& sqlite_path);
 
 // Verifies a log database offline, with only the public key/certificate: what `accesslog-verify`
 // runs. Does not need (or load) the private key. Opens the file read-only and never changes it (no

@@ -1,13 +1,21 @@
 // The SQLite-backed access log (OpenSqliteAccessLog) and the verifier of a log file
 // (VerifyAccessLogFile). The chain and checkpoint encodings are in access_log.cc.
 //
-// Storage (schema migrations 2 and 3 in gateway/store/schema.cc): one row of access_records per
+// Storage (GatewaySchemaMigrations() in gateway/store/schema.cc): one row of access_records per
 // record, its sequence the INTEGER PRIMARY KEY; strings as TEXT holding the exact bytes; time as unix
 // microseconds; cities_consulted as a JSON array of strings (EncodeCities in stored_chain.h); hashes
-// as 32-byte BLOBs. One row of access_checkpoints per signed checkpoint. The person index is derived
-// data: access_person_index holds (person, sequence) for every record up to
-// access_index_state.indexed_through (one row), written only by the indexer thread; access_records
-// itself has no index but its primary key.
+// as 32-byte BLOBs. One row of access_checkpoints per signed checkpoint. access_records itself has
+// no index but its primary key.
+//
+// The person index is derived data in a database file of its own (options.person_index_path,
+// PersonIndexSchemaMigrations()), attached as `idx` to the reader's and the indexer's connections:
+// idx.person_index holds (person, sequence) for every record up to idx.index_state.indexed_through
+// (one row), written only by the indexer thread. index_state.record_hash, the hash of the record at
+// indexed_through, binds the file to this log: at start, an index whose bound record is missing or
+// different (a log restored from a backup, truncated or replaced beside it) is emptied and rebuilt.
+// A file of its own, because SQLite has one write lock per file: in the log's file, every indexer
+// transaction stopped the group commits (and the ledger's and the workflows') for its duration,
+// and its pages were fsynced by their commits.
 //
 // Threads and connections:
 //   - Append() only queues (under mu_). One writer thread owns the writer connection
@@ -17,23 +25,21 @@
 //     callbacks holding no lock while the writer already commits the next batch. On two cores this
 //     overlaps waking the appenders with the next fsync.
 //   - ListByPerson()/ReadRange() use a second, query-only connection, so they never wait for an fsync.
-//     ListByPerson() reads, in one read transaction: indexed_through; the records above it about the
-//     person (a scan of that short tail of access_records by sequence); and, if the page is not full
-//     yet, the person's entries up to indexed_through from access_person_index, joined to their
-//     records. Tail sequences are all above indexed sequences, so the two parts simply concatenate.
+//     ListByPerson() reads, in one read transaction: indexed_through (first, so the index's snapshot
+//     is never newer than the log's); the records above it about the person (a scan of that short
+//     tail of access_records by sequence); and, if the page is not full yet, the person's entries up
+//     to indexed_through from idx.person_index, joined to their records. Tail sequences are all above
+//     indexed sequences, so the two parts simply concatenate.
 //   - The person indexer thread owns a fourth connection. Every person_index_interval (and once more
 //     when the log is destroyed, after the writer's last commit) it reads the records above
-//     indexed_through in sequence order, up to kIndexChunkRecords at a time, without any lock; sorts
-//     (person, sequence) so that neighbouring inserts share index pages; and inserts them (INSERT OR
-//     IGNORE: redoing a chunk is harmless) in transactions of kIndexEntriesPerTransaction, split by
-//     person range, the last of which also advances indexed_through. Entries above indexed_through
-//     (from the earlier transactions of an unfinished chunk) are never read: ListByPerson() takes
-//     only entries up to indexed_through from the index, and finds the rest in the tail. A crash
-//     means the next run (after the restart) starts again at the last committed indexed_through.
-//   - The writer and the indexer are the only writers of the file in the process; write_mu_
-//     serialises their transactions, so that the writer waits for an indexer transaction on a mutex
-//     (woken the moment it commits) rather than in SQLite's busy handler, which sleeps in steps of up
-//     to 100 ms.
+//     indexed_through in sequence order, up to kIndexChunkRecords at a time; sorts (person, sequence)
+//     so that neighbouring inserts share index pages; and inserts them (INSERT OR IGNORE: redoing a
+//     chunk is harmless) in transactions of kIndexEntriesPerTransaction, split by person range, the
+//     last of which also advances indexed_through. Its transactions write only the index file, so
+//     they never wait for, nor delay, the writer. Entries above indexed_through (from the earlier
+//     transactions of an unfinished chunk) are never read: ListByPerson() takes only entries up to
+//     indexed_through from the index, and finds the rest in the tail. A crash means the next run
+//     (after the restart) starts again at the last committed indexed_through.
 //   - Verify() opens a fresh read-only connection per call and reads one snapshot.
 //   - WAL checkpoints (copying committed pages from the WAL into the database file, and its fsync;
 //     not to be confused with the log's signed checkpoints) run on a third connection in their own
@@ -94,7 +100,10 @@ constexpr size_t kIndexEntriesPerTransaction = 4000;
 // The indexer's page cache (64 MiB): the sorted inserts of one chunk touch up to a few thousand index
 // pages, which should stay in the cache until the commit writes each of them to the WAL once
 // (otherwise SQLite spills dirty pages to the WAL early, and may write a page several times).
-constexpr char kIndexerCacheSizePragma[] = "PRAGMA cache_size=-65536";
+// With the index file's own durability (see StartIndexer) and WAL size limit (as the log's), on the
+// indexer's connection where the index file is attached as `idx`.
+constexpr char kIndexFilePragmas[] =
+    "PRAGMA idx.cache_size=-65536; PRAGMA idx.synchronous=NORMAL; PRAGMA idx.journal_size_limit=67108864";
 
 // kRecordColumns, each qualified with `prefix` (e.g. "r.") for a join.
 std::string PrefixedRecordColumns(absl::string_view prefix) {
@@ -380,6 +389,17 @@ absl::StatusOr<VerificationResult> VerifyDatabaseFile(const std::string& path,
   return VerifyChain(db, verifier, first, last);
 }
 
+// Attaches the person index file at `path` to `db` as `idx`.
+absl::Status AttachPersonIndex(sqlite3* db, const std::string& path) {
+  absl::StatusOr<Statement> attach = Prepare(db, "ATTACH DATABASE ?1 AS idx");
+  if (!attach.ok()) return attach.status();
+  BindBytes(attach->get(), 1, path);
+  if (sqlite3_step(attach->get()) != SQLITE_DONE) {
+    return SqliteError(db, absl::StrCat("attaching the person index ", path));
+  }
+  return absl::OkStatus();
+}
+
 // --- the log ---
 
 class SqliteAccessLog final : public AccessLog {
@@ -457,6 +477,8 @@ class SqliteAccessLog final : public AccessLog {
     });
     if (!status.ok()) return status;
     status = reader_db_->WithConnection([this](sqlite3* db) -> absl::Status {
+      absl::Status attached = AttachPersonIndex(db, options_.person_index_path);
+      if (!attached.ok()) return attached;
       absl::Status pragma = store::SqliteDatabase::Exec(db, "PRAGMA query_only=ON");
       if (!pragma.ok()) return pragma;
       absl::StatusOr<Statement> stmt = Prepare(db, "BEGIN");
@@ -465,7 +487,7 @@ class SqliteAccessLog final : public AccessLog {
       stmt = Prepare(db, "COMMIT");
       if (!stmt.ok()) return stmt.status();
       read_end_ = std::move(*stmt);
-      stmt = Prepare(db, "SELECT MIN(indexed_through) FROM access_index_state");
+      stmt = Prepare(db, "SELECT MIN(indexed_through) FROM idx.index_state");
       if (!stmt.ok()) return stmt.status();
       read_indexed_through_ = std::move(*stmt);
       // The tail: a range of the primary key, filtered by person.
@@ -477,7 +499,7 @@ class SqliteAccessLog final : public AccessLog {
       // The index: a range of its primary key, newest first, each entry joined to its record. An
       // entry whose record no longer has that person (changed behind the log's back) is skipped.
       stmt = Prepare(db, absl::StrCat("SELECT ", PrefixedRecordColumns("r."),
-                                      " FROM access_person_index AS i JOIN access_records AS r "
+                                      " FROM idx.person_index AS i JOIN access_records AS r "
                                       "ON r.sequence = i.sequence AND r.person = i.person "
                                       "WHERE i.person = ?1 AND i.sequence <= ?2 "
                                       "ORDER BY i.sequence DESC LIMIT ?3"));
@@ -527,9 +549,11 @@ class SqliteAccessLog final : public AccessLog {
                                : static_cast<int64_t>(before_sequence);
     std::vector<AccessRecord> records;
     absl::Status status = reader_db_->WithConnection([&](sqlite3* db) -> absl::Status {
-      // One read transaction: indexed_through, the tail and the index are read from one snapshot.
-      // (The index part is also bounded by that indexed_through, so an indexer commit in between
-      // could not duplicate a tail record either.)
+      // One read transaction: indexed_through, the tail and the index are read from one snapshot of
+      // each file, the index's taken first (SQLite starts a file's read transaction at its first
+      // read), so every record up to indexed_through is in the log's snapshot. (The index part is
+      // also bounded by that indexed_through, so a later indexer commit could not duplicate a tail
+      // record either.)
       absl::Status began = StepToDone(db, read_begin_.get(), "beginning a read transaction");
       if (!began.ok()) return began;
       struct EndRead {
@@ -858,22 +882,20 @@ class SqliteAccessLog final : public AccessLog {
 
     absl::Status status;
     const absl::Time started = options_.commit_observer ? absl::Now() : absl::InfinitePast();
-    {
-      absl::MutexLock write_lock(&write_mu_);
-      status = writer_db_->WithConnection([&](sqlite3* db) {
-        absl::Status written =
-            WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
-        if (!written.ok()) {
-          if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
-          // Whatever happened, continue from what is really stored.
-          absl::Status reloaded = LoadHead(db, /*opening=*/false);
-          if (!reloaded.ok())
-            LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
-        }
-        return written;
-      });
-    }
-    if (options_.commit_observer) options_.commit_observer({batch.size(), status.ok(), absl::Now() - started});
+    status = writer_db_->WithConnection([&](sqlite3* db) {
+      absl::Status written =
+          WriteTransaction(db, batch, write_checkpoint, sequence, previous, signed_at, signature);
+      if (!written.ok()) {
+        if (!sqlite3_get_autocommit(db)) StepToDone(db, rollback_.get(), "rolling back").IgnoreError();
+        // Whatever happened, continue from what is really stored.
+        absl::Status reloaded = LoadHead(db, /*opening=*/false);
+        if (!reloaded.ok())
+          LogError("access log: cannot reload the chain head", {{"error", reloaded.ToString()}});
+      }
+      return written;
+    });
+    if (options_.commit_observer)
+      options_.commit_observer({batch.size(), status.ok(), absl::Now() - started});
     if (!status.ok()) {
       // An interval checkpoint that failed is retried after another interval, not in a tight loop.
       if (write_checkpoint) last_checkpoint_time_ = absl::Now();
@@ -927,33 +949,35 @@ class SqliteAccessLog final : public AccessLog {
 
   // --- the person indexer ---
 
-  // Indexer connection, before the threads start: pragmas, statements, and indexed_through_. Repairs
-  // a state that only tampering can produce: no row (or several) in access_index_state (taken as
-  // the lowest value, or 0), or indexed_through beyond the newest stored record (records deleted
-  // from the end; the writer will reuse those sequences, so their index entries must go).
+  // Indexer connection, before the threads start: attaches the index file, pragmas, statements, and
+  // indexed_through_. Empties the index (to be rebuilt from the first record) if it was not built
+  // from this log: the state row is missing (or doubled), or the record at indexed_through is
+  // missing or has another hash than the one the index recorded (a log restored from a backup,
+  // truncated or replaced beside the index file; or tampering, which Verify() reports).
   absl::Status StartIndexer(sqlite3* db) {
-    // synchronous=NORMAL: this connection's commits do not fsync. That is enough for derived data:
+    absl::Status status = AttachPersonIndex(db, options_.person_index_path);
+    if (!status.ok()) return status;
+    // synchronous=NORMAL: the index file's commits do not fsync. That is enough for derived data:
     // a power cut can only lose the indexer's newest transactions, each of which carries its
     // entries and the matching advance of indexed_through together, so the restarted indexer just
     // indexes those records again. The records' durability does not depend on it: they are
-    // committed by the writer with synchronous=FULL, and its fsync of the WAL also covers any index
-    // frames written before. (WAL checkpoints still fsync the WAL before copying it.)
-    absl::Status status = store::SqliteDatabase::Exec(
-        db, absl::StrCat("PRAGMA synchronous=NORMAL; ", kJournalSizeLimitPragma, "; ", kIndexerCacheSizePragma));
+    // committed by the writer with synchronous=FULL in the log's own file. This connection keeps
+    // SQLite's automatic WAL checkpoints; they only touch the index file, on this thread.
+    status = store::SqliteDatabase::Exec(db, kIndexFilePragmas);
     if (!status.ok()) return status;
-    // Like the writer, leave WAL checkpoints to the checkpointer thread.
-    sqlite3_wal_hook(db, &SqliteAccessLog::WalHook, this);
     struct {
       Statement* statement;
       const char* sql;
     } statements[] = {
-        {&index_begin_, "BEGIN IMMEDIATE"},
+        // Deferred: the first insert takes the write lock of the index file only, never the log's.
+        {&index_begin_, "BEGIN"},
         {&index_commit_, "COMMIT"},
         {&index_rollback_, "ROLLBACK"},
         {&index_read_records_,
-         "SELECT sequence, person FROM access_records WHERE sequence > ? ORDER BY sequence LIMIT ?"},
-        {&index_insert_, "INSERT OR IGNORE INTO access_person_index (person, sequence) VALUES (?, ?)"},
-        {&index_advance_, "UPDATE access_index_state SET indexed_through = ?"},
+         "SELECT sequence, person FROM main.access_records WHERE sequence > ? ORDER BY sequence LIMIT ?"},
+        {&index_read_hash_, "SELECT record_hash FROM main.access_records WHERE sequence = ?"},
+        {&index_insert_, "INSERT OR IGNORE INTO idx.person_index (person, sequence) VALUES (?, ?)"},
+        {&index_advance_, "UPDATE idx.index_state SET indexed_through = ?, record_hash = ?"},
     };
     for (const auto& [statement, sql] : statements) {
       absl::StatusOr<Statement> prepared = Prepare(db, sql);
@@ -963,34 +987,54 @@ class SqliteAccessLog final : public AccessLog {
 
     absl::StatusOr<Statement> state =
         Prepare(db,
-                "SELECT (SELECT COUNT(*) FROM access_index_state), "
-                "(SELECT COALESCE(MIN(indexed_through), 0) FROM access_index_state), "
-                "(SELECT COALESCE(MAX(sequence), 0) FROM access_records)");
+                "SELECT (SELECT COUNT(*) FROM idx.index_state), "
+                "(SELECT COALESCE(MIN(indexed_through), 0) FROM idx.index_state), "
+                "(SELECT record_hash FROM idx.index_state ORDER BY indexed_through LIMIT 1)");
     if (!state.ok()) return state.status();
-    if (sqlite3_step(state->get()) != SQLITE_ROW) return SqliteError(db, "reading access_index_state");
+    if (sqlite3_step(state->get()) != SQLITE_ROW) return SqliteError(db, "reading idx.index_state");
     const int64_t rows = sqlite3_column_int64(state->get(), 0);
-    int64_t indexed_through = std::max<int64_t>(0, sqlite3_column_int64(state->get(), 1));
-    const int64_t newest_record = sqlite3_column_int64(state->get(), 2);
+    const int64_t indexed_through = std::max<int64_t>(0, sqlite3_column_int64(state->get(), 1));
+    const std::string bound_hash = ColumnBytes(state->get(), 2);
     *state = Statement();
-    if (rows != 1 || indexed_through > newest_record) {
-      LogWarning("access log: repairing the person index state",
+    absl::StatusOr<std::optional<std::string>> stored_hash = ReadRecordHash(db, indexed_through);
+    if (!stored_hash.ok()) return stored_hash.status();
+    const bool bound =
+        indexed_through == 0 ? bound_hash.empty() : stored_hash->has_value() && **stored_hash == bound_hash;
+    if (rows != 1 || !bound) {
+      LogWarning("access log: the person index was not built from this log; rebuilding it",
                  {{"path", options_.sqlite_path},
+                  {"person_index_path", options_.person_index_path},
                   {"state_rows", absl::StrCat(rows)},
                   {"indexed_through", absl::StrCat(indexed_through)},
-                  {"newest_record", absl::StrCat(newest_record)}});
-      indexed_through = std::min(indexed_through, newest_record);
+                  {"record_at_indexed_through", !stored_hash->has_value() ? "missing" : "another hash"}});
       status = store::SqliteDatabase::Exec(
-          db, absl::StrCat("BEGIN IMMEDIATE; DELETE FROM access_person_index WHERE sequence > ", indexed_through,
-                           "; DELETE FROM access_index_state; INSERT INTO access_index_state VALUES (",
-                           indexed_through, "); COMMIT"));
+          db,
+          "BEGIN; DELETE FROM idx.person_index; DELETE FROM idx.index_state; "
+          "INSERT INTO idx.index_state (indexed_through, record_hash) VALUES (0, x''); COMMIT");
       if (!status.ok()) {
         if (!sqlite3_get_autocommit(db)) store::SqliteDatabase::Exec(db, "ROLLBACK").IgnoreError();
         return status;
       }
+      indexed_through_ = 0;
+    } else {
+      indexed_through_ = static_cast<uint64_t>(indexed_through);
     }
-    indexed_through_ = static_cast<uint64_t>(indexed_through);
     person_indexed_through_.store(indexed_through_, std::memory_order_relaxed);
     return absl::OkStatus();
+  }
+
+  // The record_hash of the record at `sequence` in the log's file; nullopt if there is none (or
+  // sequence is 0). Indexer connection only.
+  absl::StatusOr<std::optional<std::string>> ReadRecordHash(sqlite3* db, int64_t sequence) {
+    if (sequence == 0) return std::optional<std::string>();
+    sqlite3_stmt* read = index_read_hash_.get();
+    ResetOnExit reset(read);
+    sqlite3_bind_int64(read, 1, sequence);
+    int rc = sqlite3_step(read);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW)
+      return SqliteError(db, absl::StrCat("reading the hash of access record ", sequence));
+    return std::optional<std::string>(ColumnBytes(read, 0));
   }
 
   // Runs every person_index_interval, and once more after the destructor has stopped the writer.
@@ -1028,9 +1072,10 @@ class SqliteAccessLog final : public AccessLog {
   absl::StatusOr<size_t> IndexNextChunk() {
     std::vector<std::pair<std::string, int64_t>> entries;  // (person, sequence)
     int64_t through = static_cast<int64_t>(indexed_through_);
+    std::string through_hash;
     // One statement, so one snapshot; no lock of the log held: appends go on meanwhile. Every record
     // up to the highest sequence read is committed (the writer commits in sequence order).
-    absl::Status status = indexer_db_->WithConnection([&](sqlite3* db) {
+    absl::Status status = indexer_db_->WithConnection([&](sqlite3* db) -> absl::Status {
       sqlite3_stmt* read = index_read_records_.get();
       ResetOnExit reset(read);
       sqlite3_bind_int64(read, 1, through);
@@ -1040,7 +1085,15 @@ class SqliteAccessLog final : public AccessLog {
         through = sqlite3_column_int64(read, 0);
         entries.emplace_back(ColumnBytes(read, 1), through);
       }
-      return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db, "reading access records to index");
+      if (rc != SQLITE_DONE) return SqliteError(db, "reading access records to index");
+      if (entries.empty()) return absl::OkStatus();
+      // Committed records never change (but by tampering), so a second statement reads the same.
+      absl::StatusOr<std::optional<std::string>> hash = ReadRecordHash(db, through);
+      if (!hash.ok()) return hash.status();
+      if (!hash->has_value())
+        return absl::InternalError(absl::StrCat("access record ", through, " vanished"));
+      through_hash = std::move(**hash);
+      return absl::OkStatus();
     });
     if (!status.ok()) return status;
     if (entries.empty()) return 0;
@@ -1050,10 +1103,10 @@ class SqliteAccessLog final : public AccessLog {
     for (size_t begin = 0; begin < entries.size(); begin += kIndexEntriesPerTransaction) {
       const size_t end = std::min(entries.size(), begin + kIndexEntriesPerTransaction);
       const bool last = end == entries.size();
-      absl::MutexLock write_lock(&write_mu_);
       status = indexer_db_->WithConnection([&](sqlite3* db) {
-        absl::Status written = WriteIndexTransaction(db, entries.data() + begin, entries.data() + end,
-                                                     last ? std::optional<int64_t>(through) : std::nullopt);
+        absl::Status written =
+            WriteIndexTransaction(db, entries.data() + begin, entries.data() + end,
+                                  last ? std::optional<int64_t>(through) : std::nullopt, through_hash);
         if (!written.ok() && !sqlite3_get_autocommit(db)) {
           StepToDone(db, index_rollback_.get(), "rolling back").IgnoreError();
         }
@@ -1068,10 +1121,10 @@ class SqliteAccessLog final : public AccessLog {
   }
 
   // One transaction inserting the entries [first, last) and, if `advance_to` is set, setting
-  // indexed_through to it.
+  // indexed_through to it, bound to its record's hash `advance_hash`.
   absl::Status WriteIndexTransaction(sqlite3* db, const std::pair<std::string, int64_t>* first,
                                      const std::pair<std::string, int64_t>* last,
-                                     std::optional<int64_t> advance_to) {
+                                     std::optional<int64_t> advance_to, const std::string& advance_hash) {
     absl::Status status = StepToDone(db, index_begin_.get(), "beginning a person index transaction");
     if (!status.ok()) return status;
     sqlite3_stmt* insert = index_insert_.get();
@@ -1085,6 +1138,7 @@ class SqliteAccessLog final : public AccessLog {
     if (advance_to.has_value()) {
       sqlite3_stmt* advance = index_advance_.get();
       sqlite3_bind_int64(advance, 1, *advance_to);
+      BindBlob(advance, 2, advance_hash);
       status = StepToDone(db, advance, "advancing indexed_through");
       sqlite3_clear_bindings(advance);
       if (!status.ok()) return status;
@@ -1101,10 +1155,6 @@ class SqliteAccessLog final : public AccessLog {
   const std::unique_ptr<store::SqliteDatabase> wal_checkpointer_db_;
   const std::unique_ptr<store::SqliteDatabase> indexer_db_;
 
-  // Serialises the write transactions of the writer and the indexer (see the top of this file).
-  // Taken before a connection's own mutex.
-  absl::Mutex write_mu_;
-
   // Writer connection statements and chain state: used only by the writer thread (and Start()).
   Statement begin_, commit_, rollback_, insert_record_, insert_checkpoint_;
   uint64_t head_sequence_ = 0;
@@ -1116,7 +1166,8 @@ class SqliteAccessLog final : public AccessLog {
   Statement read_begin_, read_end_, read_indexed_through_, list_tail_, list_indexed_, read_range_;
 
   // Indexer connection statements and state: used only by the indexer thread (and Start()).
-  Statement index_begin_, index_commit_, index_rollback_, index_read_records_, index_insert_, index_advance_;
+  Statement index_begin_, index_commit_, index_rollback_, index_read_records_, index_read_hash_,
+      index_insert_, index_advance_;
   uint64_t indexed_through_ = 0;
 
   absl::Mutex mu_;
@@ -1167,6 +1218,19 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
   }
   absl::StatusOr<CheckpointKeys> keys = LoadCheckpointKeys(options);
   if (!keys.ok()) return keys.status();
+  AccessLogOptions resolved = options;
+  if (resolved.person_index_path.empty())
+    resolved.person_index_path = PersonIndexPathFor(options.sqlite_path);
+  if (resolved.person_index_path == resolved.sqlite_path || resolved.person_index_path == ":memory:") {
+    return absl::InvalidArgumentError(
+        "person_index_path must name a database file other than sqlite_path (\":memory:\" is not supported)");
+  }
+  {
+    // Creates the index file (WAL mode, its schema) if needed; the connections below attach it.
+    absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> index_db =
+        store::SqliteDatabase::Open(resolved.person_index_path, store::PersonIndexSchemaMigrations());
+    if (!index_db.ok()) return index_db.status();
+  }
   absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> writer_db =
       store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
   if (!writer_db.ok()) return writer_db.status();
@@ -1179,13 +1243,15 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
   absl::StatusOr<std::unique_ptr<store::SqliteDatabase>> indexer_db =
       store::SqliteDatabase::Open(options.sqlite_path, store::GatewaySchemaMigrations());
   if (!indexer_db.ok()) return indexer_db.status();
-  auto log = std::make_unique<SqliteAccessLog>(options, std::move(keys->signer), std::move(keys->verifier),
+  auto log = std::make_unique<SqliteAccessLog>(resolved, std::move(keys->signer), std::move(keys->verifier),
                                                std::move(*writer_db), std::move(*reader_db),
                                                std::move(*wal_checkpointer_db), std::move(*indexer_db));
   absl::Status started = log->Start();
   if (!started.ok()) return started;
   return log;
 }
+
+std::string PersonIndexPathFor(const std::string& sqlite_path) { return sqlite_path + ".person-index"; }
 
 absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite_path,
                                                        const std::string& signing_cert_file, uint64_t first,

@@ -154,6 +154,30 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       "  created_at_unix_us INTEGER NOT NULL,"
       "  done_at_unix_us INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX workflow_outbox_by_step ON workflow_outbox (workflow_id, step_seq)",
+      // 6: the access log's person index moves to a database file of its own (see
+      // PersonIndexSchemaMigrations below). In this file, each indexer transaction held the write
+      // lock that every group commit of the log, the ledger and the workflows needs, for up to tens
+      // of milliseconds, and its pages rode on their fsyncs. The index is derived data: the log's
+      // indexer rebuilds it in the new file from the records.
+      "DROP TABLE IF EXISTS access_person_index;"
+      "DROP TABLE IF EXISTS access_index_state",
+  };
+  return *migrations;
+}
+
+const std::vector<std::string>& PersonIndexSchemaMigrations() {
+  static const auto* migrations = new std::vector<std::string>{
+      // 1: person_index holds (person, sequence) of every access record up to
+      // index_state.indexed_through (one row). index_state.record_hash is the record_hash of the
+      // access record at indexed_through (empty while it is 0): it binds this file to the log it
+      // was built from, so that an index kept beside a log restored from a backup, truncated or
+      // replaced is recognized and rebuilt rather than trusted.
+      "CREATE TABLE person_index ("
+      "  person TEXT NOT NULL,"
+      "  sequence INTEGER NOT NULL,"
+      "  PRIMARY KEY (person, sequence)) WITHOUT ROWID;"
+      "CREATE TABLE index_state (indexed_through INTEGER NOT NULL, record_hash BLOB NOT NULL);"
+      "INSERT INTO index_state (indexed_through, record_hash) VALUES (0, x'')",
   };
   return *migrations;
 }

@@ -10,7 +10,12 @@
 
 namespace interop::store {
 
+// The gateway's database file: location index, access log, settlement ledger, workflows.
 const std::vector<std::string>& GatewaySchemaMigrations();
+
+// The access log's person index, a database file of its own beside the gateway's (derived data:
+// deleting the file only makes the log rebuild it). See gateway/accesslog/sqlite_access_log.cc.
+const std::vector<std::string>& PersonIndexSchemaMigrations();
 
 }  // namespace interop::store
 

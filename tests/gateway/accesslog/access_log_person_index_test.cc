@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,8 +40,10 @@ using ::interop::accesslog::testing::AppendAndWait;
 using ::interop::accesslog::testing::Backend;
 using ::interop::accesslog::testing::BackendName;
 using ::interop::accesslog::testing::ExampleRecord;
+using ::interop::accesslog::testing::ExecRawSql;
 using ::interop::accesslog::testing::KeyFiles;
 using ::interop::accesslog::testing::LogStore;
+using ::interop::accesslog::testing::QueryRawInt;
 using ::interop::accesslog::testing::WriteKeyFiles;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -121,10 +124,24 @@ class ListByPersonTest : public ::testing::TestWithParam<Backend> {
     return log.ok() ? std::move(*log) : nullptr;
   }
 
-  // SQLite: the database file, and the indexer's state in it.
+  // SQLite: the database file, the person index's file, and the indexer's state in it.
   std::string db_path() const { return store_.dir().File("access.db"); }
-  int64_t IndexedThrough() { return store_.QueryInt("SELECT indexed_through FROM access_index_state"); }
-  int64_t IndexEntries() { return store_.QueryInt("SELECT COUNT(*) FROM access_person_index"); }
+  std::string index_path() const { return PersonIndexPathFor(db_path()); }
+  int64_t IndexedThrough() { return QueryRawInt(index_path(), "SELECT indexed_through FROM index_state"); }
+  int64_t IndexEntries() { return QueryRawInt(index_path(), "SELECT COUNT(*) FROM person_index"); }
+  // Runs `sql` on the index file, with the log's file attached as `log`; "" or SQLite's error.
+  std::string IndexExec(const std::string& sql) {
+    return ExecRawSql(index_path(), "ATTACH DATABASE '" + db_path() + "' AS log; " + sql);
+  }
+  // SQL that sets indexed_through to `sequence` as the indexer would: bound to that record's hash.
+  static std::string SetIndexedThrough(int sequence) {
+    return absl::StrCat(
+        "UPDATE index_state SET indexed_through = ", sequence, ", record_hash = ",
+        sequence == 0
+            ? std::string("x''")
+            : absl::StrCat("(SELECT record_hash FROM log.access_records WHERE sequence = ", sequence, ")"),
+        ";");
+  }
 
   LogStore store_;
   KeyFiles keys_;
@@ -161,7 +178,8 @@ TEST_P(ListByPersonTest, AppendsAreListedAsSoonAsDoneBeforeTheIndexerRuns) {
   }
   EXPECT_EQ(IndexEntries(), 5) << "destroying the log indexes the tail";
   EXPECT_EQ(IndexedThrough(), 5);
-  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM access_person_index WHERE person = '" + kAlice + "'"), 3);
+  EXPECT_EQ(QueryRawInt(index_path(), "SELECT COUNT(*) FROM person_index WHERE person = '" + kAlice + "'"),
+            3);
 }
 
 TEST_P(ListByPersonTest, PagesAcrossTheBoundaryBetweenIndexAndTail) {
@@ -221,9 +239,7 @@ TEST_P(PersonIndexTest, ResumesFromIndexedThroughAfterACrashLostTheNewestIndexBa
     ASSERT_NE(log, nullptr);
     appended = AppendRoundRobin(*log, 0, 40);
   }
-  ASSERT_EQ(store_.Exec("DELETE FROM access_person_index WHERE sequence > 12;"
-                        "UPDATE access_index_state SET indexed_through = 12"),
-            "");
+  ASSERT_EQ(IndexExec("DELETE FROM person_index WHERE sequence > 12;" + SetIndexedThrough(12)), "");
   {
     std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
     ASSERT_NE(log, nullptr);
@@ -242,7 +258,8 @@ TEST_P(PersonIndexTest, ResumesFromIndexedThroughAfterACrashLostTheNewestIndexBa
   ASSERT_NE(log, nullptr);
   std::map<std::string, std::vector<uint64_t>> more = AppendRoundRobin(*log, 40, 10);
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (log->Stats().person_indexed_through < 50 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(2));
+  while (log->Stats().person_indexed_through < 50 && absl::Now() < give_up)
+    absl::SleepFor(absl::Milliseconds(2));
   EXPECT_EQ(log->Stats().person_indexed_through, 50u);
   EXPECT_GE(log->Stats().person_index_commits, 1u);
   EXPECT_EQ(IndexedThrough(), 50);
@@ -263,8 +280,8 @@ TEST_P(PersonIndexTest, EntriesAboveIndexedThroughFromAnUnfinishedChunkAreHarmle
     ASSERT_NE(log, nullptr);
     appended = AppendRoundRobin(*log, 0, 30);
   }
-  ASSERT_EQ(store_.Exec("DELETE FROM access_person_index WHERE sequence > 10 AND person <> '" + kBob +
-                        "'; UPDATE access_index_state SET indexed_through = 10"),
+  ASSERT_EQ(IndexExec("DELETE FROM person_index WHERE sequence > 10 AND person <> '" + kBob + "';" +
+                      SetIndexedThrough(10)),
             "");
   {
     std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
@@ -294,14 +311,14 @@ TEST_P(PersonIndexTest, IndexesAChunkLargerThanOneTransaction) {
                   });
     }
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == kRecords; }, &done));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == kRecords; }, &done));
   }
   EXPECT_EQ(IndexedThrough(), kRecords);
   EXPECT_EQ(IndexEntries(), kRecords);
 
   // Again, observed: the index rebuilt from nothing by a periodic indexer.
-  ASSERT_EQ(store_.Exec("DELETE FROM access_person_index; UPDATE access_index_state SET indexed_through = 0"),
-            "");
+  ASSERT_EQ(IndexExec("DELETE FROM person_index;" + SetIndexedThrough(0)), "");
   AccessLogOptions options = ManualIndexOptions();
   options.person_index_interval = absl::Milliseconds(1);
   std::unique_ptr<AccessLog> log = OpenLog(options);
@@ -380,7 +397,7 @@ TEST_P(ListByPersonTest, StaysExactWhileTheIndexerRuns) {
 
 // A database left by a gateway with schema version 2 (index inside access_records): migration 3
 // drops that index and indexes the existing records in the new table.
-TEST_P(PersonIndexTest, MigrationIndexesTheRecordsOfASchemaVersion2Database) {
+TEST_P(PersonIndexTest, MigrationOfASchemaVersion2DatabaseKeepsEveryRecordListed) {
   const std::vector<std::string>& migrations = store::GatewaySchemaMigrations();
   ASSERT_GE(migrations.size(), 3u);
   {
@@ -408,8 +425,9 @@ TEST_P(PersonIndexTest, MigrationIndexesTheRecordsOfASchemaVersion2Database) {
     AccessRecord record = ExampleRecord(i, i % 3 == 0 ? kAlice : kBob);
     record.sequence = static_cast<uint64_t>(i);
     const std::string hash = ComputeRecordHash(record, previous);
-    const std::string texts[] = {record.request_id, record.caller_organization, record.caller_city,
-                                 record.caller_role, record.method,           record.person,
+    const std::string texts[] = {record.request_id,  record.caller_organization,
+                                 record.caller_city, record.caller_role,
+                                 record.method,      record.person,
                                  record.purpose};
     sqlite3_bind_int64(insert, 1, i);
     sqlite3_bind_int64(insert, 2, absl::ToUnixMicros(record.time));
@@ -434,10 +452,12 @@ TEST_P(PersonIndexTest, MigrationIndexesTheRecordsOfASchemaVersion2Database) {
   EXPECT_EQ(store_.QueryInt("PRAGMA user_version"), static_cast<int64_t>(migrations.size()));
   EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE name = 'access_records_by_person'"), 0)
       << "the index that every commit had to update is gone";
-  EXPECT_EQ(IndexEntries(), 9);
-  EXPECT_EQ(IndexedThrough(), 9);
-  EXPECT_EQ(log->Stats().person_indexed_through, 9u);
-  EXPECT_EQ(ListAll(*log, kAlice, 2), alice) << "served from the index the migration built";
+  EXPECT_EQ(store_.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'access_%index%'"), 0)
+      << "migration 3's index tables left the log's file (migration 6)";
+  EXPECT_EQ(IndexEntries(), 0) << "the index file starts empty; the indexer rebuilds it";
+  EXPECT_EQ(IndexedThrough(), 0);
+  EXPECT_EQ(log->Stats().person_indexed_through, 0u);
+  EXPECT_EQ(ListAll(*log, kAlice, 2), alice) << "exact meanwhile, from the tail";
 
   absl::StatusOr<uint64_t> next = AppendAndWait(*log, ExampleRecord(10, kAlice));
   ASSERT_TRUE(next.ok()) << next.status();
@@ -448,6 +468,9 @@ TEST_P(PersonIndexTest, MigrationIndexesTheRecordsOfASchemaVersion2Database) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->records_checked, 10u);
+  log.reset();
+  EXPECT_EQ(IndexedThrough(), 10);
+  EXPECT_EQ(IndexEntries(), 10);
 }
 
 TEST_P(PersonIndexTest, MigrationOfAnEmptyVersion2Database) {
@@ -467,8 +490,9 @@ TEST_P(PersonIndexTest, MigrationOfAnEmptyVersion2Database) {
 
 // Records deleted from the end of the file behind the log's back (with the checkpoints that covered
 // them), after they were indexed: the writer reuses their sequences, so their index entries must not
-// survive and indexed_through must not skip the new records.
-TEST_P(PersonIndexTest, RepairsAnIndexThatIsAheadOfTheRecords) {
+// survive and indexed_through must not skip the new records. The record the index is bound to is
+// gone, so the index is emptied and rebuilt.
+TEST_P(PersonIndexTest, RebuildsAnIndexThatIsAheadOfTheRecords) {
   {
     std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
     ASSERT_NE(log, nullptr);
@@ -480,14 +504,90 @@ TEST_P(PersonIndexTest, RepairsAnIndexThatIsAheadOfTheRecords) {
             "");
   std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
   ASSERT_NE(log, nullptr);
-  EXPECT_EQ(IndexedThrough(), 10);
-  EXPECT_EQ(IndexEntries(), 10);
-  EXPECT_EQ(log->Stats().person_indexed_through, 10u);
+  EXPECT_EQ(IndexedThrough(), 0);
+  EXPECT_EQ(IndexEntries(), 0);
+  EXPECT_EQ(log->Stats().person_indexed_through, 0u);
   absl::StatusOr<uint64_t> reused = AppendAndWait(*log, ExampleRecord(21, kBob));
   ASSERT_TRUE(reused.ok());
   EXPECT_EQ(*reused, 11u);
   EXPECT_EQ(ListAll(*log, kBob, 5), std::vector<uint64_t>{11});
   EXPECT_EQ(ListAll(*log, kAlice, 5), (std::vector<uint64_t>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}));
+  log.reset();
+  EXPECT_EQ(IndexedThrough(), 11);
+  EXPECT_EQ(QueryRawInt(index_path(), "SELECT COUNT(*) FROM person_index WHERE person = '" + kBob + "'"), 1);
+}
+
+// An index file kept beside another log of the same length (a log restored from another backup, or
+// replaced): its entries point at records of other persons. The hash binding recognizes it.
+TEST_P(PersonIndexTest, RebuildsAnIndexBuiltFromAnotherLog) {
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
+    ASSERT_NE(log, nullptr);
+    for (int i = 1; i <= 8; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i, kAlice)).ok());
+  }
+  ASSERT_EQ(IndexEntries(), 8);
+  const std::string alices_index = store_.dir().File("alice.person-index");
+  ASSERT_EQ(ExecRawSql(index_path(), "VACUUM INTO '" + alices_index + "'"), "");
+  // Another log in the same place, with the same number of records, all about bob.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((db_path() + suffix).c_str());
+    std::remove((index_path() + suffix).c_str());
+  }
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
+    ASSERT_NE(log, nullptr);
+    for (int i = 1; i <= 8; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i, kBob)).ok());
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((index_path() + suffix).c_str());
+  ASSERT_EQ(std::rename(alices_index.c_str(), index_path().c_str()), 0);
+  ASSERT_EQ(IndexedThrough(), 8) << "alice's index claims bob's log is indexed";
+
+  std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(IndexedThrough(), 0) << "emptied: it was bound to another record 8";
+  EXPECT_EQ(IndexEntries(), 0);
+  EXPECT_TRUE(ListAll(*log, kAlice, 3).empty());
+  EXPECT_EQ(ListAll(*log, kBob, 3), (std::vector<uint64_t>{8, 7, 6, 5, 4, 3, 2, 1}));
+  log.reset();
+  EXPECT_EQ(QueryRawInt(index_path(), "SELECT COUNT(*) FROM person_index WHERE person = '" + kBob + "'"), 8);
+  EXPECT_EQ(QueryRawInt(index_path(), "SELECT COUNT(*) FROM person_index WHERE person = '" + kAlice + "'"),
+            0);
+}
+
+// The index is derived data: deleting its file loses nothing.
+TEST_P(PersonIndexTest, RebuildsADeletedIndexFile) {
+  std::map<std::string, std::vector<uint64_t>> appended;
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
+    ASSERT_NE(log, nullptr);
+    appended = AppendRoundRobin(*log, 0, 21);
+  }
+  ASSERT_EQ(IndexEntries(), 21);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((index_path() + suffix).c_str());
+  AccessLogOptions options = ManualIndexOptions();
+  options.person_index_interval = absl::Milliseconds(1);
+  std::unique_ptr<AccessLog> log = OpenLog(options);
+  ASSERT_NE(log, nullptr);
+  for (const std::string& person : {kAlice, kBob, kCarol}) {
+    EXPECT_EQ(ListAll(*log, person, 4), appended[person]) << person;
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (log->Stats().person_indexed_through < 21 && absl::Now() < give_up)
+    absl::SleepFor(absl::Milliseconds(2));
+  EXPECT_EQ(log->Stats().person_indexed_through, 21u);
+  EXPECT_EQ(IndexEntries(), 21);
+  for (const std::string& person : {kAlice, kBob, kCarol}) {
+    EXPECT_EQ(ListAll(*log, person, 4), appended[person]) << person;
+  }
+}
+
+TEST_P(PersonIndexTest, RefusesAnIndexPathThatIsTheLogItself) {
+  AccessLogOptions options = ManualIndexOptions();
+  options.person_index_path = options.sqlite_path;
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(options);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), ::testing::HasSubstr("person_index_path"));
 }
 
 TEST_P(PersonIndexTest, MissingIndexStateRowMeansNothingIsIndexed) {
@@ -496,7 +596,7 @@ TEST_P(PersonIndexTest, MissingIndexStateRowMeansNothingIsIndexed) {
     ASSERT_NE(log, nullptr);
     for (int i = 1; i <= 6; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i, kAlice)).ok());
   }
-  ASSERT_EQ(store_.Exec("DELETE FROM access_index_state"), "");
+  ASSERT_EQ(IndexExec("DELETE FROM index_state"), "");
   std::unique_ptr<AccessLog> log = OpenLog(ManualIndexOptions());
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(IndexedThrough(), 0) << "the row is restored";
