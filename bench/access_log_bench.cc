@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -57,6 +58,10 @@
 
 ABSL_FLAG(int, threads, 64, "Concurrent appender threads.");
 ABSL_FLAG(int, window, 1, "Appends each thread keeps outstanding (1 = closed loop).");
+ABSL_FLAG(bool, async, false,
+          "Appenders as callbacks, not threads: each of the --threads appenders appends its next record from "
+          "the `done` of its previous one (on the log's completion thread), as the gateway's call reactors "
+          "do. No appender blocks in a thread or has to be woken; --window still applies.");
 ABSL_FLAG(double, seconds, 10, "Measured duration.");
 ABSL_FLAG(double, warmup_seconds, 1, "Unmeasured run before the measurement.");
 ABSL_FLAG(int, persons, 100000, "Distinct persons the records are about.");
@@ -255,7 +260,7 @@ class BenchSchema {
 
 // One appender thread's state, shared with its `done` callbacks.
 struct Appender {
-  explicit Appender(int window) : window(window) {}
+  Appender(int window, uint64_t seed) : window(window), rng(seed) {}
   bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding < window; }
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return outstanding == 0; }
 
@@ -264,12 +269,16 @@ struct Appender {
   int outstanding ABSL_GUARDED_BY(mu) = 0;
   std::vector<int64_t> latencies_ns ABSL_GUARDED_BY(mu);  // appends started inside the measurement
   uint64_t errors ABSL_GUARDED_BY(mu) = 0;
+  std::mt19937_64 rng ABSL_GUARDED_BY(mu);
+  uint64_t appended ABSL_GUARDED_BY(mu) = 0;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // As in the gateway: Debian's Abseil checks every lock order otherwise.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const int threads = absl::GetFlag(FLAGS_threads);
   const int window = absl::GetFlag(FLAGS_window);
   if (threads < 1 || window < 1) {
@@ -382,42 +391,74 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   std::atomic<bool> measuring{false};
   std::vector<std::unique_ptr<Appender>> appenders;
-  for (int t = 0; t < threads; ++t) appenders.push_back(std::make_unique<Appender>(window));
+  for (int t = 0; t < threads; ++t) appenders.push_back(std::make_unique<Appender>(window, 1000 + t));
+  // The next record of appender `t` (its mu held).
+  auto make_record = [&](int t, Appender& me) ABSL_EXCLUSIVE_LOCKS_REQUIRED(me.mu) {
+    AccessRecord record;
+    record.time = absl::Now();
+    record.request_id = absl::StrCat("bench-", t, "-", me.appended++);
+    record.caller_organization = "Bench General Hospital";
+    record.caller_city = kCities[me.rng() % 5];
+    record.caller_role = "hospital";
+    record.method = kMethods[me.rng() % 4];
+    record.person = persons[me.rng() % persons.size()];
+    record.purpose = "PURPOSE_TREATMENT";
+    record.result_code = (me.rng() % 20 == 0) ? 7 : 0;
+    record.cities_consulted = {kCities[me.rng() % 5]};
+    return record;
+  };
+  // Called when an append of `me` is done.
+  auto finished = [&measuring](Appender& me, Clock::time_point start, bool measured, bool ok) {
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    absl::MutexLock lock(&me.mu);
+    --me.outstanding;
+    if (!ok) ++me.errors;
+    if (measured) me.latencies_ns.push_back(ns);
+  };
   std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      Appender& me = *appenders[t];
-      AccessLog& log = *logs[static_cast<size_t>(t) % logs.size()];
-      std::mt19937_64 rng(1000 + t);
-      for (uint64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
-        {
-          absl::MutexLock lock(&me.mu);
-          me.mu.Await(absl::Condition(&me, &Appender::HasRoom));
-          ++me.outstanding;
-        }
-        AccessRecord record;
-        record.time = absl::Now();
-        record.request_id = absl::StrCat("bench-", t, "-", n);
-        record.caller_organization = "Bench General Hospital";
-        record.caller_city = kCities[rng() % 5];
-        record.caller_role = "hospital";
-        record.method = kMethods[rng() % 4];
-        record.person = persons[rng() % persons.size()];
-        record.purpose = "PURPOSE_TREATMENT";
-        record.result_code = (rng() % 20 == 0) ? 7 : 0;
-        record.cities_consulted = {kCities[rng() % 5]};
-        const bool measured = measuring.load(std::memory_order_relaxed);
-        const Clock::time_point start = Clock::now();
-        log.Append(std::move(record), [&me, start, measured](absl::StatusOr<uint64_t> done) {
-          const int64_t ns =
-              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-          absl::MutexLock lock(&me.mu);
-          --me.outstanding;
-          if (!done.ok()) ++me.errors;
-          if (measured) me.latencies_ns.push_back(ns);
+  // --async: appends the next record of appender t, unless stopping.
+  std::function<void(int)> append_next = [&](int t) {
+    Appender& me = *appenders[t];
+    AccessRecord record;
+    {
+      absl::MutexLock lock(&me.mu);
+      if (stop.load(std::memory_order_relaxed)) return;
+      ++me.outstanding;
+      record = make_record(t, me);
+    }
+    const bool measured = measuring.load(std::memory_order_relaxed);
+    const Clock::time_point start = Clock::now();
+    logs[static_cast<size_t>(t) % logs.size()]->Append(
+        std::move(record), [&, t, start, measured](absl::StatusOr<uint64_t> done) {
+          finished(*appenders[t], start, measured, done.ok());
+          append_next(t);
         });
-      }
-    });
+  };
+  if (absl::GetFlag(FLAGS_async)) {
+    for (int w = 0; w < window; ++w) {
+      for (int t = 0; t < threads; ++t) append_next(t);
+    }
+  } else {
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        Appender& me = *appenders[t];
+        AccessLog& log = *logs[static_cast<size_t>(t) % logs.size()];
+        while (!stop.load(std::memory_order_relaxed)) {
+          AccessRecord record;
+          {
+            absl::MutexLock lock(&me.mu);
+            me.mu.Await(absl::Condition(&me, &Appender::HasRoom));
+            ++me.outstanding;
+            record = make_record(t, me);
+          }
+          const bool measured = measuring.load(std::memory_order_relaxed);
+          const Clock::time_point start = Clock::now();
+          log.Append(std::move(record), [&me, &finished, start, measured](absl::StatusOr<uint64_t> done) {
+            finished(me, start, measured, done.ok());
+          });
+        }
+      });
+    }
   }
 
   // ListByPerson() calls during the measurement.
@@ -491,9 +532,10 @@ int main(int argc, char** argv) {
   };
   const uint64_t records = after.records_committed - before.records_committed;
   const uint64_t commits = after.commits - before.commits;
-  std::printf("%s: threads=%d window=%d persons=%zu seconds=%.1f\n",
-              postgres ? absl::StrCat("postgresql, ", replicas, " replica(s)").c_str() : "sqlite", threads,
-              window, persons.size(), elapsed);
+  std::printf("%s: %s=%d window=%d persons=%zu seconds=%.1f\n",
+              postgres ? absl::StrCat("postgresql, ", replicas, " replica(s)").c_str() : "sqlite",
+              absl::GetFlag(FLAGS_async) ? "async appenders" : "threads", threads, window, persons.size(),
+              elapsed);
   std::printf("records/s: %.0f  (%llu records, %llu commits, mean batch %.1f, largest %llu, errors %llu)\n",
               records / elapsed, static_cast<unsigned long long>(records),
               static_cast<unsigned long long>(commits),
