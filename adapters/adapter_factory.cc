@@ -15,6 +15,23 @@
 namespace interop::adapters {
 namespace {
 
+// Reconnect quickly after a city comes back, so a restarted city is usable within a second or two:
+// the first retry after a failed connect comes after 200 ms, later ones back off (x1.6, jittered)
+// to at most 2 s.
+constexpr int kInitialReconnectBackoffMs = 200;
+constexpr int kMaxReconnectBackoffMs = 2000;
+
+// The least time one connect attempt (TCP connect, TLS and HTTP/2 handshakes) is given before it
+// counts as failed. In gRPC 1.51 (src/core/ext/filters/client_channel/subchannel.cc,
+// Subchannel::StartConnectingLocked) an attempt's deadline is
+// max(now + GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, now + current backoff): despite its name, the
+// "min reconnect backoff" is the minimum connect timeout (gRPC's default is 20 s), not a floor on
+// the backoff. Set as low as the backoff (200 ms), it cut off every TLS handshake slower than that
+// (a loaded machine, a city across a WAN) with "handshaker shutdown", and calls failed UNAVAILABLE
+// until the backoff had grown. A city that does not answer at all still fails each call by the
+// call's own deadline; a refused connection still fails at once.
+constexpr int kMinConnectTimeoutMs = 5000;
+
 // The error `status` with "cities[<city>].<field>: " in front of its message.
 absl::Status ForField(const config::v1::CityBackendConfig& config, absl::string_view field,
                       const absl::Status& status) {
@@ -56,10 +73,9 @@ absl::StatusOr<std::unique_ptr<CityAdapter>> NewCityAdapter(const config::v1::Ci
   if (!credentials.ok()) return ForField(config, "", credentials.status());
   grpc::ChannelArguments args;
   if (!config.tls_server_name().empty()) args.SetSslTargetNameOverride(config.tls_server_name());
-  // Reconnect quickly after a city comes back, so a restarted city is usable within a second or two.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinConnectTimeoutMs);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(config.address(), *credentials, args);
   absl::Duration deadline = absl::Milliseconds(config.deadline_ms());
   switch (config.city()) {
