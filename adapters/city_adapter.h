@@ -300,7 +300,9 @@ class CityAdapter {
                                           int64_t personal_account_fen, int64_t pooled_fund_fen,
                                           const CallOptions& options, Callback<TransferOutCompletion> done);
   // Destination: checks the funds against the sheet, merges history and account, notifies the
-  // applicant. FAILED_PRECONDITION if the funds do not match the sheet.
+  // applicant. The pooled fund must be exactly what the sheet's months define; the personal account
+  // is the origin's balance, taken in full (not compared with the months, only refused if negative).
+  // FAILED_PRECONDITION if the sheet does not check out, or a month of it is paid here already.
   virtual void ConfirmPensionTransferIn(const std::string& request_key, const std::string& resident_id,
                                         const std::string& application_number, City origin,
                                         const PensionTransferSheet& sheet, const CallOptions& options,

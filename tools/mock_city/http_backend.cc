@@ -594,7 +594,8 @@ class MobilityDesk : public Desk {
     if (!String(data, key, &code)) return false;
     *city = CityForPrefectureCode(code);
     if (*city == City::CITY_UNSPECIFIED) {
-      return Malformed(key, absl::StrCat("\"", code, "\" is not the division code of one of the five cities"));
+      return Malformed(key,
+                       absl::StrCat("\"", code, "\" is not the division code of one of the five cities"));
     }
     return true;
   }
@@ -626,7 +627,8 @@ class MobilityDesk : public Desk {
   // The sheet's funds, yearinfo and clctinfo (L9204's output, L9206's input).
   bool WriteSheet(const adapters::PensionTransferSheet& sheet, const SyntheticPerson& person, json* output) {
     const std::string* pension = dialect_.table(adapters::CodeTableKind::kContributionKinds).ToLocal("110");
-    if (pension == nullptr) return Fail(absl::StrCat("E1999:mock city: ", dialect_.source(), " has no pension code"));
+    if (pension == nullptr)
+      return Fail(absl::StrCat("E1999:mock city: ", dialect_.source(), " has no pension code"));
     json baseinfo = PersonInfo(person);
     baseinfo["psn_acct_balc"] = MoneyText(sheet.personal_account_fen);
     baseinfo["pool_fund_amt"] = MoneyText(sheet.pooled_fund_fen);
@@ -670,18 +672,20 @@ class MobilityDesk : public Desk {
       adapters::PensionSheetYear year;
       std::string months;
       if (!Year(row, "year", &year.year) || !String(row, "clct_mons", &months) ||
-          !Money(row, "clct_base_sum", &year.wage_base_total_fen) || !Money(row, "psn_clct_amt", &year.personal_fen) ||
+          !Money(row, "clct_base_sum", &year.wage_base_total_fen) ||
+          !Money(row, "psn_clct_amt", &year.personal_fen) ||
           !Money(row, "emp_clct_amt", &year.employer_fen)) {
         return false;
       }
-      if (months.empty() || months.size() > 2 || months[0] == '0' || !absl::SimpleAtoi(months, &year.months) ||
-          year.months < 1 || year.months > 12) {
+      if (months.empty() || months.size() > 2 || months[0] == '0' ||
+          !absl::SimpleAtoi(months, &year.months) || year.months < 1 || year.months > 12) {
         return Malformed(field + ".clct_mons", "must be a number of months from 1 to 12");
       }
       sheet->years.push_back(year);
     }
     auto months = data.find("clctinfo");
-    if (months == data.end() || !months->is_array()) return Malformed("clctinfo", "is missing or not an array");
+    if (months == data.end() || !months->is_array())
+      return Malformed("clctinfo", "is missing or not an array");
     for (size_t i = 0; i < months->size(); ++i) {
       const json& row = (*months)[i];
       const std::string field = absl::StrCat("clctinfo[", i, "]");
@@ -689,11 +693,13 @@ class MobilityDesk : public Desk {
       std::string kind;
       ContributionMonth month;
       if (!String(row, "insutype", &kind) || !Month(row, "ym", &month.month) ||
-          !Money(row, "clct_base", &month.wage_base_fen) || !Money(row, "psn_clct_amt", &month.personal_fen) ||
+          !Money(row, "clct_base", &month.wage_base_fen) ||
+          !Money(row, "psn_clct_amt", &month.personal_fen) ||
           !Money(row, "emp_clct_amt", &month.employer_fen)) {
         return false;
       }
-      const std::string* national = dialect_.table(adapters::CodeTableKind::kContributionKinds).ToNational(kind);
+      const std::string* national =
+          dialect_.table(adapters::CodeTableKind::kContributionKinds).ToNational(kind);
       if (national == nullptr || *national != "110") {
         return Malformed(field + ".insutype", "is not this city's pension code");
       }
@@ -710,7 +716,8 @@ class MobilityDesk : public Desk {
     City origin = City::CITY_UNSPECIFIED;
     std::string address;
     if (!CityCode(data, "mvout_admdvs", &origin) || !String(data, "hhreg_admdvs", &address)) return false;
-    absl::StatusOr<adapters::MoveInPermit> permit = mobility_.IssueMoveInPermit(key, person, origin, address, today_);
+    absl::StatusOr<adapters::MoveInPermit> permit =
+        mobility_.IssueMoveInPermit(key, person, origin, address, today_);
     if (!permit.ok()) return Refused(permit.status(), {"mvout_admdvs", ""});
     json info = PersonInfo(person);
     info["mvin_pmt_no"] = permit->permit_number;
@@ -744,14 +751,15 @@ class MobilityDesk : public Desk {
     }
     bool replayed = false;
     absl::StatusOr<HouseholdRegistration> registration =
-        mobility_.SettleIn(key, person, permit_number, address, today_, &replayed);
+        mobility_.SettleIn(key, person, permit_number, address, name, today_, &replayed);
     if (!registration.ok()) return Refused(registration.status(), {});
     const std::string* relation =
         dialect_.table(adapters::CodeTableKind::kRelations).ToLocal(registration->relation_code);
     const std::string* type =
         dialect_.table(adapters::CodeTableKind::kHouseholdTypes).ToLocal(registration->household_type_code);
     if (relation == nullptr || type == nullptr) {
-      return Fail(absl::StrCat("E1999:mock city: ", dialect_.source(), " cannot write the registration's codes"));
+      return Fail(
+          absl::StrCat("E1999:mock city: ", dialect_.source(), " cannot write the registration's codes"));
     }
     json info = PersonInfo(person);
     info["psn_name"] = name;
@@ -793,7 +801,8 @@ class MobilityDesk : public Desk {
   bool Prepare(const std::string& key, const SyntheticPerson& person, const json& data, json* output) {
     City destination = City::CITY_UNSPECIFIED;
     std::string letter_number;
-    if (!CityCode(data, "trfin_admdvs", &destination) || !Required(data, "letr_no", &letter_number)) return false;
+    if (!CityCode(data, "trfin_admdvs", &destination) || !Required(data, "letr_no", &letter_number))
+      return false;
     absl::StatusOr<adapters::PreparedTransferOut> prepared =
         mobility_.PreparePensionTransferOut(key, person, destination, letter_number);
     if (!prepared.ok()) return Refused(prepared.status(), {"", "trfin_admdvs"});
@@ -810,8 +819,8 @@ class MobilityDesk : public Desk {
         !Money(data, "psn_acct_balc", &personal) || !Money(data, "pool_fund_amt", &pooled)) {
       return false;
     }
-    absl::StatusOr<adapters::TransferOutCompletion> completion =
-        mobility_.CompletePensionTransferOut(key, person, destination, letter_number, personal, pooled, today_);
+    absl::StatusOr<adapters::TransferOutCompletion> completion = mobility_.CompletePensionTransferOut(
+        key, person, destination, letter_number, personal, pooled, today_);
     if (!completion.ok()) return Refused(completion.status(), {"", "trfin_admdvs"});
     json info = PersonInfo(person);
     info["trfout_date"] = DayText(completion->ended_on);
@@ -903,14 +912,16 @@ std::string NationalInterfacePlatform::Answer(absl::string_view request_body) {
   return AnswerRequest(request_body, nullptr, nullptr);
 }
 
-std::string NationalInterfacePlatform::AnswerWithFaults(absl::string_view request_body, FaultDecision* decision,
+std::string NationalInterfacePlatform::AnswerWithFaults(absl::string_view request_body,
+                                                        FaultDecision* decision,
                                                         const std::function<void(FaultDecision&)>& admit) {
   return AnswerRequest(request_body, decision, &admit);
 }
 
 int NationalInterfacePlatform::HeldPersonCount() const {
   int count = 0;
-  for (const SyntheticPerson& person : population_.persons()) count += HoldsAny(person, city_, *mobility_) ? 1 : 0;
+  for (const SyntheticPerson& person : population_.persons())
+    count += HoldsAny(person, city_, *mobility_) ? 1 : 0;
   return count;
 }
 
@@ -982,9 +993,10 @@ std::string NationalInterfacePlatform::AnswerRequest(absl::string_view request_b
     }
     absl::StatusOr<adapters::CertificateSignature> signature = signer_->Sign(payload);
     if (!signature.ok()) {
-      return fail(absl::StrCat(signature.status().code() == absl::StatusCode::kFailedPrecondition ? "E2003:" : "E1002:",
-                               signature.status().code() == absl::StatusCode::kInvalidArgument ? "input.data.cert_" : "",
-                               signature.status().message()));
+      return fail(absl::StrCat(
+          signature.status().code() == absl::StatusCode::kFailedPrecondition ? "E2003:" : "E1002:",
+          signature.status().code() == absl::StatusCode::kInvalidArgument ? "input.data.cert_" : "",
+          signature.status().message()));
     }
     json signinfo;
     signinfo["sign_data"] = absl::Base64Escape(signature->signature);
@@ -994,7 +1006,8 @@ std::string NationalInterfacePlatform::AnswerRequest(absl::string_view request_b
     return reply.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   const bool workflow = IsWorkflowTransaction(*infno);
-  if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301" && !settlement && !workflow) {
+  if (*infno != "1101" && *infno != "L9101" && *infno != "L9201" && *infno != "L9301" && !settlement &&
+      !workflow) {
     return fail(absl::StrCat("E1003:不支持的交易 (unsupported transaction) ", *infno));
   }
   auto input = request.find("input");
@@ -1026,7 +1039,8 @@ std::string NationalInterfacePlatform::AnswerRequest(absl::string_view request_b
   if (!id.ok()) return fail(absl::StrCat("E1002:input.data.certno: ", id.status().message()));
 
   const SyntheticPerson* person = population_.Find(id->number);
-  if (person != nullptr && !HoldsAny(*person, city_, *mobility_)) person = nullptr;  // only what this city holds
+  if (person != nullptr && !HoldsAny(*person, city_, *mobility_))
+    person = nullptr;  // only what this city holds
   // Like a real register, the platform knows each person under one number only.
   if (person != nullptr && dialect_->KeysByLegacyNumber(person->resident_id) != id->upgraded_from_legacy) {
     person = nullptr;

@@ -20,7 +20,8 @@ constexpr int kOngoingMonths = 2;
 
 bool IsCountyOf(absl::string_view code, absl::string_view city_code) {
   return code.size() == 6 &&
-         std::all_of(code.begin(), code.end(), [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) &&
+         std::all_of(code.begin(), code.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) &&
          code.substr(0, 4) == city_code.substr(0, 4) && code.substr(4) != "00";
 }
 
@@ -32,10 +33,11 @@ std::string HouseholdNumberFor(absl::string_view permit) {
 }
 
 std::string SheetFingerprint(const adapters::PensionTransferSheet& sheet) {
-  std::string f = absl::StrCat(sheet.personal_account_fen, "/", sheet.pooled_fund_fen, "/", sheet.years.size());
+  std::string f =
+      absl::StrCat(sheet.personal_account_fen, "/", sheet.pooled_fund_fen, "/", sheet.years.size());
   for (const social::v1::ContributionEntry& e : sheet.months) {
-    absl::StrAppend(&f, "|", e.year(), "-", e.month(), ":", e.wage_base().fen(), ",", e.personal_amount().fen(), ",",
-                    e.employer_amount().fen());
+    absl::StrAppend(&f, "|", e.year(), "-", e.month(), ":", e.wage_base().fen(), ",",
+                    e.personal_amount().fen(), ",", e.employer_amount().fen());
   }
   return f;
 }
@@ -59,13 +61,14 @@ MockMobilityRecords::MockMobilityRecords(const Population& population, City city
     : population_(population), city_(city), city_code_(CityDivisionCode(city)) {}
 
 template <typename T>
-std::optional<absl::StatusOr<T>> MockMobilityRecords::Replay(const Replies<T>& replies, const std::string& key,
+std::optional<absl::StatusOr<T>> MockMobilityRecords::Replay(const Replies<T>& replies,
+                                                             const std::string& key,
                                                              const std::string& fingerprint) {
   auto it = replies.find(key);
   if (it == replies.end()) return std::nullopt;
   if (it->second.fingerprint != fingerprint) {
-    return absl::StatusOr<T>(absl::AlreadyExistsError(
-        absl::StrCat("request_key: \"", key, "\" was used for another request")));
+    return absl::StatusOr<T>(
+        absl::AlreadyExistsError(absl::StrCat("request_key: \"", key, "\" was used for another request")));
   }
   T answer = it->second.answer;
   answer.replayed = true;
@@ -76,7 +79,8 @@ std::string MockMobilityRecords::NextNumber(absl::string_view prefix) {
   return absl::StrFormat("%s%s%08d", prefix, city_code_, ++sequence_);
 }
 
-std::optional<HouseholdRegistration> MockMobilityRecords::RegistrationLocked(const SyntheticPerson& person) const {
+std::optional<HouseholdRegistration> MockMobilityRecords::RegistrationLocked(
+    const SyntheticPerson& person) const {
   auto it = registrations_.find(person.resident_id);
   if (it != registrations_.end()) return it->second;
   if (person.household.city == city_) return person.household;
@@ -88,8 +92,8 @@ std::optional<HouseholdRegistration> MockMobilityRecords::Registration(const Syn
   return RegistrationLocked(person);
 }
 
-std::vector<ContributionMonth> MockMobilityRecords::ContributionsLocked(const SyntheticPerson& person, int from_year,
-                                                                        int to_year) const {
+std::vector<ContributionMonth> MockMobilityRecords::ContributionsLocked(const SyntheticPerson& person,
+                                                                        int from_year, int to_year) const {
   std::vector<ContributionMonth> months = population_.Contributions(person, city_, from_year, to_year);
   if (pension_ended_.contains(person.resident_id)) {
     months.erase(std::remove_if(months.begin(), months.end(),
@@ -118,8 +122,8 @@ std::vector<ContributionMonth> MockMobilityRecords::PensionMonthsLocked(const Sy
   return months;
 }
 
-std::vector<ContributionMonth> MockMobilityRecords::Contributions(const SyntheticPerson& person, int from_year,
-                                                                  int to_year) const {
+std::vector<ContributionMonth> MockMobilityRecords::Contributions(const SyntheticPerson& person,
+                                                                  int from_year, int to_year) const {
   absl::MutexLock lock(&mu_);
   return ContributionsLocked(person, from_year, to_year);
 }
@@ -151,7 +155,8 @@ absl::StatusOr<adapters::MoveInPermit> MockMobilityRecords::IssueMoveInPermit(co
         absl::StrCat("address_code: \"", address_code, "\" is not a county of ", CityName(city_)));
   }
   if (RegistrationLocked(person).has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("the person is registered in ", CityName(city_), " already"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the person is registered in ", CityName(city_), " already"));
   }
   adapters::MoveInPermit permit;
   permit.permit_number = NextNumber("ZR");
@@ -162,12 +167,9 @@ absl::StatusOr<adapters::MoveInPermit> MockMobilityRecords::IssueMoveInPermit(co
   return permit;
 }
 
-absl::StatusOr<adapters::MoveOutRecord> MockMobilityRecords::RecordMoveOut(const std::string& key,
-                                                                           const SyntheticPerson& person,
-                                                                           City destination,
-                                                                           const std::string& permit_number,
-                                                                           absl::CivilDay permit_valid_until,
-                                                                           absl::CivilDay today) {
+absl::StatusOr<adapters::MoveOutRecord> MockMobilityRecords::RecordMoveOut(
+    const std::string& key, const SyntheticPerson& person, City destination, const std::string& permit_number,
+    absl::CivilDay permit_valid_until, absl::CivilDay today) {
   const std::string fingerprint = absl::StrCat(person.resident_id, "/", destination, "/", permit_number, "/",
                                                absl::FormatCivilTime(permit_valid_until));
   absl::MutexLock lock(&mu_);
@@ -178,8 +180,8 @@ absl::StatusOr<adapters::MoveOutRecord> MockMobilityRecords::RecordMoveOut(const
   }
   if (destination == city_) return absl::InvalidArgumentError("destination_city_code: is this city");
   if (permit_valid_until < today) {
-    return absl::FailedPreconditionError(absl::StrCat("the permit to move in expired on ",
-                                                      absl::FormatCivilTime(permit_valid_until)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the permit to move in expired on ", absl::FormatCivilTime(permit_valid_until)));
   }
   adapters::MoveOutRecord record;
   record.previous_address_code = registration->address_code;
@@ -189,17 +191,17 @@ absl::StatusOr<adapters::MoveOutRecord> MockMobilityRecords::RecordMoveOut(const
   return record;
 }
 
-absl::StatusOr<HouseholdRegistration> MockMobilityRecords::SettleIn(const std::string& key,
-                                                                    const SyntheticPerson& person,
-                                                                    const std::string& permit_number,
-                                                                    const std::string& address_code,
-                                                                    absl::CivilDay today, bool* replayed) {
-  const std::string fingerprint = absl::StrCat(person.resident_id, "/", permit_number, "/", address_code);
+absl::StatusOr<HouseholdRegistration> MockMobilityRecords::SettleIn(
+    const std::string& key, const SyntheticPerson& person, const std::string& permit_number,
+    const std::string& address_code, const std::string& name, absl::CivilDay today, bool* replayed) {
+  const std::string fingerprint =
+      absl::StrCat(person.resident_id, "/", permit_number, "/", address_code, "/", name.size(), ":", name);
   absl::MutexLock lock(&mu_);
   *replayed = false;
   if (auto it = settle_replies_.find(key); it != settle_replies_.end()) {
     if (it->second.fingerprint != fingerprint) {
-      return absl::AlreadyExistsError(absl::StrCat("request_key: \"", key, "\" was used for another request"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("request_key: \"", key, "\" was used for another request"));
     }
     *replayed = true;
     return it->second.answer;
@@ -214,7 +216,8 @@ absl::StatusOr<HouseholdRegistration> MockMobilityRecords::SettleIn(const std::s
         absl::StrCat("address_code: \"", address_code, "\" is not a county of ", CityName(city_)));
   }
   if (RegistrationLocked(person).has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("the person is registered in ", CityName(city_), " already"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the person is registered in ", CityName(city_), " already"));
   }
   HouseholdRegistration registration;
   registration.city = city_;
@@ -231,10 +234,8 @@ absl::StatusOr<HouseholdRegistration> MockMobilityRecords::SettleIn(const std::s
 
 // --- Pension transfer.
 
-absl::StatusOr<adapters::PensionApplication> MockMobilityRecords::ApplyPensionTransfer(const std::string& key,
-                                                                                       const SyntheticPerson& person,
-                                                                                       City origin,
-                                                                                       absl::CivilDay today) {
+absl::StatusOr<adapters::PensionApplication> MockMobilityRecords::ApplyPensionTransfer(
+    const std::string& key, const SyntheticPerson& person, City origin, absl::CivilDay today) {
   const std::string fingerprint = absl::StrCat(person.resident_id, "/", origin);
   absl::MutexLock lock(&mu_);
   if (auto replay = Replay(apply_replies_, key, fingerprint)) return *std::move(replay);
@@ -247,10 +248,9 @@ absl::StatusOr<adapters::PensionApplication> MockMobilityRecords::ApplyPensionTr
   return application;
 }
 
-absl::StatusOr<adapters::ContactLetter> MockMobilityRecords::IssueContactLetter(const std::string& key,
-                                                                               const SyntheticPerson& person,
-                                                                               const std::string& application_number,
-                                                                               absl::CivilDay today) {
+absl::StatusOr<adapters::ContactLetter> MockMobilityRecords::IssueContactLetter(
+    const std::string& key, const SyntheticPerson& person, const std::string& application_number,
+    absl::CivilDay today) {
   const std::string fingerprint = absl::StrCat(person.resident_id, "/", application_number);
   absl::MutexLock lock(&mu_);
   if (auto replay = Replay(letter_replies_, key, fingerprint)) return *std::move(replay);
@@ -267,7 +267,8 @@ absl::StatusOr<adapters::ContactLetter> MockMobilityRecords::IssueContactLetter(
 }
 
 absl::StatusOr<adapters::PreparedTransferOut> MockMobilityRecords::PreparePensionTransferOut(
-    const std::string& key, const SyntheticPerson& person, City destination, const std::string& letter_number) {
+    const std::string& key, const SyntheticPerson& person, City destination,
+    const std::string& letter_number) {
   const std::string fingerprint = absl::StrCat(person.resident_id, "/", destination, "/", letter_number);
   absl::MutexLock lock(&mu_);
   if (auto replay = Replay(prepare_replies_, key, fingerprint)) return *std::move(replay);
@@ -310,9 +311,10 @@ absl::StatusOr<adapters::TransferOutCompletion> MockMobilityRecords::CompletePen
   const transfers::PensionFunds funds = transfers::ComputePensionFunds(entries);
   if (entries.empty() || funds.personal_contributions_fen != personal_account_fen ||
       funds.pooled_fund_fen != pooled_fund_fen) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the funds to transfer (", personal_account_fen, " + ", pooled_fund_fen, " fen) are not the person's funds in ",
-        CityName(city_), " (", funds.personal_contributions_fen, " + ", funds.pooled_fund_fen, " fen)"));
+    return absl::FailedPreconditionError(absl::StrCat("the funds to transfer (", personal_account_fen, " + ",
+                                                      pooled_fund_fen, " fen) are not the person's funds in ",
+                                                      CityName(city_), " (", funds.personal_contributions_fen,
+                                                      " + ", funds.pooled_fund_fen, " fen)"));
   }
   pension_ended_.insert(person.resident_id);
   merged_.erase(person.resident_id);
@@ -322,7 +324,8 @@ absl::StatusOr<adapters::TransferOutCompletion> MockMobilityRecords::CompletePen
   return completion;
 }
 
-std::vector<ContributionMonth> MockMobilityRecords::MonthsOf(const adapters::PensionTransferSheet& sheet) const {
+std::vector<ContributionMonth> MockMobilityRecords::MonthsOf(
+    const adapters::PensionTransferSheet& sheet) const {
   std::vector<ContributionMonth> months;
   for (const social::v1::ContributionEntry& e : sheet.months) {
     ContributionMonth m;
@@ -349,12 +352,9 @@ absl::StatusOr<adapters::TransferInConfirmation> MockMobilityRecords::ConfirmPen
     return absl::FailedPreconditionError(
         absl::StrCat(CityName(city_), " holds no application ", application_number, " of this person"));
   }
+  // The personal account is the origin's balance, taken in full: not compared with the months.
   absl::Status checked = transfers::CheckSheet(sheet);
   if (!checked.ok()) return checked;
-  const transfers::PensionFunds funds = transfers::ComputePensionFunds(sheet.months);
-  if (funds.personal_contributions_fen != sheet.personal_account_fen) {
-    return absl::FailedPreconditionError("the personal account does not match the sheet's personal amounts");
-  }
   std::vector<ContributionMonth> held = PensionMonthsLocked(person);
   std::vector<ContributionMonth> incoming = MonthsOf(sheet);
   for (const ContributionMonth& in : incoming) {

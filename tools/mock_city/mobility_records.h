@@ -65,25 +65,31 @@ class MockMobilityRecords {
 
   // INVALID_ARGUMENT "address_code: ..." if not a county code of this city; FAILED_PRECONDITION if
   // the person is registered here.
-  absl::StatusOr<adapters::MoveInPermit> IssueMoveInPermit(const std::string& key, const SyntheticPerson& person,
-                                                           City origin, const std::string& address_code,
+  absl::StatusOr<adapters::MoveInPermit> IssueMoveInPermit(const std::string& key,
+                                                           const SyntheticPerson& person, City origin,
+                                                           const std::string& address_code,
                                                            absl::CivilDay today);
   // NOT_FOUND if the person is not registered here; FAILED_PRECONDITION if the permit expired.
   absl::StatusOr<adapters::MoveOutRecord> RecordMoveOut(const std::string& key, const SyntheticPerson& person,
                                                         City destination, const std::string& permit_number,
-                                                        absl::CivilDay permit_valid_until, absl::CivilDay today);
-  // FAILED_PRECONDITION if this city issued no such permit for the person, or the person is
-  // registered here already (under another request).
+                                                        absl::CivilDay permit_valid_until,
+                                                        absl::CivilDay today);
+  // `name` is the person's name as the request gives it (UTF-8, decoded from the city's text
+  // encoding); like every field of the request, it is part of what a repeated `key` must repeat
+  // (ALREADY_EXISTS otherwise). FAILED_PRECONDITION if this city issued no such permit for the
+  // person, or the person is registered here already (under another request).
   absl::StatusOr<HouseholdRegistration> SettleIn(const std::string& key, const SyntheticPerson& person,
-                                                 const std::string& permit_number, const std::string& address_code,
+                                                 const std::string& permit_number,
+                                                 const std::string& address_code, const std::string& name,
                                                  absl::CivilDay today, bool* replayed);
 
   // --- Pension transfer.
 
   absl::StatusOr<adapters::PensionApplication> ApplyPensionTransfer(const std::string& key,
-                                                                    const SyntheticPerson& person, City origin,
-                                                                    absl::CivilDay today);
-  absl::StatusOr<adapters::ContactLetter> IssueContactLetter(const std::string& key, const SyntheticPerson& person,
+                                                                    const SyntheticPerson& person,
+                                                                    City origin, absl::CivilDay today);
+  absl::StatusOr<adapters::ContactLetter> IssueContactLetter(const std::string& key,
+                                                             const SyntheticPerson& person,
                                                              const std::string& application_number,
                                                              absl::CivilDay today);
   // NOT_FOUND if no pension months here; FAILED_PRECONDITION if the person still contributes here
@@ -94,13 +100,18 @@ class MockMobilityRecords {
                                                                           const std::string& letter_number);
   // FAILED_PRECONDITION if the funds are not (any more) the person's funds here.
   absl::StatusOr<adapters::TransferOutCompletion> CompletePensionTransferOut(
-      const std::string& key, const SyntheticPerson& person, City destination, const std::string& letter_number,
-      int64_t personal_account_fen, int64_t pooled_fund_fen, absl::CivilDay today);
-  // FAILED_PRECONDITION if no such application, or the sheet does not check out
-  // (transfers::CheckSheet), or a merged month is already held here.
+      const std::string& key, const SyntheticPerson& person, City destination,
+      const std::string& letter_number, int64_t personal_account_fen, int64_t pooled_fund_fen,
+      absl::CivilDay today);
+  // Takes the sheet's personal-account balance in full, as the contract says: it is the origin's
+  // figure and need not equal the sum of the monthly personal amounts (a real city's balance earns
+  // interest). (This mock keeps no balance besides the months: it shows the merged months, and so
+  // later answers the sum of their personal amounts as the account.) FAILED_PRECONDITION if no such
+  // application, or the sheet does not check out (transfers::CheckSheet: years, the pooled fund
+  // exactly, a personal account not negative), or a merged month is already held here.
   absl::StatusOr<adapters::TransferInConfirmation> ConfirmPensionTransferIn(
-      const std::string& key, const SyntheticPerson& person, const std::string& application_number, City origin,
-      const adapters::PensionTransferSheet& sheet, absl::CivilDay today);
+      const std::string& key, const SyntheticPerson& person, const std::string& application_number,
+      City origin, const adapters::PensionTransferSheet& sheet, absl::CivilDay today);
 
   // The pension months of a sheet, as this city's ContributionMonths (kind "110").
   std::vector<ContributionMonth> MonthsOf(const adapters::PensionTransferSheet& sheet) const;

@@ -42,7 +42,8 @@ grpc::Status MockCityBackend::ReadCity(absl::string_view field, const std::strin
   return grpc::Status::OK;
 }
 
-grpc::Status MockCityBackend::WriteSheet(const adapters::PensionTransferSheet& sheet, const std::string& resident_id,
+grpc::Status MockCityBackend::WriteSheet(const adapters::PensionTransferSheet& sheet,
+                                         const std::string& resident_id,
                                          backend::PensionTransferSheet* out) const {
   const config::v1::MoneyFormat money = dialect_->money_format();
   std::string kind;
@@ -88,7 +89,8 @@ grpc::Status MockCityBackend::ReadSheet(const backend::PensionTransferSheet& in,
   for (int i = 0; i < in.months_size(); ++i) {
     const backend::MonthlyContribution& m = in.months(i);
     const std::string field = absl::StrCat("sheet.months[", i, "].");
-    const std::string* national = dialect_->table(CodeTableKind::kContributionKinds).ToNational(m.kind_code());
+    const std::string* national =
+        dialect_->table(CodeTableKind::kContributionKinds).ToNational(m.kind_code());
     if (national == nullptr || *national != "110") {
       return Invalid(field + "kind_code", "is not this city's pension code");
     }
@@ -124,8 +126,9 @@ grpc::ServerUnaryReactor* MockCityBackend::IssueMoveInPermit(grpc::CallbackServe
   City origin = City::CITY_UNSPECIFIED;
   if (status.ok()) status = ReadCity("origin_city_code", request->origin_city_code(), &origin);
   if (!status.ok()) return Done(context, status);
-  absl::StatusOr<adapters::MoveInPermit> permit = mobility_->IssueMoveInPermit(
-      request->request_key(), *person, origin, request->address_code(), identity::ChinaCivilDay(clock_.Now()));
+  absl::StatusOr<adapters::MoveInPermit> permit =
+      mobility_->IssueMoveInPermit(request->request_key(), *person, origin, request->address_code(),
+                                   identity::ChinaCivilDay(clock_.Now()));
   if (!permit.ok()) return Done(context, FromRecords(permit.status()));
   response->set_permit_number(permit->permit_number);
   response->set_issued_on(dialect_->date_format().FormatDate(permit->issued_on));
@@ -147,8 +150,8 @@ grpc::ServerUnaryReactor* MockCityBackend::RecordMoveOut(grpc::CallbackServerCon
   if (status.ok()) status = ReadDate("permit_valid_until", request->permit_valid_until(), &valid_until);
   if (!status.ok()) return Done(context, status);
   absl::StatusOr<adapters::MoveOutRecord> record =
-      mobility_->RecordMoveOut(request->request_key(), *person, destination, request->permit_number(), valid_until,
-                               identity::ChinaCivilDay(clock_.Now()));
+      mobility_->RecordMoveOut(request->request_key(), *person, destination, request->permit_number(),
+                               valid_until, identity::ChinaCivilDay(clock_.Now()));
   if (!record.ok()) return Done(context, FromRecords(record.status()));
   response->set_previous_address_code(record->previous_address_code);
   response->set_moved_out_on(dialect_->date_format().FormatDate(record->moved_out_on));
@@ -163,20 +166,21 @@ grpc::ServerUnaryReactor* MockCityBackend::SettleIn(grpc::CallbackServerContext*
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
   if (status.ok() && request->permit_number().empty()) status = Invalid("permit_number", "is required");
-  if (status.ok()) {
-    absl::StatusOr<std::string> name = adapters::DecodeText(request->name(), dialect_->text_encoding());
-    if (!name.ok() || name->empty()) status = Invalid("name", "is not a name in this city's text encoding");
+  absl::StatusOr<std::string> name = adapters::DecodeText(request->name(), dialect_->text_encoding());
+  if (status.ok() && (!name.ok() || name->empty())) {
+    status = Invalid("name", "is not a name in this city's text encoding");
   }
   if (!status.ok()) return Done(context, status);
   bool replayed = false;
   absl::StatusOr<HouseholdRegistration> registration =
       mobility_->SettleIn(request->request_key(), *person, request->permit_number(), request->address_code(),
-                          identity::ChinaCivilDay(clock_.Now()), &replayed);
+                          *name, identity::ChinaCivilDay(clock_.Now()), &replayed);
   if (!registration.ok()) return Done(context, FromRecords(registration.status()));
   backend::GetHouseholdRegistrationResponse* out = response->mutable_registration();
   std::string relation, type;
   status = LocalCode(CodeTableKind::kRelations, registration->relation_code, &relation);
-  if (status.ok()) status = LocalCode(CodeTableKind::kHouseholdTypes, registration->household_type_code, &type);
+  if (status.ok())
+    status = LocalCode(CodeTableKind::kHouseholdTypes, registration->household_type_code, &type);
   if (!status.ok()) return Done(context, status);
   out->set_resident_id(request->resident_id());
   out->set_name(request->name());
@@ -191,9 +195,9 @@ grpc::ServerUnaryReactor* MockCityBackend::SettleIn(grpc::CallbackServerContext*
 
 // --- Pension transfer.
 
-grpc::ServerUnaryReactor* MockCityBackend::ApplyPensionTransfer(grpc::CallbackServerContext* context,
-                                                                const backend::ApplyPensionTransferRequest* request,
-                                                                backend::ApplyPensionTransferResponse* response) {
+grpc::ServerUnaryReactor* MockCityBackend::ApplyPensionTransfer(
+    grpc::CallbackServerContext* context, const backend::ApplyPensionTransferRequest* request,
+    backend::ApplyPensionTransferResponse* response) {
   INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
@@ -209,13 +213,14 @@ grpc::ServerUnaryReactor* MockCityBackend::ApplyPensionTransfer(grpc::CallbackSe
   return Done(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* MockCityBackend::IssueContactLetter(grpc::CallbackServerContext* context,
-                                                              const backend::IssueContactLetterRequest* request,
-                                                              backend::IssueContactLetterResponse* response) {
+grpc::ServerUnaryReactor* MockCityBackend::IssueContactLetter(
+    grpc::CallbackServerContext* context, const backend::IssueContactLetterRequest* request,
+    backend::IssueContactLetterResponse* response) {
   INTEROP_MOCK_CITY_FAULT_CHECK(fault_gate_, context);
   const SyntheticPerson* person = nullptr;
   grpc::Status status = MobilityLookup(request->request_key(), request->resident_id(), &person);
-  if (status.ok() && request->application_number().empty()) status = Invalid("application_number", "is required");
+  if (status.ok() && request->application_number().empty())
+    status = Invalid("application_number", "is required");
   if (!status.ok()) return Done(context, status);
   absl::StatusOr<adapters::ContactLetter> letter = mobility_->IssueContactLetter(
       request->request_key(), *person, request->application_number(), identity::ChinaCivilDay(clock_.Now()));
@@ -258,9 +263,9 @@ grpc::ServerUnaryReactor* MockCityBackend::CompletePensionTransferOut(
   if (status.ok()) status = ReadMoney("personal_account", request->personal_account(), &personal);
   if (status.ok()) status = ReadMoney("pooled_fund", request->pooled_fund(), &pooled);
   if (!status.ok()) return Done(context, status);
-  absl::StatusOr<adapters::TransferOutCompletion> completion =
-      mobility_->CompletePensionTransferOut(request->request_key(), *person, destination, request->letter_number(),
-                                            personal, pooled, identity::ChinaCivilDay(clock_.Now()));
+  absl::StatusOr<adapters::TransferOutCompletion> completion = mobility_->CompletePensionTransferOut(
+      request->request_key(), *person, destination, request->letter_number(), personal, pooled,
+      identity::ChinaCivilDay(clock_.Now()));
   if (!completion.ok()) return Done(context, FromRecords(completion.status()));
   response->set_ended_on(dialect_->date_format().FormatDate(completion->ended_on));
   response->set_replayed(completion->replayed);
@@ -276,12 +281,13 @@ grpc::ServerUnaryReactor* MockCityBackend::ConfirmPensionTransferIn(
   City origin = City::CITY_UNSPECIFIED;
   adapters::PensionTransferSheet sheet;
   if (status.ok()) status = ReadCity("origin_city_code", request->origin_city_code(), &origin);
-  if (status.ok() && request->application_number().empty()) status = Invalid("application_number", "is required");
+  if (status.ok() && request->application_number().empty())
+    status = Invalid("application_number", "is required");
   if (status.ok()) status = ReadSheet(request->sheet(), &sheet);
   if (!status.ok()) return Done(context, status);
   absl::StatusOr<adapters::TransferInConfirmation> confirmation =
-      mobility_->ConfirmPensionTransferIn(request->request_key(), *person, request->application_number(), origin,
-                                          sheet, identity::ChinaCivilDay(clock_.Now()));
+      mobility_->ConfirmPensionTransferIn(request->request_key(), *person, request->application_number(),
+                                          origin, sheet, identity::ChinaCivilDay(clock_.Now()));
   if (!confirmation.ok()) return Done(context, FromRecords(confirmation.status()));
   response->set_confirmed_on(dialect_->date_format().FormatDate(confirmation->confirmed_on));
   response->set_applicant_notified(confirmation->applicant_notified);

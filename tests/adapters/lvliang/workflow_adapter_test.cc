@@ -170,14 +170,16 @@ TEST_P(WorkflowOverHttpTest, MigrationIntoTheCityIsAppliedOncePerKey) {
   const City origin = person->household.city;
   EXPECT_FALSE(mock.Locate(id).holds_household_registration);
 
-  absl::StatusOr<MoveInPermit> permit = Await<MoveInPermit>(
-      [&](auto done) { mock.adapter().IssueMoveInPermit("wf1/permit", id, origin, mock.county(), {}, done); });
+  absl::StatusOr<MoveInPermit> permit = Await<MoveInPermit>([&](auto done) {
+    mock.adapter().IssueMoveInPermit("wf1/permit", id, origin, mock.county(), {}, done);
+  });
   ASSERT_TRUE(permit.ok()) << permit.status();
   EXPECT_FALSE(permit->replayed);
   EXPECT_FALSE(permit->permit_number.empty());
   EXPECT_EQ(permit->valid_until, permit->issued_on + 39);  // valid 40 days
-  absl::StatusOr<MoveInPermit> again = Await<MoveInPermit>(
-      [&](auto done) { mock.adapter().IssueMoveInPermit("wf1/permit", id, origin, mock.county(), {}, done); });
+  absl::StatusOr<MoveInPermit> again = Await<MoveInPermit>([&](auto done) {
+    mock.adapter().IssueMoveInPermit("wf1/permit", id, origin, mock.county(), {}, done);
+  });
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed);
   EXPECT_EQ(again->permit_number, permit->permit_number);
@@ -199,10 +201,10 @@ TEST_P(WorkflowOverHttpTest, MigrationIntoTheCityIsAppliedOncePerKey) {
   }
 
   // Settling in on a permit this city did not issue is refused; on its own, the person is registered.
-  absl::Status no_permit = Await<SettleInResult>([&](auto done) {
-                             mock.adapter().SettleIn("wf1/settle0", id, "ZR-none", mock.county(), person->name, {},
-                                                     done);
-                           }).status();
+  absl::Status no_permit =
+      Await<SettleInResult>([&](auto done) {
+        mock.adapter().SettleIn("wf1/settle0", id, "ZR-none", mock.county(), person->name, {}, done);
+      }).status();
   EXPECT_EQ(no_permit.code(), absl::StatusCode::kFailedPrecondition) << no_permit;
   EXPECT_THAT(no_permit.message(), HasSubstr(absl::StrCat("city ", mock.name(), " refused the settling-in")));
   absl::StatusOr<SettleInResult> settled = Await<SettleInResult>([&](auto done) {
@@ -230,9 +232,10 @@ TEST_P(WorkflowOverHttpTest, MigrationIntoTheCityIsAppliedOncePerKey) {
   EXPECT_EQ(record->address_code(), mock.county());
   EXPECT_EQ(record->household_number(), settled->registration.household_number());
   // A second permit for a person registered here now is refused.
-  absl::Status registered = Await<MoveInPermit>([&](auto done) {
-                              mock.adapter().IssueMoveInPermit("wf2/permit", id, origin, mock.county(), {}, done);
-                            }).status();
+  absl::Status registered =
+      Await<MoveInPermit>([&](auto done) {
+        mock.adapter().IssueMoveInPermit("wf2/permit", id, origin, mock.county(), {}, done);
+      }).status();
   EXPECT_EQ(registered.code(), absl::StatusCode::kFailedPrecondition) << registered;
   EXPECT_THAT(registered.message(), HasSubstr(absl::StrCat("city ", mock.name())));
 }
@@ -247,22 +250,25 @@ TEST_P(WorkflowOverHttpTest, MigrationOutOfTheCityIsAppliedOncePerKey) {
   const City destination = here == City::CITY_TAIYUAN ? City::CITY_JINZHONG : City::CITY_TAIYUAN;
   const absl::CivilDay today = identity::ChinaCivilDay(absl::Now());
 
-  absl::Status expired = Await<MoveOutRecord>([&](auto done) {
-                           mock.adapter().RecordMoveOut("wf3/out0", id, destination, "ZR1", today - 1, {}, done);
-                         }).status();
+  absl::Status expired =
+      Await<MoveOutRecord>([&](auto done) {
+        mock.adapter().RecordMoveOut("wf3/out0", id, destination, "ZR1", today - 1, {}, done);
+      }).status();
   EXPECT_EQ(expired.code(), absl::StatusCode::kFailedPrecondition) << expired;
   EXPECT_THAT(expired.message(), HasSubstr(absl::StrCat("city ", mock.name(), " refused")));
   EXPECT_THAT(expired.message(), HasSubstr("expired"));
   EXPECT_TRUE(mock.Locate(id).holds_household_registration);
 
-  absl::StatusOr<MoveOutRecord> moved = Await<MoveOutRecord>(
-      [&](auto done) { mock.adapter().RecordMoveOut("wf3/out", id, destination, "ZR1", today + 39, {}, done); });
+  absl::StatusOr<MoveOutRecord> moved = Await<MoveOutRecord>([&](auto done) {
+    mock.adapter().RecordMoveOut("wf3/out", id, destination, "ZR1", today + 39, {}, done);
+  });
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_FALSE(moved->replayed);
   EXPECT_EQ(moved->previous_address_code, person->household.address_code);
   EXPECT_EQ(moved->moved_out_on, today);
-  absl::StatusOr<MoveOutRecord> again = Await<MoveOutRecord>(
-      [&](auto done) { mock.adapter().RecordMoveOut("wf3/out", id, destination, "ZR1", today + 39, {}, done); });
+  absl::StatusOr<MoveOutRecord> again = Await<MoveOutRecord>([&](auto done) {
+    mock.adapter().RecordMoveOut("wf3/out", id, destination, "ZR1", today + 39, {}, done);
+  });
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->replayed);
   EXPECT_EQ(again->previous_address_code, person->household.address_code);
@@ -278,13 +284,15 @@ TEST_P(WorkflowOverHttpTest, MigrationOutOfTheCityIsAppliedOncePerKey) {
                         mock.adapter().RecordMoveOut("wf4/out", id, destination, "ZR2", today + 39, {}, done);
                       }).status();
   EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound) << gone;
-  EXPECT_EQ(gone.message(), absl::StrCat("city ", mock.name(), " holds no household registration for this person"));
+  EXPECT_EQ(gone.message(),
+            absl::StrCat("city ", mock.name(), " holds no household registration for this person"));
   // A person the population does not know (a valid number of Beijing's Dongcheng district).
-  const std::string stranger = std::string("11010119900307123") + identity::ComputeCheckCharacter("11010119900307123");
-  absl::Status unknown = Await<MoveOutRecord>([&](auto done) {
-                           mock.adapter().RecordMoveOut("wf5/out", stranger, destination, "ZR2", today + 39, {},
-                                                        done);
-                         }).status();
+  const std::string stranger =
+      std::string("11010119900307123") + identity::ComputeCheckCharacter("11010119900307123");
+  absl::Status unknown =
+      Await<MoveOutRecord>([&](auto done) {
+        mock.adapter().RecordMoveOut("wf5/out", stranger, destination, "ZR2", today + 39, {}, done);
+      }).status();
   EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound) << unknown;
 }
 
@@ -302,8 +310,9 @@ TEST_P(WorkflowOverHttpTest, PensionTransferOutOfTheCityMovesItsMonthsOnce) {
   const std::vector<social::v1::ContributionEntry> history = mock.PensionMonths(id);
   ASSERT_FALSE(history.empty());
 
-  absl::StatusOr<PreparedTransferOut> prepared = Await<PreparedTransferOut>(
-      [&](auto done) { mock.adapter().PreparePensionTransferOut("wf6/prepare", id, destination, "LX1", {}, done); });
+  absl::StatusOr<PreparedTransferOut> prepared = Await<PreparedTransferOut>([&](auto done) {
+    mock.adapter().PreparePensionTransferOut("wf6/prepare", id, destination, "LX1", {}, done);
+  });
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   EXPECT_FALSE(prepared->replayed);
   const PensionTransferSheet& sheet = prepared->sheet;
@@ -314,8 +323,9 @@ TEST_P(WorkflowOverHttpTest, PensionTransferOutOfTheCityMovesItsMonthsOnce) {
   EXPECT_EQ(sheet.personal_account_fen, funds.personal_contributions_fen);
   EXPECT_EQ(sheet.pooled_fund_fen, funds.pooled_fund_fen);
   EXPECT_EQ(static_cast<int>(sheet.months.size()), funds.months);
-  absl::StatusOr<PreparedTransferOut> prepared_again = Await<PreparedTransferOut>(
-      [&](auto done) { mock.adapter().PreparePensionTransferOut("wf6/prepare", id, destination, "LX1", {}, done); });
+  absl::StatusOr<PreparedTransferOut> prepared_again = Await<PreparedTransferOut>([&](auto done) {
+    mock.adapter().PreparePensionTransferOut("wf6/prepare", id, destination, "LX1", {}, done);
+  });
   ASSERT_TRUE(prepared_again.ok()) << prepared_again.status();
   EXPECT_TRUE(prepared_again->replayed);
   EXPECT_EQ(prepared_again->sheet.pooled_fund_fen, sheet.pooled_fund_fen);
@@ -331,24 +341,25 @@ TEST_P(WorkflowOverHttpTest, PensionTransferOutOfTheCityMovesItsMonthsOnce) {
   EXPECT_EQ(mock.PensionMonths(id).size(), history.size());
 
   absl::StatusOr<TransferOutCompletion> completed = Await<TransferOutCompletion>([&](auto done) {
-    mock.adapter().CompletePensionTransferOut("wf6/complete", id, destination, "LX1", sheet.personal_account_fen,
-                                              sheet.pooled_fund_fen, {}, done);
+    mock.adapter().CompletePensionTransferOut("wf6/complete", id, destination, "LX1",
+                                              sheet.personal_account_fen, sheet.pooled_fund_fen, {}, done);
   });
   ASSERT_TRUE(completed.ok()) << completed.status();
   EXPECT_FALSE(completed->replayed);
   EXPECT_EQ(completed->ended_on, identity::ChinaCivilDay(absl::Now()));
   EXPECT_TRUE(mock.PensionMonths(id).empty());  // the months (and so the funds) left
   absl::StatusOr<TransferOutCompletion> completed_again = Await<TransferOutCompletion>([&](auto done) {
-    mock.adapter().CompletePensionTransferOut("wf6/complete", id, destination, "LX1", sheet.personal_account_fen,
-                                              sheet.pooled_fund_fen, {}, done);
+    mock.adapter().CompletePensionTransferOut("wf6/complete", id, destination, "LX1",
+                                              sheet.personal_account_fen, sheet.pooled_fund_fen, {}, done);
   });
   ASSERT_TRUE(completed_again.ok()) << completed_again.status();
   EXPECT_TRUE(completed_again->replayed);
 
   // The relationship has moved away: a new transfer out is refused.
-  absl::Status moved = Await<PreparedTransferOut>([&](auto done) {
-                         mock.adapter().PreparePensionTransferOut("wf7/prepare", id, destination, "LX2", {}, done);
-                       }).status();
+  absl::Status moved =
+      Await<PreparedTransferOut>([&](auto done) {
+        mock.adapter().PreparePensionTransferOut("wf7/prepare", id, destination, "LX2", {}, done);
+      }).status();
   EXPECT_EQ(moved.code(), absl::StatusCode::kFailedPrecondition) << moved;
   EXPECT_THAT(moved.message(), HasSubstr("moved away"));
 }
@@ -396,23 +407,25 @@ TEST_P(WorkflowOverHttpTest, PensionTransferIntoTheCityMergesTheSheetOnce) {
   ASSERT_TRUE(letter.ok()) << letter.status();
   EXPECT_FALSE(letter->letter_number.empty());
   EXPECT_TRUE(Await<ContactLetter>([&](auto done) {
-                mock.adapter().IssueContactLetter("wf8/letter", id, application->application_number, {}, done);
+                mock.adapter().IssueContactLetter("wf8/letter", id, application->application_number, {},
+                                                  done);
               })->replayed);
 
-  // A sheet whose personal account does not match its months is refused.
+  // A sheet whose pooled fund is not the one its months give is refused. (Its personal account is
+  // the origin's balance, taken in full: not checked against the months.)
   PensionTransferSheet bad = sheet;
-  bad.personal_account_fen += 1;
+  bad.pooled_fund_fen += 1;
   absl::Status refused = Await<TransferInConfirmation>([&](auto done) {
-                           mock.adapter().ConfirmPensionTransferIn("wf8/confirm0", id, application->application_number,
-                                                                   origin, bad, {}, done);
+                           mock.adapter().ConfirmPensionTransferIn(
+                               "wf8/confirm0", id, application->application_number, origin, bad, {}, done);
                          }).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_THAT(refused.message(), HasSubstr(absl::StrCat("city ", mock.name(), " refused the transfer in")));
   EXPECT_TRUE(mock.PensionMonths(id).empty());
 
   absl::StatusOr<TransferInConfirmation> confirmed = Await<TransferInConfirmation>([&](auto done) {
-    mock.adapter().ConfirmPensionTransferIn("wf8/confirm", id, application->application_number, origin, sheet, {},
-                                            done);
+    mock.adapter().ConfirmPensionTransferIn("wf8/confirm", id, application->application_number, origin, sheet,
+                                            {}, done);
   });
   ASSERT_TRUE(confirmed.ok()) << confirmed.status();
   EXPECT_FALSE(confirmed->replayed);
@@ -420,20 +433,21 @@ TEST_P(WorkflowOverHttpTest, PensionTransferIntoTheCityMergesTheSheetOnce) {
   // Merged: the months and so the funds are here now, once.
   std::vector<social::v1::ContributionEntry> merged = mock.PensionMonths(id);
   ASSERT_EQ(merged.size(), sheet.months.size());
-  EXPECT_EQ(transfers::ComputePensionFunds(merged).personal_contributions_fen, funds.personal_contributions_fen);
+  EXPECT_EQ(transfers::ComputePensionFunds(merged).personal_contributions_fen,
+            funds.personal_contributions_fen);
   EXPECT_EQ(transfers::ComputePensionFunds(merged).pooled_fund_fen, funds.pooled_fund_fen);
   EXPECT_TRUE(mock.Locate(id).holds_contribution_history);
   absl::StatusOr<TransferInConfirmation> confirmed_again = Await<TransferInConfirmation>([&](auto done) {
-    mock.adapter().ConfirmPensionTransferIn("wf8/confirm", id, application->application_number, origin, sheet, {},
-                                            done);
+    mock.adapter().ConfirmPensionTransferIn("wf8/confirm", id, application->application_number, origin, sheet,
+                                            {}, done);
   });
   ASSERT_TRUE(confirmed_again.ok()) << confirmed_again.status();
   EXPECT_TRUE(confirmed_again->replayed);
   EXPECT_EQ(mock.PensionMonths(id).size(), sheet.months.size());
   // The same key with another sheet.
   absl::Status reused = Await<TransferInConfirmation>([&](auto done) {
-                          mock.adapter().ConfirmPensionTransferIn("wf8/confirm", id, application->application_number,
-                                                                  origin, bad, {}, done);
+                          mock.adapter().ConfirmPensionTransferIn(
+                              "wf8/confirm", id, application->application_number, origin, bad, {}, done);
                         }).status();
   EXPECT_EQ(reused.code(), absl::StatusCode::kAlreadyExists) << reused;
 }
@@ -448,8 +462,11 @@ TEST_P(WorkflowOverHttpTest, RequestsThatCannotBeCarriedAreRefusedWithoutACall) 
   EXPECT_THAT(status.message(), HasSubstr("request_key"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Dialects, WorkflowOverHttpTest, ::testing::Values(City::CITY_LVLIANG, City::CITY_XINZHOU),
-                         [](const ::testing::TestParamInfo<City>& info) { return std::string(CityName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Dialects, WorkflowOverHttpTest,
+                         ::testing::Values(City::CITY_LVLIANG, City::CITY_XINZHOU),
+                         [](const ::testing::TestParamInfo<City>& info) {
+                           return std::string(CityName(info.param));
+                         });
 
 }  // namespace
 }  // namespace interop::adapters::lvliang

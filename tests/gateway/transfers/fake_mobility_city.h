@@ -112,12 +112,12 @@ class FakeMobilityCity final : public adapters::CityAdapter {
     done(Count("move_out", records_.RecordMoveOut(key, Person(id), destination, permit, until, kFakeToday)));
   }
   void SettleIn(const std::string& key, const std::string& id, const std::string& permit,
-                const std::string& address, const std::string&, const CallOptions&,
+                const std::string& address, const std::string& name, const CallOptions&,
                 Callback<adapters::SettleInResult> done) override {
     if (absl::Status fault = Fault("settle_in"); !fault.ok()) return done(fault);
     bool replayed = false;
     absl::StatusOr<mock_city::HouseholdRegistration> r =
-        records_.SettleIn(key, Person(id), permit, address, kFakeToday, &replayed);
+        records_.SettleIn(key, Person(id), permit, address, name, kFakeToday, &replayed);
     if (!r.ok()) return done(r.status());
     adapters::SettleInResult result;
     result.registration.set_address_code(r->address_code);

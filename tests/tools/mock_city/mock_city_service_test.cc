@@ -335,5 +335,87 @@ TEST(MockCityContributionsTest, TheWireIsOrderedByTheCitysOwnKindCodes) {
   EXPECT_THAT(reply.months(0).wage_base(), ::testing::MatchesRegex("[0-9]+\\.[0-9]{2}"));
 }
 
+// --- Household migration and pension transfer, through the adapter: the contract's
+// (protos/interop/citybackend/v1/city_backend.proto) idempotency and checks.
+
+TEST(MockCityMobilityTest, SettleInKeyReusedWithAnotherNameIsAlreadyExists) {
+  MockCity taiyuan(City::CITY_TAIYUAN);
+  const std::vector<const SyntheticPerson*> movers =
+      Sample([](const SyntheticPerson& p) { return p.household.city == City::CITY_JINZHONG; }, 1);
+  ASSERT_EQ(movers.size(), 1u);
+  const SyntheticPerson& p = *movers[0];
+  absl::StatusOr<adapters::MoveInPermit> permit = Await<adapters::MoveInPermit>([&](auto done) {
+    taiyuan.adapter().IssueMoveInPermit("wf-name/permit", p.resident_id, City::CITY_JINZHONG, "140105", {},
+                                        done);
+  });
+  ASSERT_TRUE(permit.ok()) << permit.status();
+  auto settle = [&](const std::string& name) {
+    return Await<adapters::SettleInResult>([&](auto done) {
+      taiyuan.adapter().SettleIn("wf-name/settle", p.resident_id, permit->permit_number, "140105", name, {},
+                                 done);
+    });
+  };
+  absl::StatusOr<adapters::SettleInResult> settled = settle(p.name);
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_FALSE(settled->replayed);
+
+  absl::StatusOr<adapters::SettleInResult> renamed = settle(p.name + "明");
+  EXPECT_EQ(renamed.status().code(), absl::StatusCode::kAlreadyExists) << renamed.status();
+  EXPECT_THAT(std::string(renamed.status().message()), HasSubstr("wf-name/settle"));
+
+  absl::StatusOr<adapters::SettleInResult> again = settle(p.name);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+}
+
+TEST(MockCityMobilityTest, ConfirmTransferInTakesThePersonalAccountBalanceInFull) {
+  MockCity jinzhong(City::CITY_JINZHONG);
+  MockCity taiyuan(City::CITY_TAIYUAN);
+  const std::vector<const SyntheticPerson*> paid = Sample(
+      [](const SyntheticPerson& p) {
+        return p.employment.size() == 1 && p.employment[0].city == City::CITY_JINZHONG &&
+               p.employment[0].last_month < absl::CivilMonth(2026, 1);
+      },
+      1);
+  ASSERT_EQ(paid.size(), 1u);
+  const std::string id = paid[0]->resident_id;
+  absl::StatusOr<adapters::PensionApplication> application =
+      Await<adapters::PensionApplication>([&](auto done) {
+        taiyuan.adapter().ApplyPensionTransfer("wf-p/apply", id, City::CITY_JINZHONG, {}, done);
+      });
+  ASSERT_TRUE(application.ok()) << application.status();
+  absl::StatusOr<adapters::ContactLetter> letter = Await<adapters::ContactLetter>([&](auto done) {
+    taiyuan.adapter().IssueContactLetter("wf-p/letter", id, application->application_number, {}, done);
+  });
+  ASSERT_TRUE(letter.ok()) << letter.status();
+  absl::StatusOr<adapters::PreparedTransferOut> prepared =
+      Await<adapters::PreparedTransferOut>([&](auto done) {
+        jinzhong.adapter().PreparePensionTransferOut("wf-p/prepare", id, City::CITY_TAIYUAN,
+                                                     letter->letter_number, {}, done);
+      });
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  ASSERT_FALSE(prepared->sheet.months.empty());
+  auto confirm = [&](const std::string& key, const adapters::PensionTransferSheet& sheet) {
+    return Await<adapters::TransferInConfirmation>([&](auto done) {
+      taiyuan.adapter().ConfirmPensionTransferIn(key, id, application->application_number,
+                                                 City::CITY_JINZHONG, sheet, {}, done);
+    });
+  };
+
+  // Still checked: the pooled fund is a function of the months.
+  adapters::PensionTransferSheet pooled_off = prepared->sheet;
+  pooled_off.pooled_fund_fen += 1;
+  EXPECT_EQ(confirm("wf-p/confirm-pooled-off", pooled_off).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // The origin's balance, here with interest on top of the personal amounts, is taken in full.
+  adapters::PensionTransferSheet with_interest = prepared->sheet;
+  with_interest.personal_account_fen += 12345;
+  absl::StatusOr<adapters::TransferInConfirmation> confirmed = confirm("wf-p/confirm", with_interest);
+  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  EXPECT_FALSE(confirmed->replayed);
+  EXPECT_TRUE(confirmed->applicant_notified);
+}
+
 }  // namespace
 }  // namespace interop::mock_city
