@@ -45,6 +45,7 @@ absl::string_view DomainDescription(RecordDomain domain) {
 struct RecordLocator::FanOut {
   std::string resident_id;
   RecordDomain domain;
+  std::string request_id;  // of the call that asked, for the log
   std::function<void(absl::StatusOr<LocateResult>)> done;
 
   absl::Mutex mu;
@@ -76,6 +77,7 @@ void RecordLocator::Locate(const std::string& resident_id, RecordDomain domain, 
   auto fan_out = std::make_shared<FanOut>();
   fan_out->resident_id = resident_id;
   fan_out->domain = domain;
+  fan_out->request_id = options.request_id;
   fan_out->done = std::move(done);
   std::vector<City> all = cities_.Cities();
   {
@@ -128,7 +130,9 @@ void RecordLocator::FinishFanOut(const std::shared_ptr<FanOut>& fan_out) {
       std::vector<std::string> names;
       for (City city : holders) names.push_back(std::string(CityName(city)));
       LogWarning("several cities claim a record that only one city may hold",
-                 {{"domain", std::string(DomainDescription(domain))}, {"cities", absl::StrJoin(names, ",")}});
+                 {{"request_id", fan_out->request_id},
+                  {"domain", std::string(DomainDescription(domain))},
+                  {"cities", absl::StrJoin(names, ",")}});
     }
     // Remember only complete knowledge: a single holder is complete once found; a multi-city history
     // only when every city answered. "Nobody holds it" is never remembered, so a new enrolment is
@@ -150,12 +154,12 @@ void RecordLocator::FinishFanOut(const std::shared_ptr<FanOut>& fan_out) {
       names.push_back(std::string(CityName(city)));
       if (first_reason.empty()) first_reason = std::string(status.message());
     }
-    return fan_out->done(absl::UnavailableError(absl::StrCat(
-        "cannot tell which city holds the person's ", DomainDescription(fan_out->domain), ": city ",
-        absl::StrJoin(names, ", "), " did not answer (", first_reason, ")")));
+    return fan_out->done(absl::UnavailableError(
+        absl::StrCat("cannot tell which city holds the person's ", DomainDescription(fan_out->domain),
+                     ": city ", absl::StrJoin(names, ", "), " did not answer (", first_reason, ")")));
   }
-  fan_out->done(absl::NotFoundError(
-      absl::StrCat("none of the five cities holds a ", DomainDescription(fan_out->domain), " for this person")));
+  fan_out->done(absl::NotFoundError(absl::StrCat("none of the five cities holds a ",
+                                                 DomainDescription(fan_out->domain), " for this person")));
 }
 
 }  // namespace interop::router

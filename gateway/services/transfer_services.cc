@@ -58,6 +58,20 @@ absl::StatusOr<workflow::WorkflowPage> ListOwn(workflow::WorkflowEngine& engine,
   return page;
 }
 
+// The person applies in the city they move to (DESIGN: the destination issues the permit to move
+// in; the new city's bureau sends the pension contact letter), so only an organisation of the
+// destination city may start either workflow. PERMISSION_DENIED, reason NOT_THE_DESTINATION_CITY,
+// with destination_city named, before any city is asked.
+absl::Status CheckCallerIsInDestination(const GuardedCall& call, City destination) {
+  if (call.caller().city == destination) return absl::OkStatus();
+  const std::string description =
+      absl::StrCat("the workflow is started by the destination city's agency; the caller is of ",
+                   CityName(call.caller().city), ", the destination is ", CityName(destination));
+  return WithFieldViolation(Refusal(absl::StatusCode::kPermissionDenied, "NOT_THE_DESTINATION_CITY",
+                                    absl::StrCat("destination_city: ", description)),
+                            "destination_city", description);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -82,6 +96,10 @@ grpc::ServerUnaryReactor* HouseholdMigrationServiceImpl::StartHouseholdMigration
                             absl::StrCat("must be the six-digit code of a county of ", CityName(destination))));
     return reactor;
   }
+  if (absl::Status allowed = CheckCallerIsInDestination(*call, destination); !allowed.ok()) {
+    call->Finish(allowed);
+    return reactor;
+  }
   FetchFromHolder<household::v1::GetHouseholdRecordResponse>(
       deps_, call->resident_id(), router::RecordDomain::kHouseholdRegistration, call->options(),
       [call](adapters::CityAdapter& adapter, adapters::Callback<household::v1::GetHouseholdRecordResponse> done) {
@@ -102,6 +120,7 @@ grpc::ServerUnaryReactor* HouseholdMigrationServiceImpl::StartHouseholdMigration
         }
         workflow::StartWorkflowRequest start = transfers::NewHouseholdMigration(
             call->resident_id(), record->name(), origin, destination, address_code, options_.timeout);
+        start.request_id = call->options().request_id;
         work_.Schedule([this, call, response, start = std::move(start)] {
           absl::StatusOr<std::string> id = engine_.StartWorkflow(start);
           if (!id.ok()) return call->Finish(id.status());
@@ -187,6 +206,8 @@ grpc::ServerUnaryReactor* PensionTransferServiceImpl::StartPensionTransfer(
     valid = FieldError("destination_city", "is required (one of the five cities)");
   } else if (origin == destination) {
     valid = FieldError("destination_city", "is the origin city");
+  } else {
+    valid = CheckCallerIsInDestination(*call, destination);
   }
   if (!valid.ok()) {
     call->Finish(valid);
@@ -196,6 +217,7 @@ grpc::ServerUnaryReactor* PensionTransferServiceImpl::StartPensionTransfer(
   call->AddCityConsulted(destination);
   workflow::StartWorkflowRequest start =
       transfers::NewPensionTransfer(call->resident_id(), origin, destination, options_.timeout);
+  start.request_id = call->options().request_id;
   work_.Schedule([this, call, response, start = std::move(start)] {
     absl::StatusOr<std::string> id = engine_.StartWorkflow(start);
     if (!id.ok()) return call->Finish(id.status());

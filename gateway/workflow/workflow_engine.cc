@@ -201,7 +201,9 @@ absl::StatusOr<std::string> WorkflowEngine::StartWorkflow(const StartWorkflowReq
     Dispatch(*std::move(claimed));
   } else if (claimed.status().code() != absl::StatusCode::kFailedPrecondition) {  // not: a poller was faster
     LogWarning("workflow created but its first step is left to the poller",
-               {{"workflow_id", w.workflow_id}, {"error", claimed.status().ToString()}});
+               {{"request_id", request.request_id},
+                {"workflow_id", w.workflow_id},
+                {"error", claimed.status().ToString()}});
   }
   return w.workflow_id;
 }

@@ -217,6 +217,7 @@ struct StartWorkflowRequest {
   std::string data;                       // the initial data
   std::vector<OutboxMessage> outbox;      // the initial step's requests
   std::optional<absl::Duration> timeout;  // default: the definition's default_timeout
+  std::string request_id;                 // of the call that starts it, for log lines; "" if none
 };
 
 class WorkflowEngine {

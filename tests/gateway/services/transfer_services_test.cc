@@ -401,8 +401,8 @@ TEST_F(TransferServicesTest, StartHouseholdMigrationRefusals) {
   status = StartMigration(test_support::kTaiyuanHouseholdOffice, p.resident_id, City::CITY_TAIYUAN, "140105",
                           &first);
   ASSERT_TRUE(status.ok()) << Describe(status);
-  status = StartMigration(test_support::kTaiyuanHouseholdOffice, p.resident_id, City::CITY_LVLIANG, "141102",
-                          &response);
+  status = StartMigration("interop://lvliang/household-office/HO141102", p.resident_id, City::CITY_LVLIANG,
+                          "141102", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS) << Describe(status);
   EXPECT_THAT(status.error_message(), HasSubstr(first.migration().migration_id()));
   EXPECT_EQ(WorkflowCount(), 1);
@@ -461,8 +461,9 @@ TEST_F(TransferServicesTest, ListHouseholdMigrationsPagesThePersonsOwnOldestFirs
       {City::CITY_TAIYUAN, "140105"}, {City::CITY_XINZHOU, "140902"}, {City::CITY_TAIYUAN, "140106"}};
   for (const auto& [destination, address] : moves) {
     hh::StartHouseholdMigrationResponse started;
-    grpc::Status status =
-        StartMigration(test_support::kTaiyuanHouseholdOffice, p.resident_id, destination, address, &started);
+    grpc::Status status = StartMigration(destination == City::CITY_TAIYUAN ? test_support::kTaiyuanHouseholdOffice
+                                                                           : test_support::kXinzhouHouseholdOffice,
+                                         p.resident_id, destination, address, &started);
     ASSERT_TRUE(status.ok()) << Describe(status);
     ids.push_back(started.migration().migration_id());
     ASSERT_EQ(RunToEnd(ids.back()).instance.status, workflow::WorkflowStatus::kSucceeded);
@@ -754,14 +755,26 @@ TEST_F(TransferServicesTest, OnlyTheRolesAndPurposesOfThePolicyMayCall) {
   }
   EXPECT_EQ(WorkflowCount(), 0);
 
-  // The role decides, not the caller's city: a household office of a third city may start a
-  // Xinzhou -> Taiyuan migration, a Lvliang bureau a Xinzhou -> Taiyuan transfer.
+  // The caller's city decides too: the person applies in the city they move to. A household office
+  // of a third city may not start a Xinzhou -> Taiyuan migration, nor a Lvliang bureau a
+  // Xinzhou -> Taiyuan transfer; Taiyuan's may.
   hh::StartHouseholdMigrationResponse migration;
   grpc::Status status = StartMigration("interop://jinzhong/household-office/HO140702", p.resident_id,
                                        City::CITY_TAIYUAN, "140105", &migration);
-  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << Describe(status);
+  EXPECT_EQ(ReasonOf(status), "NOT_THE_DESTINATION_CITY") << Describe(status);
+  EXPECT_EQ(BadRequestFieldOf(status), "destination_city") << Describe(status);
   so::StartPensionTransferResponse transfer;
   status = StartTransfer(test_support::kLvliangSocialSecurity, p.resident_id, City::CITY_XINZHOU,
+                         City::CITY_TAIYUAN, &transfer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << Describe(status);
+  EXPECT_EQ(ReasonOf(status), "NOT_THE_DESTINATION_CITY") << Describe(status);
+  EXPECT_EQ(BadRequestFieldOf(status), "destination_city") << Describe(status);
+  EXPECT_EQ(WorkflowCount(), 0);
+  status = StartMigration(test_support::kTaiyuanHouseholdOffice, p.resident_id, City::CITY_TAIYUAN, "140105",
+                          &migration);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  status = StartTransfer(test_support::kTaiyuanSocialSecurity, p.resident_id, City::CITY_XINZHOU,
                          City::CITY_TAIYUAN, &transfer);
   ASSERT_TRUE(status.ok()) << Describe(status);
 
@@ -804,7 +817,7 @@ TEST_F(TransferServicesTest, OnlyTheRolesAndPurposesOfThePolicyMayCall) {
   EXPECT_EQ(ReasonOf(status), "NOT_OWN_RECORD") << Describe(status);
 
   // Every call, allowed or refused, left exactly one access record.
-  EXPECT_EQ(harness_->access_log().records().size(), 6u + 4u + 2u + 6u + 3u);
+  EXPECT_EQ(harness_->access_log().records().size(), 6u + 4u + 2u + 2u + 6u + 3u);
 }
 
 // ------------------------------------------------------------------------------------------------
