@@ -251,8 +251,22 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   server->household_ = std::make_unique<services::HouseholdRegistrationServiceImpl>(deps);
   server->access_log_service_ =
       std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
+  // One account cache per process (gateway/settlement/account_cache.h), its counters on /metrics.
   server->settlement_ = std::make_unique<services::CrossCitySettlementServiceImpl>(
-      deps, server->medical_rules_, *server->ledger_, *server->work_);
+      deps, server->medical_rules_, *server->ledger_, *server->work_,
+      std::make_unique<settlement::AccountCache>(*options.clock));
+  if (const settlement::AccountCache* accounts = server->settlement_->account_cache(); accounts != nullptr) {
+    auto& lookups = server->metrics_->registry.AddCallbackCounterFamily(
+        "interop_settlement_account_cache_lookups_total",
+        "Settle's look-ups of the insured city's account in the cache, by outcome (hit, miss).", {"outcome"});
+    lookups.Add({"hit"}, [accounts] { return static_cast<double>(accounts->GetStats().hits); });
+    lookups.Add({"miss"}, [accounts] { return static_cast<double>(accounts->GetStats().misses); });
+    server->metrics_->registry
+        .AddCallbackCounterFamily(
+            "interop_settlement_account_cache_stale_total",
+            "Cached accounts the insured city found outdated (ABORTED commit, re-read).")
+        .Add({}, [accounts] { return static_cast<double>(accounts->GetStats().stale); });
+  }
   std::shared_ptr<const certificates::PublishedTrustList> trust_list;
   if (config.has_certificates()) {
     INTEROP_ASSIGN_OR_RETURN(trust_list, certificates::PublishTrustList(config.certificates(), options.clock->Now()));
@@ -405,6 +419,10 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   workflow_engine_.reset();  // waits for the steps in flight; leaves the rest for the next start
   work_.reset();  // finishes scheduled reads while the log is still open
+  // The ledger's completion thread may still be running the tail of a settlement's callback (the
+  // next queued settlement of the same person starts there after the reply): stop it while the
+  // settlement service it calls into still exists. Nothing uses the ledger after this.
+  ledger_.reset();
   access_log_->CheckpointNow().IgnoreError();
   flush_locations_().IgnoreError();
   LogInfo("gateway stopped");

@@ -5,8 +5,6 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "gateway/base/cities.h"
@@ -17,6 +15,8 @@
 #include "gateway/services/settlement_request.h"
 #include "gateway/settlement/calculator.h"
 #include "gateway/settlement/reconcile.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace interop::services {
 namespace {
@@ -118,6 +118,14 @@ bool CommitCertainlyNotApplied(const absl::Status& status) {
   }
 }
 
+// True if a commit refused with `status` might have been accepted had the account not been an
+// outdated cached one: the version moved (ABORTED), the person is insured elsewhere now
+// (NOT_FOUND), or the balance or the fund's cap ran out (FAILED_PRECONDITION, should a city check
+// that before the version).
+bool OutdatedAccountMayExplain(const absl::Status& status) {
+  return absl::IsAborted(status) || absl::IsNotFound(status) || absl::IsFailedPrecondition(status);
+}
+
 // ALREADY_EXISTS, reason IDEMPOTENCY_KEY_REUSED, naming the field.
 absl::Status KeyReused(absl::string_view message) {
   return WithFieldViolation(Refusal(absl::StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED", message),
@@ -129,7 +137,8 @@ absl::Status KeyReused(absl::string_view message) {
 struct CrossCitySettlementServiceImpl::Quote {
   City insured_city = City::CITY_UNSPECIFIED;
   MedicalAccount account;
-  Settlement settlement;  // PRE_SETTLED
+  bool account_from_cache = false;  // else read from the insured city for this quote
+  Settlement settlement;            // PRE_SETTLED
 };
 
 // One Settle call on its way through the steps.
@@ -140,14 +149,28 @@ struct CrossCitySettlementServiceImpl::Settling {
   City treatment_city = City::CITY_UNSPECIFIED;
   std::string settlement_id;
   std::string digest;
-  int attempts = 0;
-  KeyedSerializer::Done release;  // lets the patient's next settlement start
+  int attempts = 0;                 // quotes computed from an account read from the city
+  bool fresh_only = false;          // a retry: the account cache is not used
+  bool account_from_cache = false;  // the quote being committed was computed from a cached account
+  KeyedSerializer::Done release;    // lets the patient's next settlement start
 };
 
-CrossCitySettlementServiceImpl::CrossCitySettlementServiceImpl(ServiceDependencies deps,
-                                                               std::shared_ptr<const settlement::MedicalRules> rules,
-                                                               settlement::SettlementLedger& ledger, WorkQueue& work)
-    : deps_(deps), rules_(std::move(rules)), ledger_(ledger), work_(work) {}
+CrossCitySettlementServiceImpl::CrossCitySettlementServiceImpl(
+    ServiceDependencies deps, std::shared_ptr<const settlement::MedicalRules> rules,
+    settlement::SettlementLedger& ledger, WorkQueue& work, std::unique_ptr<settlement::AccountCache> accounts)
+    : deps_(deps), rules_(std::move(rules)), ledger_(ledger), work_(work), accounts_(std::move(accounts)) {}
+
+void CrossCitySettlementServiceImpl::RememberAccount(City insured_city, const std::string& resident_id,
+                                                     int year, const MedicalAccount& account) {
+  if (accounts_ == nullptr) return;
+  if (account.year != year) return accounts_->Forget(insured_city, resident_id, year);
+  accounts_->Store(insured_city, resident_id, year, account);
+}
+
+void CrossCitySettlementServiceImpl::ForgetAccount(City insured_city, const std::string& resident_id,
+                                                   int year) {
+  if (accounts_ != nullptr) accounts_->Forget(insured_city, resident_id, year);
+}
 
 std::string CrossCitySettlementServiceImpl::SettlementIdFor(absl::string_view organization,
                                                             absl::string_view idempotency_key) {
@@ -169,15 +192,16 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::FileTreatment(
     grpc::CallbackServerContext* context, const medical::v1::FileTreatmentRequest* request,
     medical::v1::FileTreatmentResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call =
-      deps_.guard->Admit(context, reactor, Method("FileTreatment"), &request->access(), &request->person(), "person");
+  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("FileTreatment"),
+                                                         &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
   FilingRecord filing;
   filing.resident_id = call->resident_id();
   filing.treatment_city = request->treatment_city();
   filing.reason = request->reason();
   absl::Status valid = absl::OkStatus();
-  if (request->treatment_city() == City::CITY_UNSPECIFIED || CityName(request->treatment_city()) == "unspecified") {
+  if (request->treatment_city() == City::CITY_UNSPECIFIED ||
+      CityName(request->treatment_city()) == "unspecified") {
     valid = FieldError("treatment_city", "is required (one of the five cities)");
   } else if (request->reason() == medical::v1::FILING_REASON_UNSPECIFIED ||
              !medical::v1::FilingReason_IsValid(request->reason())) {
@@ -206,9 +230,10 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::FileTreatment(
       deps_, call->resident_id(), router::RecordDomain::kMedicalEnrollment, call->options(),
       [call, filing](CityAdapter& adapter, adapters::Callback<FilingRecord> done) {
         if (adapter.city() == filing.treatment_city) {
-          return done(Refusal(absl::StatusCode::kFailedPrecondition, "TREATMENT_CITY_IS_INSURED_CITY",
-                              absl::StrCat("treatment_city: the person is insured in ", CityName(filing.treatment_city),
-                                           "; treatment there needs no cross-city filing")));
+          return done(Refusal(
+              absl::StatusCode::kFailedPrecondition, "TREATMENT_CITY_IS_INSURED_CITY",
+              absl::StrCat("treatment_city: the person is insured in ", CityName(filing.treatment_city),
+                           "; treatment there needs no cross-city filing")));
         }
         adapter.FileTreatment(filing, call->options(), std::move(done));
       },
@@ -226,8 +251,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::RevokeFiling(
     grpc::CallbackServerContext* context, const medical::v1::RevokeFilingRequest* request,
     medical::v1::RevokeFilingResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call =
-      deps_.guard->Admit(context, reactor, Method("RevokeFiling"), &request->access(), &request->person(), "person");
+  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("RevokeFiling"),
+                                                         &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
   if (request->filing_id().empty() || request->filing_id().size() > 64) {
     call->Finish(FieldError("filing_id", request->filing_id().empty() ? "is required" : "is longer than 64"));
@@ -253,8 +278,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::CheckFiling(
     grpc::CallbackServerContext* context, const medical::v1::CheckFilingRequest* request,
     medical::v1::CheckFilingResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call =
-      deps_.guard->Admit(context, reactor, Method("CheckFiling"), &request->access(), &request->person(), "person");
+  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("CheckFiling"),
+                                                         &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
   absl::StatusOr<absl::CivilDay> day = ToCivilDay(request->day(), "day");
   absl::Status valid = day.status();
@@ -273,7 +298,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::CheckFiling(
         adapter.ListFilings(call->resident_id(), call->options(), std::move(done));
       },
       [call](City city) { call->AddCityConsulted(city); },
-      [call, response, treatment_city, day = *day](City city, absl::StatusOr<std::vector<FilingRecord>> result) {
+      [call, response, treatment_city, day = *day](City city,
+                                                   absl::StatusOr<std::vector<FilingRecord>> result) {
         if (!result.ok()) return call->Finish(result.status());
         for (const FilingRecord& filing : *result) {
           if (CoversVisit(filing, treatment_city, day)) {
@@ -291,22 +317,47 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::CheckFiling(
 // ------------------------------------------------------------------------------------------------
 // Quotes: the account, the filings and the calculation.
 
-void CrossCitySettlementServiceImpl::ComputeQuote(const std::string& resident_id, const medical::v1::Visit& visit,
-                                                  City treatment_city, const adapters::CallOptions& options,
+void CrossCitySettlementServiceImpl::ComputeQuote(const std::string& resident_id,
+                                                  const medical::v1::Visit& visit, City treatment_city,
+                                                  const adapters::CallOptions& options, bool use_cache,
                                                   std::function<void(City)> consulted,
                                                   std::function<void(absl::StatusOr<Quote>)> done) {
   const int year = visit.visit_date().year();
+  // Set by the fetch below (which FetchFromHolder may call again after re-locating the person).
+  auto from_cache = std::make_shared<bool>(false);
   FetchFromHolder<MedicalAccount>(
       deps_, resident_id, router::RecordDomain::kMedicalEnrollment, options,
-      [resident_id, year, options](CityAdapter& adapter, adapters::Callback<MedicalAccount> fetched) {
-        adapter.GetMedicalAccount(resident_id, year, options, std::move(fetched));
+      [this, resident_id, year, options, use_cache, from_cache](CityAdapter& adapter,
+                                                                adapters::Callback<MedicalAccount> fetched) {
+        // FetchFromHolder has told `consulted` of the city already, hit or not.
+        const City city = adapter.city();
+        if (use_cache && accounts_ != nullptr) {
+          if (std::optional<MedicalAccount> cached = accounts_->Find(city, resident_id, year)) {
+            *from_cache = true;
+            return fetched(*std::move(cached));
+          }
+        }
+        *from_cache = false;
+        adapter.GetMedicalAccount(resident_id, year, options,
+                                  [this, city, resident_id, year,
+                                   fetched = std::move(fetched)](absl::StatusOr<MedicalAccount> account) {
+                                    if (accounts_ != nullptr) {
+                                      if (account.ok()) {
+                                        accounts_->Store(city, resident_id, year, *account);
+                                      } else if (absl::IsNotFound(account.status())) {
+                                        accounts_->Forget(city, resident_id, year);  // insured elsewhere now
+                                      }
+                                    }
+                                    fetched(std::move(account));
+                                  });
       },
       consulted,
-      [this, resident_id, &visit, treatment_city, options, done](City insured_city,
-                                                                 absl::StatusOr<MedicalAccount> account) {
+      [this, resident_id, year, &visit, treatment_city, options, consulted, done, from_cache](
+          City insured_city, absl::StatusOr<MedicalAccount> account) {
         if (!account.ok()) return done(account.status());
-        auto compute = [this, &visit, treatment_city, insured_city, done,
-                        account = *account](bool filing_covers_visit) {
+        auto compute = [this, resident_id, year, &visit, treatment_city, options, consulted, insured_city,
+                        done, account = *account,
+                        account_from_cache = *from_cache](bool filing_covers_visit) {
           settlement::VisitFacts facts;
           facts.visit = &visit;
           facts.treatment_city = treatment_city;
@@ -316,58 +367,71 @@ void CrossCitySettlementServiceImpl::ComputeQuote(const std::string& resident_id
           const config::v1::MedicalCatalogue* catalogue = rules_->catalogue(treatment_city);
           const config::v1::MedicalPolicy* policy = rules_->policy(insured_city);
           if (catalogue == nullptr || policy == nullptr) {
-            return done(Refusal(absl::StatusCode::kFailedPrecondition, "SETTLEMENT_NOT_CONFIGURED",
-                                absl::StrCat("no ", catalogue == nullptr ? "catalogue for " : "policy for ",
-                                             CityName(catalogue == nullptr ? treatment_city : insured_city))));
+            return done(
+                Refusal(absl::StatusCode::kFailedPrecondition, "SETTLEMENT_NOT_CONFIGURED",
+                        absl::StrCat("no ", catalogue == nullptr ? "catalogue for " : "policy for ",
+                                     CityName(catalogue == nullptr ? treatment_city : insured_city))));
           }
           absl::StatusOr<Settlement> computed = settlement::ComputeSettlement(facts, *catalogue, *policy);
+          if (!computed.ok() && account_from_cache) {
+            // The refusal may be the cached account's (its enrolment status, say): ask the city.
+            ForgetAccount(insured_city, resident_id, year);
+            return ComputeQuote(resident_id, visit, treatment_city, options, /*use_cache=*/false, consulted,
+                                done);
+          }
           if (!computed.ok()) return done(computed.status());
           Quote quote;
           quote.insured_city = insured_city;
           quote.account = account;
+          quote.account_from_cache = account_from_cache;
           quote.settlement = std::move(*computed);
           done(std::move(quote));
         };
         if (insured_city == treatment_city || visit.emergency()) return compute(false);
         CityAdapter* adapter = deps_.cities->Find(insured_city);
-        adapter->ListFilings(resident_id, options,
-                             [compute, done, treatment_city, &visit](absl::StatusOr<std::vector<FilingRecord>> filings) {
-                               if (!filings.ok()) return done(filings.status());
-                               absl::CivilDay day(visit.visit_date().year(), visit.visit_date().month(),
-                                                  visit.visit_date().day());
-                               bool covered = false;
-                               for (const FilingRecord& filing : *filings) {
-                                 covered = covered || CoversVisit(filing, treatment_city, day);
-                               }
-                               compute(covered);
-                             });
+        adapter->ListFilings(
+            resident_id, options,
+            [compute, done, treatment_city, &visit](absl::StatusOr<std::vector<FilingRecord>> filings) {
+              if (!filings.ok()) return done(filings.status());
+              absl::CivilDay day(visit.visit_date().year(), visit.visit_date().month(),
+                                 visit.visit_date().day());
+              bool covered = false;
+              for (const FilingRecord& filing : *filings) {
+                covered = covered || CoversVisit(filing, treatment_city, day);
+              }
+              compute(covered);
+            });
       });
 }
 
-grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::PreSettle(grpc::CallbackServerContext* context,
-                                                                    const medical::v1::PreSettleRequest* request,
-                                                                    medical::v1::PreSettleResponse* response) {
+grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::PreSettle(
+    grpc::CallbackServerContext* context, const medical::v1::PreSettleRequest* request,
+    medical::v1::PreSettleResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call =
-      deps_.guard->Admit(context, reactor, Method("PreSettle"), &request->access(), &request->person(), "person");
+  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("PreSettle"),
+                                                         &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
   absl::Status valid = CheckConfigured();
   City treatment_city = call->caller().city;
   if (valid.ok()) {
-    valid = ValidateVisit(request->visit(), "visit", treatment_city, identity::ChinaCivilDay(deps_.clock->Now()));
+    valid =
+        ValidateVisit(request->visit(), "visit", treatment_city, identity::ChinaCivilDay(deps_.clock->Now()));
   }
   if (!valid.ok()) {
     call->Finish(valid);
     return reactor;
   }
-  ComputeQuote(call->resident_id(), request->visit(), treatment_city, call->options(),
-               [call](City city) { call->AddCityConsulted(city); },
-               [call, response](absl::StatusOr<Quote> quote) {
-                 if (!quote.ok()) return call->Finish(quote.status());
-                 *response->mutable_settlement() = std::move(quote->settlement);
-                 *response->mutable_provenance()->add_source_cities() = MakeCityInfo(quote->insured_city);
-                 call->Finish(absl::OkStatus(), response, response->mutable_provenance());
-               });
+  // Always read: a quote shown to the patient must not be stale. The read is cached for the Settle
+  // that usually follows.
+  ComputeQuote(
+      call->resident_id(), request->visit(), treatment_city, call->options(), /*use_cache=*/false,
+      [call](City city) { call->AddCityConsulted(city); },
+      [call, response](absl::StatusOr<Quote> quote) {
+        if (!quote.ok()) return call->Finish(quote.status());
+        *response->mutable_settlement() = std::move(quote->settlement);
+        *response->mutable_provenance()->add_source_cities() = MakeCityInfo(quote->insured_city);
+        call->Finish(absl::OkStatus(), response, response->mutable_provenance());
+      });
   return reactor;
 }
 
@@ -378,13 +442,14 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::Settle(grpc::CallbackS
                                                                  const medical::v1::SettleRequest* request,
                                                                  medical::v1::SettleResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call =
-      deps_.guard->Admit(context, reactor, Method("Settle"), &request->access(), &request->person(), "person");
+  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("Settle"),
+                                                         &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
   absl::Status valid = CheckConfigured();
   if (valid.ok()) valid = ValidateIdempotencyKey(request->idempotency_key(), "idempotency_key");
   if (valid.ok()) {
-    valid = ValidateVisit(request->visit(), "visit", call->caller().city, identity::ChinaCivilDay(deps_.clock->Now()));
+    valid = ValidateVisit(request->visit(), "visit", call->caller().city,
+                          identity::ChinaCivilDay(deps_.clock->Now()));
   }
   if (!valid.ok()) {
     call->Finish(valid);
@@ -404,7 +469,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::Settle(grpc::CallbackS
   return reactor;
 }
 
-void CrossCitySettlementServiceImpl::FinishSettle(const std::shared_ptr<Settling>& s, const absl::Status& status) {
+void CrossCitySettlementServiceImpl::FinishSettle(const std::shared_ptr<Settling>& s,
+                                                  const absl::Status& status) {
   KeyedSerializer::Done release = std::move(s->release);
   if (status.ok()) {
     s->call->Finish(status, s->response, s->response->mutable_provenance());
@@ -420,9 +486,9 @@ void CrossCitySettlementServiceImpl::LookUpLedger(std::shared_ptr<Settling> s) {
   if (found->has_value()) {
     const LedgerEntry& entry = **found;
     if (entry.request_digest != s->digest) {
-      return FinishSettle(s, KeyReused(
-                                     absl::StrCat("idempotency_key: already used by this organisation for settlement ",
-                                                  s->settlement_id, " with a different request")));
+      return FinishSettle(
+          s, KeyReused(absl::StrCat("idempotency_key: already used by this organisation for settlement ",
+                                    s->settlement_id, " with a different request")));
     }
     *s->response->mutable_settlement() = entry.settlement;
     s->response->set_replayed(true);
@@ -450,9 +516,10 @@ void CrossCitySettlementServiceImpl::ResolveIntent(std::shared_ptr<Settling> s, 
           });
         }
         if (!record.ok()) {
-          return FinishSettle(s, WithMessagePrefix(record.status(),
-                                                   "an earlier attempt with this idempotency_key has an unknown "
-                                                   "outcome; retry later with the same key: "));
+          return FinishSettle(s,
+                              WithMessagePrefix(record.status(),
+                                                "an earlier attempt with this idempotency_key has an unknown "
+                                                "outcome; retry later with the same key: "));
         }
         // The city committed it: the intent is the settlement.
         const bool same_request = intent.request_digest == s->digest;
@@ -463,10 +530,10 @@ void CrossCitySettlementServiceImpl::ResolveIntent(std::shared_ptr<Settling> s, 
           if (absl::IsAlreadyExists(recorded)) return LookUpLedger(s);  // recorded meanwhile: answer that
           if (!recorded.ok()) return FinishSettle(s, recorded);
           if (!same_request) {
-            return FinishSettle(s, KeyReused(
-                                           absl::StrCat("idempotency_key: already used by this organisation for "
-                                                        "settlement ",
-                                                        s->settlement_id, " with a different request")));
+            return FinishSettle(
+                s, KeyReused(absl::StrCat("idempotency_key: already used by this organisation for "
+                                          "settlement ",
+                                          s->settlement_id, " with a different request")));
           }
           *s->response->mutable_settlement() = settled;
           s->response->set_replayed(true);
@@ -477,20 +544,23 @@ void CrossCitySettlementServiceImpl::ResolveIntent(std::shared_ptr<Settling> s, 
 }
 
 void CrossCitySettlementServiceImpl::ComputeAndCommit(std::shared_ptr<Settling> s) {
-  ++s->attempts;
-  ComputeQuote(s->call->resident_id(), s->request->visit(), s->treatment_city, s->call->options(),
-               [s](City city) { s->call->AddCityConsulted(city); },
-               [this, s](absl::StatusOr<Quote> quote) {
-                 if (!quote.ok()) return FinishSettle(s, quote.status());
-                 Settlement settlement = std::move(quote->settlement);
-                 settlement.set_settlement_id(s->settlement_id);
-                 settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
-                 settlement.set_settled_at_unix(absl::ToUnixSeconds(deps_.clock->Now()));
-                 Commit(s, std::move(settlement), quote->account);
-               });
+  ComputeQuote(
+      s->call->resident_id(), s->request->visit(), s->treatment_city, s->call->options(),
+      /*use_cache=*/!s->fresh_only, [s](City city) { s->call->AddCityConsulted(city); },
+      [this, s](absl::StatusOr<Quote> quote) {
+        if (!quote.ok()) return FinishSettle(s, quote.status());
+        s->account_from_cache = quote->account_from_cache;
+        if (!quote->account_from_cache) ++s->attempts;
+        Settlement settlement = std::move(quote->settlement);
+        settlement.set_settlement_id(s->settlement_id);
+        settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
+        settlement.set_settled_at_unix(absl::ToUnixSeconds(deps_.clock->Now()));
+        Commit(s, std::move(settlement), quote->account);
+      });
 }
 
-void CrossCitySettlementServiceImpl::Commit(std::shared_ptr<Settling> s, Settlement computed, MedicalAccount account) {
+void CrossCitySettlementServiceImpl::Commit(std::shared_ptr<Settling> s, Settlement computed,
+                                            MedicalAccount account) {
   LedgerEntry intent;
   intent.settlement = computed;
   intent.caller_organization = s->call->caller().organization_id;
@@ -505,24 +575,42 @@ void CrossCitySettlementServiceImpl::Commit(std::shared_ptr<Settling> s, Settlem
         ToCityRecord(computed, settlement::ChinaDayOf(computed.settled_at_unix()));
     adapter->CommitSettlement(
         record, account.version, s->call->options(),
-        [this, s, computed = std::move(computed)](absl::StatusOr<CommitResult> committed) mutable {
+        [this, s, computed = std::move(computed), insured_city,
+         year = record.year](absl::StatusOr<CommitResult> committed) mutable {
+          const std::string& resident_id = s->call->resident_id();
           if (!committed.ok()) {
             absl::Status status = committed.status();
+            // Whatever happened, the entry may be outdated now: the next read goes to the city.
+            if (accounts_ != nullptr) {
+              if (absl::IsAborted(status) && s->account_from_cache) {
+                accounts_->ForgetStale(insured_city, resident_id, year);
+              } else {
+                accounts_->Forget(insured_city, resident_id, year);
+              }
+            }
             if (!CommitCertainlyNotApplied(status)) {
               // Timed out or lost: the city may have committed. The intent stays; a retry with the
               // same key (or the recovery at start-up) asks the city.
-              return FinishSettle(s, Refusal(absl::StatusCode::kUnavailable, "SETTLEMENT_OUTCOME_UNKNOWN",
-                                             absl::StrCat(status.message(),
-                                                          "; whether the insured city committed settlement ",
-                                                          s->settlement_id,
-                                                          " is not known yet: retry with the same idempotency_key")));
+              return FinishSettle(
+                  s,
+                  Refusal(absl::StatusCode::kUnavailable, "SETTLEMENT_OUTCOME_UNKNOWN",
+                          absl::StrCat(status.message(), "; whether the insured city committed settlement ",
+                                       s->settlement_id,
+                                       " is not known yet: retry with the same idempotency_key")));
             }
             return ledger_.AbandonIntent(s->settlement_id, [this, s, status](absl::Status abandoned) {
               if (!abandoned.ok()) return FinishSettle(s, abandoned);
-              if (absl::IsAborted(status) && s->attempts < kMaxCommitAttempts) return ComputeAndCommit(s);
+              const bool retry = s->account_from_cache
+                                     ? OutdatedAccountMayExplain(status)
+                                     : absl::IsAborted(status) && s->attempts < kMaxCommitAttempts;
+              if (retry) {
+                s->fresh_only = true;
+                return ComputeAndCommit(s);
+              }
               FinishSettle(s, status);
             });
           }
+          RememberAccount(insured_city, resident_id, year, committed->account);
           TakeAccount(committed->account, &computed);
           RecordAndAnswer(s, std::move(computed));
         });
@@ -535,13 +623,17 @@ void CrossCitySettlementServiceImpl::RecordAndAnswer(std::shared_ptr<Settling> s
   entry.caller_organization = s->call->caller().organization_id;
   entry.idempotency_key = s->request->idempotency_key();
   entry.request_digest = s->digest;
-  ledger_.RecordSettlement(std::move(entry), [this, s, settled = std::move(settled)](absl::Status recorded) mutable {
+  ledger_.RecordSettlement(std::move(entry), [this, s,
+                                              settled = std::move(settled)](absl::Status recorded) mutable {
     if (!recorded.ok()) {
       LogError("settlement committed by the insured city but not recorded in the ledger; its intent remains",
-               {{"settlement_id", s->settlement_id}, {"error", std::string(recorded.message())}});
-      return FinishSettle(s, Refusal(absl::StatusCode::kUnavailable, "SETTLEMENT_OUTCOME_UNKNOWN",
-                                     absl::StrCat("the settlement could not be recorded (", recorded.message(),
-                                                  "); retry with the same idempotency_key")));
+               {{"request_id", s->call->request_id()},
+                {"settlement_id", s->settlement_id},
+                {"error", std::string(recorded.message())}});
+      return FinishSettle(s,
+                          Refusal(absl::StatusCode::kUnavailable, "SETTLEMENT_OUTCOME_UNKNOWN",
+                                  absl::StrCat("the settlement could not be recorded (", recorded.message(),
+                                               "); retry with the same idempotency_key")));
     }
     *s->response->mutable_provenance()->add_source_cities() = settled.insured_city();
     *s->response->mutable_settlement() = std::move(settled);
@@ -560,7 +652,8 @@ int CrossCitySettlementServiceImpl::RecoverIntents() {
   for (const LedgerEntry& listed : *intents) {
     const std::string id = listed.settlement.settlement_id();
     // Through the patient's queue, so that a live retry of the same key never races the recovery.
-    per_person_.Run(listed.settlement.resident_id(), [this, id, &unresolved, &pending](KeyedSerializer::Done release) {
+    per_person_.Run(listed.settlement.resident_id(), [this, id, &unresolved,
+                                                      &pending](KeyedSerializer::Done release) {
       auto finished = [id, release, &unresolved, &pending](absl::Status status, absl::string_view outcome) {
         if (!status.ok()) ++unresolved;
         LogInfo("settlement intent resolved at start-up",
@@ -575,18 +668,18 @@ int CrossCitySettlementServiceImpl::RecoverIntents() {
       adapters::CallOptions options;
       options.deadline = absl::Now() + absl::Seconds(5);
       deps_.cities->Find(entry.settlement.insured_city().city())
-          ->GetSettlementRecord(id, options,
-                                [this, id, entry = std::move(entry),
-                                 finished](absl::StatusOr<adapters::SettlementRecord> record) mutable {
-                                  if (absl::IsNotFound(record.status())) {
-                                    return ledger_.AbandonIntent(
-                                        id, [finished](absl::Status s) { finished(s, "abandoned"); });
-                                  }
-                                  if (!record.ok()) return finished(record.status(), "");
-                                  entry.settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
-                                  ledger_.RecordSettlement(std::move(entry),
-                                                           [finished](absl::Status s) { finished(s, "settled"); });
-                                });
+          ->GetSettlementRecord(
+              id, options,
+              [this, id, entry = std::move(entry),
+               finished](absl::StatusOr<adapters::SettlementRecord> record) mutable {
+                if (absl::IsNotFound(record.status())) {
+                  return ledger_.AbandonIntent(id, [finished](absl::Status s) { finished(s, "abandoned"); });
+                }
+                if (!record.ok()) return finished(record.status(), "");
+                entry.settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
+                ledger_.RecordSettlement(std::move(entry),
+                                         [finished](absl::Status s) { finished(s, "settled"); });
+              });
     });
   }
   pending.Wait();
@@ -642,19 +735,25 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::ReverseSettlement(
     deps_.cities->Find(insured_city)
         ->ReverseSettlement(
             id, call->resident_id(), settlement::ChinaDayOf(absl::ToUnixSeconds(now)), call->options(),
-            [this, id, now, response, finish, settlement = std::move(entry.settlement)](
-                absl::StatusOr<CommitResult> reversed) mutable {
-              if (!reversed.ok()) return finish(reversed.status());
+            [this, call, id, now, response, finish, insured_city,
+             settlement = std::move(entry.settlement)](absl::StatusOr<CommitResult> reversed) mutable {
+              const int year = settlement.visit_date().year();
+              if (!reversed.ok()) {
+                ForgetAccount(insured_city, call->resident_id(), year);  // it may have moved
+                return finish(reversed.status());
+              }
+              RememberAccount(insured_city, call->resident_id(), year, reversed->account);
               settlement.set_state(medical::v1::SETTLEMENT_STATE_REVERSED);
               settlement.set_reversed_at_unix(absl::ToUnixSeconds(now));
               TakeAccount(reversed->account, &settlement);
               Settlement answer = settlement;
-              ledger_.RecordReversal(id, std::move(settlement),
-                                     [response, finish, answer = std::move(answer)](absl::Status recorded) mutable {
-                                       if (!recorded.ok()) return finish(recorded);
-                                       *response->mutable_settlement() = std::move(answer);
-                                       finish(absl::OkStatus());
-                                     });
+              ledger_.RecordReversal(
+                  id, std::move(settlement),
+                  [response, finish, answer = std::move(answer)](absl::Status recorded) mutable {
+                    if (!recorded.ok()) return finish(recorded);
+                    *response->mutable_settlement() = std::move(answer);
+                    finish(absl::OkStatus());
+                  });
             });
   });
   return reactor;
@@ -688,11 +787,12 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::GetClearingMatrix(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::Reconcile(grpc::CallbackServerContext* context,
-                                                                    const medical::v1::ReconcileRequest* request,
-                                                                    medical::v1::ReconcileResponse* response) {
+grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::Reconcile(
+    grpc::CallbackServerContext* context, const medical::v1::ReconcileRequest* request,
+    medical::v1::ReconcileResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::shared_ptr<GuardedCall> call = deps_.guard->Admit(context, reactor, Method("Reconcile"), nullptr, nullptr, "");
+  std::shared_ptr<GuardedCall> call =
+      deps_.guard->Admit(context, reactor, Method("Reconcile"), nullptr, nullptr, "");
   if (!call->admitted()) return reactor;
   absl::Status valid = ValidatePeriod(request->period(), "period");
   CityAdapter* adapter = deps_.cities->Find(request->city());
@@ -711,7 +811,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::Reconcile(grpc::Callba
   call->AddCityConsulted(city);
   adapter->ListSettlementRecords(
       from, to, call->options(),
-      [this, call, response, city, from, to](absl::StatusOr<std::vector<adapters::SettlementRecord>> records) {
+      [this, call, response, city, from,
+       to](absl::StatusOr<std::vector<adapters::SettlementRecord>> records) {
         if (!records.ok()) return call->Finish(records.status());
         work_.Schedule([this, call, response, city, from, to, records = std::move(*records)] {
           absl::StatusOr<std::vector<LedgerEntry>> ledger = ledger_.ListByInsuredCity(city, from, to);

@@ -10,13 +10,26 @@
 //     idempotency key): a settled one is answered again (same request) or refused (different
 //     request); an intent left by a crash is resolved with the insured city first.
 //  5. The insured city's account and accumulators, and its filings for a cross-city visit, are
-//     read; the split is computed (gateway/settlement/calculator.h).
+//     read; the split is computed (gateway/settlement/calculator.h). The account comes from the
+//     AccountCache (gateway/settlement/account_cache.h) when it holds a fresh one for the person
+//     and year, so that a settlement usually costs one call to the insured city (the commit), or
+//     two with the filings. Should the calculator refuse a visit on a cached account, the account
+//     is read afresh and the split computed again.
 //  6. An intent (the computed settlement) is made durable, then the insured city commits it at the
-//     account version it was computed against; if the version moved, 5-6 repeat (a few times).
+//     account version it was computed against; if the version moved, 5-6 repeat (a few times),
+//     always with a fresh read. A commit computed from a cached account that the city refuses for
+//     a reason an outdated account could explain (ABORTED, NOT_FOUND, FAILED_PRECONDITION) is
+//     retried once from a fresh read, so the cache never changes an answer; such a retry is not
+//     counted among the few.
 //  7. The ledger records the settlement (intent -> settled, plus its clearing event), durably, and
 //     only then is the answer sent.
 // A failure at 6 whose outcome is unknown (timeout) leaves the intent; the next call with the same
 // key, or the recovery at start-up, asks the city and finishes or abandons it.
+//
+// The account cache: PreSettle always reads the account from the insured city (a quote shown to a
+// patient must not be stale) and stores what it read, so that the usual "PreSettle, then Settle"
+// costs one read. A commit or a reversal stores the account after it, as the city answered it; a
+// failed commit or reversal forgets the entry.
 //
 // Thread-safe. Handlers never block on gRPC's threads: ledger reads of more than one row run on a
 // WorkQueue, everything else continues in adapter and ledger callbacks.
@@ -29,6 +42,7 @@
 #include "gateway/base/keyed_serializer.h"
 #include "gateway/base/work_queue.h"
 #include "gateway/services/service_support.h"
+#include "gateway/settlement/account_cache.h"
 #include "gateway/settlement/ledger.h"
 #include "gateway/settlement/medical_rules.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
@@ -38,9 +52,15 @@ namespace interop::services {
 class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettlementService::CallbackService {
  public:
   // `rules` may be null: then every method answers FAILED_PRECONDITION (reason
-  // SETTLEMENT_NOT_CONFIGURED). `ledger` and `work` must outlive the service.
-  CrossCitySettlementServiceImpl(ServiceDependencies deps, std::shared_ptr<const settlement::MedicalRules> rules,
-                                 settlement::SettlementLedger& ledger, WorkQueue& work);
+  // SETTLEMENT_NOT_CONFIGURED). `ledger` and `work` must outlive the service. `accounts` (owned;
+  // one per gateway process) may be null: then every settlement reads the account from the city.
+  CrossCitySettlementServiceImpl(ServiceDependencies deps,
+                                 std::shared_ptr<const settlement::MedicalRules> rules,
+                                 settlement::SettlementLedger& ledger, WorkQueue& work,
+                                 std::unique_ptr<settlement::AccountCache> accounts);
+
+  // The account cache (for its statistics), or nullptr if the service has none.
+  const settlement::AccountCache* account_cache() const { return accounts_.get(); }
 
   // Finishes or abandons the intents a crash left behind, asking each insured city whether it
   // committed the settlement. Intents whose city does not answer stay for the next attempt.
@@ -59,7 +79,8 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   grpc::ServerUnaryReactor* PreSettle(grpc::CallbackServerContext* context,
                                       const medical::v1::PreSettleRequest* request,
                                       medical::v1::PreSettleResponse* response) override;
-  grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* context, const medical::v1::SettleRequest* request,
+  grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* context,
+                                   const medical::v1::SettleRequest* request,
                                    medical::v1::SettleResponse* response) override;
   grpc::ServerUnaryReactor* ReverseSettlement(grpc::CallbackServerContext* context,
                                               const medical::v1::ReverseSettlementRequest* request,
@@ -83,14 +104,23 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   void LookUpLedger(std::shared_ptr<Settling> s);
   void ResolveIntent(std::shared_ptr<Settling> s, settlement::LedgerEntry intent);
   void ComputeAndCommit(std::shared_ptr<Settling> s);
-  void Commit(std::shared_ptr<Settling> s, medical::v1::Settlement computed, adapters::MedicalAccount account);
+  void Commit(std::shared_ptr<Settling> s, medical::v1::Settlement computed,
+              adapters::MedicalAccount account);
   void RecordAndAnswer(std::shared_ptr<Settling> s, medical::v1::Settlement settled);
   void FinishSettle(const std::shared_ptr<Settling>& s, const absl::Status& status);
 
-  // Reads the patient's account and filings from the insured city and computes the split.
+  // Reads the patient's account and filings from the insured city and computes the split. With
+  // `use_cache`, a fresh account in the cache is used instead of reading it; an account read from
+  // the city is stored in the cache in any case.
   void ComputeQuote(const std::string& resident_id, const medical::v1::Visit& visit, City treatment_city,
-                    const adapters::CallOptions& options, std::function<void(City)> consulted,
+                    const adapters::CallOptions& options, bool use_cache, std::function<void(City)> consulted,
                     std::function<void(absl::StatusOr<Quote>)> done);
+
+  // Stores `account`, as the insured city answered it after a commit or reversal of a settlement
+  // of `year`, in the cache; forgets the entry instead if the answer is not of that year.
+  void RememberAccount(City insured_city, const std::string& resident_id, int year,
+                       const adapters::MedicalAccount& account);
+  void ForgetAccount(City insured_city, const std::string& resident_id, int year);
 
   absl::Status CheckConfigured() const;
 
@@ -99,6 +129,7 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   settlement::SettlementLedger& ledger_;
   WorkQueue& work_;
   KeyedSerializer per_person_;
+  std::unique_ptr<settlement::AccountCache> accounts_;  // may be null
 };
 
 }  // namespace interop::services

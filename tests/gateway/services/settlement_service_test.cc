@@ -1,0 +1,517 @@
+// CrossCitySettlementServiceImpl (gateway/services/settlement_service.h) in process, with its
+// account cache (gateway/settlement/account_cache.h): the services behind the real CallGuard
+// (reference access policy, insecure development callers), the settlement ledger on a temporary
+// SQLite file, a ManualClock, the five cities' checked-in catalogues and policies, and five fake
+// cities answering from the mock cities' medical ledger (tools/mock_city/medical_ledger.h), which
+// count the calls the gateway makes.
+//
+// Covered: a second Settle for one patient reads the account from the insured city once less; a
+// cached account made stale behind the gateway's back is refused by the city (ABORTED), read again
+// and settled with the right amounts; PreSettle always reads, and the Settle after it does not; a
+// reversal leaves the account after it in the cache; an entry older than max age is read again;
+// the insured city is recorded as consulted on a cache hit; without a cache every Settle reads.
+#include "gateway/services/settlement_service.h"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/base/cities.h"
+#include "gateway/settlement/account_cache.h"
+#include "gateway/settlement/calculator.h"
+#include "gateway/settlement/ledger.h"
+#include "gateway/settlement/medical_rules.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/services/service_test_support.h"
+#include "tools/mock_city/medical_ledger.h"
+#include "tools/mock_city/population.h"
+
+namespace interop::services {
+namespace {
+
+namespace med = ::interop::medical::v1;
+using ::interop::common::v1::City;
+using mock_city::MockMedicalLedger;
+using mock_city::Population;
+using mock_city::SyntheticPerson;
+using test_support::Access;
+using test_support::Context;
+using test_support::Describe;
+using test_support::Person;
+using ::testing::Contains;
+
+// 2026-06-30 10:00 in China: the population's today.
+const absl::Time kStart =
+    absl::FromCivil(absl::CivilSecond(2026, 6, 30, 10, 0, 0), absl::FixedTimeZone(8 * 3600));
+const absl::CivilDay kToday(2026, 6, 30);
+constexpr char kHospitalCode[] = "H14010500001";  // the Taiyuan hospital of kTaiyuanHospital
+// Class A in Taiyuan's catalogue, no price limit: a blood count; amoxicillin capsules.
+constexpr char kBloodCount[] = "003100000010000";
+constexpr char kAmoxicillin[] = "XJ01CAA040A001010101445";
+
+// A city whose medical ledger is the mock cities' (in memory), counting what the gateway asks.
+// Every callback is called before the method returns. Thread-safe.
+class FakeMedicalCity final : public adapters::CityAdapter {
+ public:
+  using CallOptions = adapters::CallOptions;
+  template <typename T>
+  using Callback = adapters::Callback<T>;
+
+  FakeMedicalCity(const Population& population, City city) : city_(city), ledger_(population, city) {}
+
+  City city() const override { return city_; }
+  MockMedicalLedger& ledger() { return ledger_; }
+
+  int account_reads() const { return account_reads_.load(); }
+  int commits() const { return commits_.load(); }  // every CommitSettlement, refused ones included
+  int aborted_commits() const { return aborted_commits_.load(); }
+
+  void LocatePerson(const std::string& id, const CallOptions&,
+                    Callback<adapters::PersonLocation> done) override {
+    adapters::PersonLocation location;
+    location.holds_medical_enrollment = ledger_.Insures(id);
+    location.found = location.holds_medical_enrollment;
+    done(location);
+  }
+  void GetInsuranceStatus(const std::string&, const CallOptions&,
+                          Callback<med::GetInsuranceStatusResponse> done) override {
+    done(Unimplemented());
+  }
+  void GetMonthlyContributions(const std::string&, int, int, const CallOptions&,
+                               Callback<std::vector<social::v1::ContributionEntry>> done) override {
+    done(Unimplemented());
+  }
+  void GetHouseholdRecord(const std::string&, const CallOptions&,
+                          Callback<household::v1::GetHouseholdRecordResponse> done) override {
+    done(Unimplemented());
+  }
+  void CheckHealth(const CallOptions&, std::function<void(absl::Status)> done) override {
+    done(absl::OkStatus());
+  }
+
+  void GetMedicalAccount(const std::string& id, int year, const CallOptions&,
+                         Callback<adapters::MedicalAccount> done) override {
+    ++account_reads_;
+    done(ledger_.GetAccount(id, year));
+  }
+  void CommitSettlement(const adapters::SettlementRecord& settlement, int64_t expected_version,
+                        const CallOptions&, Callback<adapters::CommitResult> done) override {
+    ++commits_;
+    absl::StatusOr<adapters::CommitResult> result = ledger_.Commit(settlement, expected_version);
+    if (absl::IsAborted(result.status())) ++aborted_commits_;
+    done(std::move(result));
+  }
+  void ReverseSettlement(const std::string& settlement_id, const std::string& id, absl::CivilDay day,
+                         const CallOptions&, Callback<adapters::CommitResult> done) override {
+    done(ledger_.Reverse(settlement_id, id, day));
+  }
+  void GetSettlementRecord(const std::string& settlement_id, const CallOptions&,
+                           Callback<adapters::SettlementRecord> done) override {
+    done(ledger_.GetSettlement(settlement_id));
+  }
+  void ListFilings(const std::string& id, const CallOptions&,
+                   Callback<std::vector<adapters::FilingRecord>> done) override {
+    done(ledger_.ListFilings(id));
+  }
+
+ private:
+  absl::Status Unimplemented() const {
+    return absl::UnimplementedError(absl::StrCat("city ", CityName(city_)));
+  }
+
+  const City city_;
+  MockMedicalLedger ledger_;
+  std::atomic<int> account_reads_{0};
+  std::atomic<int> commits_{0};
+  std::atomic<int> aborted_commits_{0};
+};
+
+// An active employee with a personal account insured in `city`, the `skip`-th such.
+const SyntheticPerson* InsuredEmployee(const Population& population, City city, int skip = 0) {
+  for (const SyntheticPerson& p : population.persons()) {
+    if (p.has_medical && p.medical.city == city && p.medical.status_code == "1" &&
+        p.medical.insurance_type_code == "310" && p.medical.balance_fen > 100000 && skip-- == 0) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+// An emergency outpatient visit today at the Taiyuan hospital (no filing needed, so Settle asks the
+// insured city only for the account and the commit): amoxicillin and a blood count, 72.00 yuan.
+med::Visit EmergencyVisit(int64_t blood_counts = 1) {
+  med::Visit visit;
+  visit.mutable_hospital()->set_institution_code(kHospitalCode);
+  visit.mutable_hospital()->set_level(config::v1::HOSPITAL_LEVEL_TERTIARY);
+  visit.mutable_hospital()->set_name("Taiyuan Xiaodian District People's Hospital");
+  visit.set_visit_type(config::v1::VISIT_TYPE_OUTPATIENT);
+  visit.mutable_visit_date()->set_year(static_cast<int32_t>(kToday.year()));
+  visit.mutable_visit_date()->set_month(kToday.month());
+  visit.mutable_visit_date()->set_day(kToday.day());
+  visit.set_diagnosis_code("J06.9");
+  visit.set_emergency(true);
+  visit.set_use_personal_account(true);
+  med::LineItem* drug = visit.add_items();
+  drug->set_code(kAmoxicillin);
+  drug->set_quantity_milli(2000);
+  drug->mutable_unit_price()->set_fen(2350);
+  med::LineItem* test = visit.add_items();
+  test->set_code(kBloodCount);
+  test->set_quantity_milli(1000 * blood_counts);
+  test->mutable_unit_price()->set_fen(2500);
+  return visit;
+}
+
+// A settlement of 200.00 yuan committed at the city's own counter, not through the gateway: it
+// uses up any outpatient deductible left and takes 60.00 yuan from the personal account.
+adapters::SettlementRecord CounterSettlement(const std::string& resident_id, const std::string& id) {
+  adapters::SettlementRecord record;
+  record.settlement_id = id;
+  record.resident_id = resident_id;
+  record.year = static_cast<int>(kToday.year());
+  record.visit_type = config::v1::VISIT_TYPE_OUTPATIENT;
+  record.institution_code = kHospitalCode;
+  record.treatment_city = City::CITY_TAIYUAN;
+  record.settle_date = kToday;
+  record.total_fen = 20000;
+  record.deductible_applied_fen = 20000;  // the mock ledger adds it as is
+  record.fund_pay_fen = 0;
+  record.account_pay_fen = 6000;
+  record.cash_pay_fen = 14000;
+  return record;
+}
+
+class SettlementServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    mock_city::PopulationOptions options;
+    options.persons_per_issuing_city = 300;
+    population_ = new Population(Population::Generate(options));
+    config::v1::GatewayConfig config;
+    for (City city : kAllCities) {
+      config::v1::CityBackendConfig* c = config.add_cities();
+      c->set_city(city);
+      c->set_medical_catalogue_file(
+          absl::StrCat("adapters/", CityName(city), "/medical_catalogue.textproto"));
+      c->set_medical_policy_file(absl::StrCat("adapters/", CityName(city), "/medical_policy.textproto"));
+    }
+    absl::StatusOr<std::shared_ptr<const settlement::MedicalRules>> rules =
+        settlement::MedicalRules::Load(config, INTEROP_SOURCE_DIR);
+    ASSERT_TRUE(rules.ok()) << rules.status();
+    rules_ = new std::shared_ptr<const settlement::MedicalRules>(*std::move(rules));
+  }
+  static void TearDownTestSuite() {
+    delete population_;
+    delete rules_;
+  }
+
+  void SetUp() override {
+    std::vector<std::unique_ptr<adapters::CityAdapter>> adapters;
+    for (City city : kAllCities) {
+      auto fake = std::make_unique<FakeMedicalCity>(*population_, city);
+      fakes_[city] = fake.get();
+      adapters.push_back(std::move(fake));
+    }
+    harness_ = std::make_unique<test_support::ServiceHarness>(std::move(adapters), kStart);
+    absl::StatusOr<std::unique_ptr<settlement::SettlementLedger>> ledger =
+        settlement::OpenSqliteSettlementLedger(harness_->store_path());
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+    work_ = std::make_unique<WorkQueue>(2);
+  }
+
+  void TearDown() override {
+    harness_->Stop();
+    // The reply goes out before a Settle's last step (letting the patient's next settlement start)
+    // has run on the ledger's completion thread: the ledger is closed, which waits for that thread,
+    // before the service goes.
+    ledger_.reset();
+    work_.reset();
+    service_.reset();
+  }
+
+  // Starts the service with an account cache on the harness's clock (or none).
+  void StartService(bool with_cache = true) {
+    std::unique_ptr<settlement::AccountCache> cache;
+    if (with_cache) cache = std::make_unique<settlement::AccountCache>(harness_->clock());
+    service_ = std::make_unique<CrossCitySettlementServiceImpl>(harness_->deps(), *rules_, *ledger_, *work_,
+                                                                std::move(cache));
+    harness_->Serve({service_.get()});
+    stub_ = med::CrossCitySettlementService::NewStub(harness_->channel());
+  }
+
+  grpc::Status Settle(const std::string& resident_id, const std::string& key, const med::Visit& visit,
+                      med::SettleResponse* response) {
+    med::SettleRequest request;
+    *request.mutable_person() = Person(resident_id);
+    *request.mutable_access() = Access(common::v1::PURPOSE_TREATMENT);
+    request.set_idempotency_key(key);
+    *request.mutable_visit() = visit;
+    return stub_->Settle(Context(test_support::kTaiyuanHospital).get(), request, response);
+  }
+
+  grpc::Status PreSettle(const std::string& resident_id, const med::Visit& visit,
+                         med::PreSettleResponse* response) {
+    med::PreSettleRequest request;
+    *request.mutable_person() = Person(resident_id);
+    *request.mutable_access() = Access(common::v1::PURPOSE_TREATMENT);
+    *request.mutable_visit() = visit;
+    return stub_->PreSettle(Context(test_support::kTaiyuanHospital).get(), request, response);
+  }
+
+  grpc::Status Reverse(const std::string& resident_id, const std::string& settlement_id,
+                       med::ReverseSettlementResponse* response) {
+    med::ReverseSettlementRequest request;
+    *request.mutable_person() = Person(resident_id);
+    *request.mutable_access() = Access(common::v1::PURPOSE_TREATMENT);
+    request.set_settlement_id(settlement_id);
+    return stub_->ReverseSettlement(Context(test_support::kTaiyuanHospital).get(), request, response);
+  }
+
+  // The split the calculator makes of `visit` for `patient` on `account`.
+  med::Settlement Expected(const med::Visit& visit, City insured_city,
+                           const adapters::MedicalAccount& account) {
+    settlement::VisitFacts facts;
+    facts.visit = &visit;
+    facts.treatment_city = City::CITY_TAIYUAN;
+    facts.insured_city = insured_city;
+    facts.account = account;
+    absl::StatusOr<med::Settlement> computed = settlement::ComputeSettlement(
+        facts, *(*rules_)->catalogue(City::CITY_TAIYUAN), *(*rules_)->policy(insured_city));
+    EXPECT_TRUE(computed.ok()) << computed.status();
+    return computed.ok() ? *computed : med::Settlement();
+  }
+
+  adapters::MedicalAccount AccountAtCity(City city, const std::string& resident_id) {
+    absl::StatusOr<adapters::MedicalAccount> account =
+        fakes_[city]->ledger().GetAccount(resident_id, static_cast<int>(kToday.year()));
+    EXPECT_TRUE(account.ok()) << account.status();
+    return account.ok() ? *account : adapters::MedicalAccount();
+  }
+
+  static Population* population_;
+  static std::shared_ptr<const settlement::MedicalRules>* rules_;
+  std::map<City, FakeMedicalCity*> fakes_;
+  std::unique_ptr<test_support::ServiceHarness> harness_;
+  std::unique_ptr<settlement::SettlementLedger> ledger_;
+  std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<CrossCitySettlementServiceImpl> service_;
+  std::unique_ptr<med::CrossCitySettlementService::Stub> stub_;
+};
+
+Population* SettlementServiceTest::population_ = nullptr;
+std::shared_ptr<const settlement::MedicalRules>* SettlementServiceTest::rules_ = nullptr;
+
+// The amounts of a settlement as the gateway answers it, against the calculator's on some account.
+void ExpectSameSplit(const med::Settlement& actual, const med::Settlement& expected) {
+  EXPECT_EQ(actual.total().fen(), expected.total().fen());
+  EXPECT_EQ(actual.deductible_applied().fen(), expected.deductible_applied().fen());
+  EXPECT_EQ(actual.fund_pay().fen(), expected.fund_pay().fen());
+  EXPECT_EQ(actual.personal_account_pay().fen(), expected.personal_account_pay().fen());
+  EXPECT_EQ(actual.cash_pay().fen(), expected.cash_pay().fen());
+  EXPECT_EQ(actual.balance_after().fen(), expected.balance_after().fen());
+  EXPECT_EQ(actual.accumulators_after().deductible_used_outpatient().fen(),
+            expected.accumulators_after().deductible_used_outpatient().fen());
+  EXPECT_EQ(actual.accumulators_after().fund_paid().fen(), expected.accumulators_after().fund_paid().fen());
+}
+
+TEST_F(SettlementServiceTest, ASecondSettleForTheSamePatientReadsTheAccountOnceLess) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_YANGQUAN);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& yangquan = *fakes_[City::CITY_YANGQUAN];
+  const adapters::MedicalAccount before = AccountAtCity(City::CITY_YANGQUAN, patient->resident_id);
+
+  med::SettleResponse first;
+  grpc::Status status = Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &first);
+  ASSERT_TRUE(status.ok()) << Describe(status) << " " << status.error_message();
+  EXPECT_EQ(yangquan.account_reads(), 1);
+  EXPECT_EQ(yangquan.commits(), 1);
+  ExpectSameSplit(first.settlement(), Expected(EmergencyVisit(), City::CITY_YANGQUAN, before));
+
+  const adapters::MedicalAccount between = AccountAtCity(City::CITY_YANGQUAN, patient->resident_id);
+  med::SettleResponse second;
+  status = Settle(patient->resident_id, "visit-0002", EmergencyVisit(2), &second);
+  ASSERT_TRUE(status.ok()) << Describe(status) << " " << status.error_message();
+  // One call to the insured city: the commit, from the account the first commit answered.
+  EXPECT_EQ(yangquan.account_reads(), 1);
+  EXPECT_EQ(yangquan.commits(), 2);
+  EXPECT_EQ(yangquan.aborted_commits(), 0);
+  ExpectSameSplit(second.settlement(), Expected(EmergencyVisit(2), City::CITY_YANGQUAN, between));
+  EXPECT_EQ(second.settlement().balance_after().fen(),
+            first.settlement().balance_after().fen() - second.settlement().personal_account_pay().fen());
+  EXPECT_EQ(AccountAtCity(City::CITY_YANGQUAN, patient->resident_id).balance_fen,
+            second.settlement().balance_after().fen());
+
+  const settlement::AccountCache::Stats stats = service_->account_cache()->GetStats();
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.stale, 0u);
+}
+
+TEST_F(SettlementServiceTest, WithoutACacheEverySettleReadsTheAccount) {
+  StartService(/*with_cache=*/false);
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_YANGQUAN);
+  ASSERT_NE(patient, nullptr);
+  med::SettleResponse response;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &response).ok());
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0002", EmergencyVisit(2), &response).ok());
+  EXPECT_EQ(fakes_[City::CITY_YANGQUAN]->account_reads(), 2);
+  EXPECT_EQ(fakes_[City::CITY_YANGQUAN]->commits(), 2);
+  EXPECT_EQ(service_->account_cache(), nullptr);
+}
+
+TEST_F(SettlementServiceTest, AStaleCachedAccountIsRefusedByTheCityThenReadAgainAndSettledRight) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_JINZHONG);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& jinzhong = *fakes_[City::CITY_JINZHONG];
+  med::SettleResponse first;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &first).ok());
+  ASSERT_EQ(jinzhong.account_reads(), 1);
+
+  // Behind the gateway's back: the city's own counter settles a visit, the account moves on.
+  const adapters::MedicalAccount cached = AccountAtCity(City::CITY_JINZHONG, patient->resident_id);
+  absl::StatusOr<adapters::CommitResult> counter =
+      jinzhong.ledger().Commit(CounterSettlement(patient->resident_id, "COUNTER-0001"), cached.version);
+  ASSERT_TRUE(counter.ok()) << counter.status();
+  const adapters::MedicalAccount now = AccountAtCity(City::CITY_JINZHONG, patient->resident_id);
+  ASSERT_GT(now.version, cached.version);
+  // What the gateway would answer had it committed from the cached account: another balance.
+  const med::Settlement on_cached = Expected(EmergencyVisit(), City::CITY_JINZHONG, cached);
+  const med::Settlement on_now = Expected(EmergencyVisit(), City::CITY_JINZHONG, now);
+  ASSERT_NE(on_cached.balance_after().fen(), on_now.balance_after().fen());
+
+  med::SettleResponse second;
+  grpc::Status status = Settle(patient->resident_id, "visit-0002", EmergencyVisit(), &second);
+  ASSERT_TRUE(status.ok()) << Describe(status) << " " << status.error_message();
+  // The commit from the cache was refused, the account read again, the commit made.
+  EXPECT_EQ(jinzhong.aborted_commits(), 1);
+  EXPECT_EQ(jinzhong.commits(), 3);
+  EXPECT_EQ(jinzhong.account_reads(), 2);
+  EXPECT_EQ(second.settlement().state(), med::SETTLEMENT_STATE_SETTLED);
+  ExpectSameSplit(second.settlement(), on_now);
+  const adapters::MedicalAccount after = AccountAtCity(City::CITY_JINZHONG, patient->resident_id);
+  EXPECT_EQ(after.balance_fen, second.settlement().balance_after().fen());
+  EXPECT_EQ(after.balance_fen, now.balance_fen - second.settlement().personal_account_pay().fen());
+  EXPECT_EQ(after.fund_paid_fen, now.fund_paid_fen + second.settlement().fund_pay().fen());
+  // The refused attempt left no intent behind.
+  absl::StatusOr<std::optional<settlement::LedgerEntry>> intent =
+      ledger_->FindIntent(second.settlement().settlement_id());
+  ASSERT_TRUE(intent.ok()) << intent.status();
+  EXPECT_FALSE(intent->has_value());
+  EXPECT_EQ(service_->account_cache()->GetStats().stale, 1u);
+
+  // And the account after that commit is cached again: a third settlement reads nothing.
+  med::SettleResponse third;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0003", EmergencyVisit(), &third).ok());
+  EXPECT_EQ(jinzhong.account_reads(), 2);
+  EXPECT_EQ(jinzhong.aborted_commits(), 1);
+  ExpectSameSplit(third.settlement(), Expected(EmergencyVisit(), City::CITY_JINZHONG, after));
+}
+
+TEST_F(SettlementServiceTest, PreSettleAlwaysReadsAndTheSettleAfterItDoesNot) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_XINZHOU);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& xinzhou = *fakes_[City::CITY_XINZHOU];
+
+  med::PreSettleResponse quote;
+  grpc::Status status = PreSettle(patient->resident_id, EmergencyVisit(), &quote);
+  ASSERT_TRUE(status.ok()) << Describe(status) << " " << status.error_message();
+  EXPECT_EQ(xinzhou.account_reads(), 1);
+
+  // The account moves behind the gateway's back; the next quote shows it, as the cache would not.
+  absl::StatusOr<adapters::CommitResult> counter =
+      xinzhou.ledger().Commit(CounterSettlement(patient->resident_id, "COUNTER-0001"),
+                              AccountAtCity(City::CITY_XINZHOU, patient->resident_id).version);
+  ASSERT_TRUE(counter.ok()) << counter.status();
+  const adapters::MedicalAccount now = AccountAtCity(City::CITY_XINZHOU, patient->resident_id);
+  ASSERT_TRUE(PreSettle(patient->resident_id, EmergencyVisit(), &quote).ok());
+  EXPECT_EQ(xinzhou.account_reads(), 2);
+  ExpectSameSplit(quote.settlement(), Expected(EmergencyVisit(), City::CITY_XINZHOU, now));
+  EXPECT_EQ(quote.settlement().balance_after().fen(),
+            now.balance_fen - quote.settlement().personal_account_pay().fen());
+
+  // The Settle that follows uses what the quote read: no read, one commit, the quoted amounts.
+  med::SettleResponse settled;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &settled).ok());
+  EXPECT_EQ(xinzhou.account_reads(), 2);
+  EXPECT_EQ(xinzhou.commits(), 1);
+  EXPECT_EQ(xinzhou.aborted_commits(), 0);
+  ExpectSameSplit(settled.settlement(), quote.settlement());
+
+  // With the cache warm, a quote still reads.
+  ASSERT_TRUE(PreSettle(patient->resident_id, EmergencyVisit(), &quote).ok());
+  EXPECT_EQ(xinzhou.account_reads(), 3);
+  EXPECT_EQ(quote.settlement().balance_after().fen(),
+            settled.settlement().balance_after().fen() - quote.settlement().personal_account_pay().fen());
+  EXPECT_EQ(service_->account_cache()->GetStats().hits, 1u);
+}
+
+TEST_F(SettlementServiceTest, AReversalLeavesTheAccountAfterItInTheCache) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_LVLIANG);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& lvliang = *fakes_[City::CITY_LVLIANG];
+  const adapters::MedicalAccount before = AccountAtCity(City::CITY_LVLIANG, patient->resident_id);
+
+  med::SettleResponse settled;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &settled).ok());
+  ASSERT_GT(settled.settlement().personal_account_pay().fen(), 0);
+  med::ReverseSettlementResponse reversed;
+  grpc::Status status = Reverse(patient->resident_id, settled.settlement().settlement_id(), &reversed);
+  ASSERT_TRUE(status.ok()) << Describe(status) << " " << status.error_message();
+  EXPECT_EQ(reversed.settlement().balance_after().fen(), before.balance_fen);
+
+  const adapters::MedicalAccount after_reversal = AccountAtCity(City::CITY_LVLIANG, patient->resident_id);
+  EXPECT_EQ(after_reversal.balance_fen, before.balance_fen);
+  EXPECT_GT(after_reversal.version, before.version);
+
+  // Settled again from the account the reversal answered: no read, no refused commit.
+  med::SettleResponse again;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0002", EmergencyVisit(), &again).ok());
+  EXPECT_EQ(lvliang.account_reads(), 1);
+  EXPECT_EQ(lvliang.commits(), 2);
+  EXPECT_EQ(lvliang.aborted_commits(), 0);
+  ExpectSameSplit(again.settlement(), Expected(EmergencyVisit(), City::CITY_LVLIANG, after_reversal));
+  EXPECT_EQ(again.settlement().balance_after().fen(),
+            before.balance_fen - again.settlement().personal_account_pay().fen());
+}
+
+TEST_F(SettlementServiceTest, AnAccountOlderThanMaxAgeIsReadAgain) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_YANGQUAN, 1);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& yangquan = *fakes_[City::CITY_YANGQUAN];
+  med::SettleResponse response;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &response).ok());
+  harness_->clock().Advance(service_->account_cache()->options().max_age);
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0002", EmergencyVisit(), &response).ok());
+  EXPECT_EQ(yangquan.account_reads(), 2);
+  EXPECT_EQ(yangquan.commits(), 2);
+  EXPECT_EQ(service_->account_cache()->GetStats().expired, 1u);
+}
+
+TEST_F(SettlementServiceTest, ACacheHitStillRecordsTheInsuredCityAsConsulted) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_JINZHONG, 1);
+  ASSERT_NE(patient, nullptr);
+  med::SettleResponse response;
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0001", EmergencyVisit(), &response).ok());
+  ASSERT_TRUE(Settle(patient->resident_id, "visit-0002", EmergencyVisit(), &response).ok());
+  ASSERT_EQ(fakes_[City::CITY_JINZHONG]->account_reads(), 1);  // the second was a hit
+  const accesslog::AccessRecord record = harness_->access_log().last();
+  EXPECT_EQ(record.method, "/interop.medical.v1.CrossCitySettlementService/Settle");
+  EXPECT_EQ(record.result_code, 0);
+  EXPECT_THAT(record.cities_consulted, Contains("jinzhong"));
+  ASSERT_EQ(response.provenance().source_cities_size(), 1);
+  EXPECT_EQ(response.provenance().source_cities(0).city(), City::CITY_JINZHONG);
+}
+
+}  // namespace
+}  // namespace interop::services
