@@ -62,6 +62,9 @@ city_port() {
 # in CONFIG_FILE (default $WORK/gateway.textproto), listening on LISTEN_PORT (default GATEWAY_PORT),
 # with STORE as the inside of its store { } (default: the SQLite file $WORK/gateway.db; for
 # PostgreSQL see postgres_store).
+# The access log's own SQLite file in $WORK, as the example configuration has it (its commits then
+# do not queue on the write lock of the ledger's and the workflows' file); empty: in gateway.db.
+ACCESS_LOG_FILE=${ACCESS_LOG_FILE-access-log.db}
 write_gateway_config() {
   local i file=${2:-$WORK/gateway.textproto} port=${3:-$GATEWAY_PORT}
   local store=${4:-"sqlite_path: \"$WORK/gateway.db\""}
@@ -71,7 +74,7 @@ write_gateway_config() {
     echo "store { $store }"
     echo "access_policy_file: \"$1\""
     echo "crl_file: \"$CERTS/crl.pem\""
-    echo "access_log { signing_key_file: \"$CERTS/gateway.key\" signing_cert_file: \"$CERTS/gateway.pem\" }"
+    echo "access_log { ${ACCESS_LOG_FILE:+sqlite_path: \"$WORK/$ACCESS_LOG_FILE\" }signing_key_file: \"$CERTS/gateway.key\" signing_cert_file: \"$CERTS/gateway.pem\" }"
     for i in "${!CITIES[@]}"; do
       echo "cities { city: CITY_${CITIES[$i]^^} address: \"127.0.0.1:$((CITY_BASE_PORT + i))\" tls_server_name: \"localhost\""
       echo "  dialect_file: \"$ROOT/adapters/${CITIES[$i]}/dialect.textproto\""
