@@ -3,7 +3,7 @@
 //
 //   load-generator --target=127.0.0.1:8443 --ca=ca.pem --cert=caller.pem --key=caller.key
 //       --ids_file=ids.txt [--mode=closed|open] [--concurrency=64] [--connections=4] [--rate=5000]
-//       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical|gateway_settle]
+//       [--duration_s=10] [--warmup_s=2] [--call=gateway_medical|city_medical|gateway_settle|gateway_presettle_settle]
 //       [--label=NAME] [--cpu_pids=PID,...] [--backend_cpu_pids=PID,...] [--max_calls=N]
 //       [--targets=HOST:PORT,HOST:PORT,...] [--database_cpu_pids=PID,...]
 //
@@ -81,7 +81,9 @@ ABSL_FLAG(std::string, call, "gateway_medical",
           "gateway_medical: MedicalInsuranceService.GetInsuranceStatus with purpose TREATMENT; "
           "city_medical: CityBackendService.GetMedicalEnrollment on a mock city; "
           "gateway_settle: CrossCitySettlementService.Settle of a small emergency outpatient bill at a "
-          "Taiyuan hospital (the caller must be a Taiyuan hospital), a fresh idempotency key per call.");
+          "Taiyuan hospital (the caller must be a Taiyuan hospital), a fresh idempotency key per call; "
+          "gateway_presettle_settle: PreSettle then Settle of that bill (the front desk's flow; counted as "
+          "one call, its latency both).");
 ABSL_FLAG(std::string, label, "", "Name of the scenario, copied into the output.");
 ABSL_FLAG(std::string, cpu_pids, "",
           "Comma-separated process ids of the process under test (for nginx: its master and workers). "
@@ -260,11 +262,14 @@ class Caller {
           });
       return;
     }
-    if (call_ == "gateway_settle") {
+    if (call_ == "gateway_settle" || call_ == "gateway_presettle_settle") {
       struct Call {
         grpc::ClientContext context;
         interop::medical::v1::SettleRequest request;
         interop::medical::v1::SettleResponse response;
+        grpc::ClientContext quote_context;
+        interop::medical::v1::PreSettleRequest quote_request;
+        interop::medical::v1::PreSettleResponse quote_response;
       };
       auto* call = new Call;
       call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -288,12 +293,33 @@ class Caller {
       amoxicillin->set_code("XJ01CAA040A001010101445");
       amoxicillin->set_quantity_milli(1000);
       amoxicillin->mutable_unit_price()->set_fen(2350);
-      settlement_[c]->async()->Settle(
-          &call->context, &call->request, &call->response, [call, start, done](grpc::Status status) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-            delete call;
-            done(status, us);
-          });
+      auto* stub = settlement_[c].get();
+      auto settle = [stub, call, start, done] {
+        stub->async()->Settle(&call->context, &call->request, &call->response,
+                              [call, start, done](grpc::Status status) {
+                                auto us =
+                                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+                                delete call;
+                                done(status, us);
+                              });
+      };
+      if (call_ == "gateway_settle") {
+        settle();
+        return;
+      }
+      // The front desk's flow: the quote shown to the patient, then the settlement of the same visit.
+      call->quote_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      *call->quote_request.mutable_person() = request.person();
+      *call->quote_request.mutable_access() = request.access();
+      *call->quote_request.mutable_visit() = request.visit();
+      stub->async()->PreSettle(&call->quote_context, &call->quote_request, &call->quote_response,
+                               [call, start, done, settle](grpc::Status status) {
+                                 if (status.ok()) return settle();
+                                 auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+                                               .count();
+                                 delete call;
+                                 done(status, us);
+                               });
       return;
     }
     struct Call {
@@ -344,6 +370,12 @@ int main(int argc, char** argv) {
   }
   if (ids.empty()) {
     std::fprintf(stderr, "load-generator: --ids_file gave no identity numbers\n");
+    return 2;
+  }
+  const std::string call = absl::GetFlag(FLAGS_call);
+  if (call != "gateway_medical" && call != "city_medical" && call != "gateway_settle" &&
+      call != "gateway_presettle_settle") {
+    std::fprintf(stderr, "load-generator: unknown --call=%s (see --help)\n", call.c_str());
     return 2;
   }
   interop::config::v1::TlsFiles files;

@@ -55,8 +55,14 @@ struct HttpsClient::CurlState {
   CURLSH* share = nullptr;  // TLS session cache shared by all transfers
   curl_slist* connect_to = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> in_flight;
+  // Sent, waiting for one of the max_connections, first come first served. Handed to libcurl only
+  // when a connection is free: libcurl's own queue of transfers over its connection limit does not
+  // serve them in order (under load some waited until their deadline while later ones went
+  // through), and every curl_multi_perform() walks it.
+  std::deque<std::unique_ptr<Transfer>> waiting;
 
   ~CurlState() {
+    waiting.clear();
     for (auto& [easy, transfer] : in_flight) curl_multi_remove_handle(multi, easy);
     in_flight.clear();
     if (multi != nullptr) curl_multi_cleanup(multi);
@@ -331,6 +337,26 @@ void HttpsClient::Reap() {
   }
 }
 
+void HttpsClient::StartWaiting() {
+  const absl::Time now = absl::Now();
+  // Requests whose deadline passed while they waited end now, wherever they are in the line.
+  auto expired =
+      std::stable_partition(curl_->waiting.begin(), curl_->waiting.end(),
+                            [now](const std::unique_ptr<Transfer>& t) { return t->request.deadline > now; });
+  for (auto it = expired; it != curl_->waiting.end(); ++it) {
+    ++requests_completed_;
+    (*it)->Finish(absl::DeadlineExceededError(
+        absl::StrCat("the deadline passed while the request waited for one of the ", options_.max_connections,
+                     " connections to the backend")));
+  }
+  curl_->waiting.erase(expired, curl_->waiting.end());
+  while (!curl_->waiting.empty() && curl_->in_flight.size() < static_cast<size_t>(options_.max_connections)) {
+    std::unique_ptr<Transfer> next = std::move(curl_->waiting.front());
+    curl_->waiting.pop_front();
+    Start(std::move(next));
+  }
+}
+
 void HttpsClient::Run() {
   for (;;) {
     std::deque<std::unique_ptr<Transfer>> incoming;
@@ -341,9 +367,12 @@ void HttpsClient::Run() {
       stopping = stopping_;
     }
     if (stopping) {
-      for (auto& transfer : incoming) {
-        ++requests_completed_;
-        transfer->Finish(absl::UnavailableError("the HTTPS client is shutting down"));
+      for (auto* line : {&curl_->waiting, &incoming}) {
+        for (auto& transfer : *line) {
+          ++requests_completed_;
+          transfer->Finish(absl::UnavailableError("the HTTPS client is shutting down"));
+        }
+        line->clear();
       }
       for (auto& [easy, transfer] : curl_->in_flight) {
         curl_multi_remove_handle(curl_->multi, easy);
@@ -353,13 +382,18 @@ void HttpsClient::Run() {
       curl_->in_flight.clear();
       return;
     }
-    for (auto& transfer : incoming) Start(std::move(transfer));
+    for (auto& transfer : incoming) curl_->waiting.push_back(std::move(transfer));
+    StartWaiting();
     int running = 0;
     curl_multi_perform(curl_->multi, &running);
     Reap();
+    StartWaiting();  // into the connections the finished transfers freed
+    if (!curl_->waiting.empty()) curl_multi_perform(curl_->multi, &running);
     long timeout_ms = -1;
     curl_multi_timeout(curl_->multi, &timeout_ms);
     if (timeout_ms < 0 || timeout_ms > 1000) timeout_ms = 1000;
+    // While requests wait, wake often enough to end those whose deadline passes.
+    if (!curl_->waiting.empty()) timeout_ms = std::min<long>(timeout_ms, 10);
     if (timeout_ms > 0) curl_multi_poll(curl_->multi, nullptr, 0, static_cast<int>(timeout_ms), nullptr);
   }
 }

@@ -4,7 +4,8 @@
 // One event thread per client drives every transfer (curl_multi_poll); Send() only queues the
 // request and wakes that thread, so callers (gRPC reactor threads) never block on I/O. Connections
 // are kept alive in the multi handle's connection cache and reused by later requests; at most
-// `max_connections` are open at once (more requests wait for a free one, within their deadline).
+// `max_connections` are open at once (more requests wait for a free one, first come first served,
+// within their deadline).
 //
 //   HttpsClientOptions options;
 //   options.address = "127.0.0.1:7105";  options.server_name = "localhost";
@@ -125,6 +126,9 @@ class HttpsClient final : public HttpsTransport {
   void Run();
   // On the event thread: sets up and adds `transfer` to the multi handle, or completes it at once.
   void Start(std::unique_ptr<Transfer> transfer);
+  // On the event thread: ends the waiting requests whose deadline passed, and starts the oldest
+  // waiting ones while fewer than max_connections are in flight.
+  void StartWaiting();
   // On the event thread: completes every finished transfer.
   void Reap();
 

@@ -323,6 +323,54 @@ TEST_F(LvliangOverHttpTest, ConcurrentCallsShareAtMostMaxConnections) {
   EXPECT_LE(backend_->connections_seen(), 3);
 }
 
+// More calls than connections: they wait for a free connection in the order they were made, and a
+// call whose deadline passes while it waits ends then, without taking a connection.
+TEST_F(LvliangOverHttpTest, CallsWaitingForAConnectionAreServedInOrderWithinTheirDeadline) {
+  Client options;
+  options.max_connections = 1;
+  auto adapter = Adapter(options);
+  ASSERT_TRUE(AwaitHealth(*adapter).ok());
+  backend_->SetDelay(absl::Milliseconds(30));
+  constexpr int kCalls = 8;
+  absl::Mutex mu;
+  std::vector<int> finished_order;
+  absl::Notification all_done;
+  for (int i = 0; i < kCalls; ++i) {
+    const SyntheticPerson& person =
+        Find([](const SyntheticPerson& p) { return p.has_medical && p.medical.city == kLvliang; }, i);
+    adapter->GetInsuranceStatus(person.resident_id, {},
+                                [&, i](absl::StatusOr<medical::v1::GetInsuranceStatusResponse> status) {
+                                  EXPECT_TRUE(status.ok()) << status.status();
+                                  absl::MutexLock lock(&mu);
+                                  finished_order.push_back(i);
+                                  if (static_cast<int>(finished_order.size()) == kCalls) all_done.Notify();
+                                });
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(finished_order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  }
+
+  // One slow call holds the only connection; one behind it with a 150 ms deadline ends at that
+  // deadline, long before the first is answered.
+  backend_->SetDelay(absl::Milliseconds(1500));
+  absl::Notification first_done;
+  adapter->GetInsuranceStatus(kUnknownId, {}, [&](absl::StatusOr<medical::v1::GetInsuranceStatusResponse>) {
+    first_done.Notify();
+  });
+  CallOptions call;
+  call.deadline = absl::Now() + absl::Milliseconds(150);
+  const absl::Time start = absl::Now();
+  auto waited = Await<medical::v1::GetInsuranceStatusResponse>(
+      [&](auto done) { adapter->GetInsuranceStatus(kUnknownId, call, done); });
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded) << waited.status();
+  EXPECT_LT(took, absl::Milliseconds(800));
+  EXPECT_FALSE(first_done.HasBeenNotified());
+  EXPECT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
 TEST_F(LvliangOverHttpTest, ASlowCityTimesOutWithoutBlockingTheCaller) {
   backend_->SetDelay(absl::Seconds(5));
   Client options;
