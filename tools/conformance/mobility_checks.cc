@@ -339,8 +339,8 @@ class MigrationRun {
         settle_in_.Result(absl::StrCat(
             "settling ", person_, " in at ", address_, " on ", permit_number_,
             " answered the registration GetHouseholdRegistration answers from then on; the same request_key "
-            "again answered the same registration, replayed=true; the key with another permit answered "
-            "ALREADY_EXISTS; the person is registered in ",
+            "again answered the same registration, replayed=true; the key with another permit, and with "
+            "another name, answered ALREADY_EXISTS; the person is registered in ",
             city, " again")),
         refusals_.Result(
             "a permit for a person registered here and a move-out on an expired permit answered "
@@ -537,6 +537,9 @@ class MigrationRun {
     ExpectCode(calls_.Settle(key, person_, permit_number_ + "-OTHER", address_, name_),
                absl::StatusCode::kAlreadyExists,
                absl::StrCat("SettleIn with request_key ", key, " again but another permit number"),
+               "the same key with a different request", settle_in_);
+    ExpectCode(calls_.Settle(key, person_, permit_number_, address_, name_ + "X"), absl::StatusCode::kAlreadyExists,
+               absl::StrCat("SettleIn with request_key ", key, " again but another name"),
                "the same key with a different request", settle_in_);
   }
 

@@ -629,6 +629,16 @@ TEST_F(FaultyBackendConformanceTest, OkWhereNotFoundIsDueFailsTheRefusalChecks) 
                   "has no pension record here)")));
 }
 
+// A backend that leaves the name out of SettleIn's key-reuse check replays where it must refuse.
+TEST_F(FaultyBackendConformanceTest, SettleInThatIgnoresTheNameFailsTheSettleInCheck) {
+  const Outcome outcome = Run(Breach::kSettleInIgnoresName);
+  ExpectOnlyFailing(outcome, {"migration-settle-in"});
+  const std::string settle_in = LineOf(outcome, "migration-settle-in");
+  EXPECT_THAT(settle_in, StartsWith("FAIL migration-settle-in: SettleIn with request_key "));
+  EXPECT_THAT(settle_in, HasSubstr("again but another name"));
+  EXPECT_THAT(settle_in, HasSubstr("must be ALREADY_EXISTS (the same key with a different request)"));
+}
+
 // Signatures the city must refuse, and signatures that do not verify.
 TEST_F(FaultyBackendConformanceTest, BadSignaturesFailTheCertificateChecks) {
   const Outcome outcome = Run(Breach::kBadSignatures);

@@ -3,9 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "adapters/dialect/money.h"
 #include "gateway/base/cities.h"
@@ -159,7 +163,13 @@ class FaultyBackendServer::Service final : public backend::CityBackendService::C
   grpc::ServerUnaryReactor* SettleIn(grpc::CallbackServerContext* context,
                                      const backend::SettleInRequest* request,
                                      backend::SettleInResponse* response) override {
-    return Forward(context, &Async::SettleIn, Rekeyed(*request), response);
+    backend::SettleInRequest forwarded = Rekeyed(*request);
+    if (breach_ == Breach::kSettleInIgnoresName) {
+      absl::MutexLock lock(&names_mu_);
+      auto [first, inserted] = first_names_.emplace(forwarded.request_key(), forwarded.name());
+      forwarded.set_name(first->second);
+    }
+    return Forward(context, &Async::SettleIn, std::move(forwarded), response);
   }
 
   // Pension transfer.
@@ -241,6 +251,8 @@ class FaultyBackendServer::Service final : public backend::CityBackendService::C
   const std::shared_ptr<const adapters::Dialect> dialect_;
   const Breach breach_;
   std::atomic<int64_t> rekeyed_{0};
+  absl::Mutex names_mu_;
+  std::map<std::string, std::string> first_names_ ABSL_GUARDED_BY(names_mu_);  // SettleIn: key -> name
 };
 
 absl::StatusOr<std::unique_ptr<FaultyBackendServer>> FaultyBackendServer::Start(

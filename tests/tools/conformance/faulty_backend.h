@@ -36,7 +36,9 @@
 
 namespace interop::testing {
 
-enum class Breach { kRepeatedKeyAppliedAgain, kOkWhereNotFound, kBadSignatures };
+// kSettleInIgnoresName: a SettleIn that repeats a request_key is passed on with the name of the
+// key's first request, as a backend that leaves the name out of its key-reuse check would judge it.
+enum class Breach { kRepeatedKeyAppliedAgain, kOkWhereNotFound, kBadSignatures, kSettleInIgnoresName };
 
 class FaultyBackendServer {
  public:
