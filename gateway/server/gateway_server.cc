@@ -345,7 +345,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   health->SetServingStatus("", true);
   for (const char* service : kPublicServices) health->SetServingStatus(service, true);
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
+  health->SetServingStatus(kStoreHealthServiceName, true);  // it answered the migrations just now
   server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
+  server->store_prober_ = std::thread([s = server.get()] { s->ProbeStore(); });
   server->reloader_ = std::thread([s = server.get()] { s->WatchReloadableFiles(); });
   if (server->medical_rules_ != nullptr) {
     // Settlements a crash left half-done are finished or abandoned with their insured cities.
@@ -392,6 +394,31 @@ void GatewayServer::ProbeCities() {
   } while (!stop_probing_.WaitForNotificationWithTimeout(interval));
 }
 
+void GatewayServer::ProbeStore() {
+  const absl::Duration interval = absl::Milliseconds(config_.health_check_interval_ms());
+  bool serving = true;
+  while (!stop_probing_.WaitForNotificationWithTimeout(interval)) {
+    absl::Status status;
+    if (postgres_ != nullptr) {
+      status = postgres_->WithConnection(
+          [](store::pg::Connection& connection) { return connection.Exec("SELECT 1").status(); });
+    } else {
+      status = database_->WithConnection([](sqlite3* db) { return store::SqliteDatabase::Exec(db, "SELECT 1"); });
+    }
+    if (status.ok() == serving) continue;
+    serving = status.ok();
+    grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+    health->SetServingStatus(kStoreHealthServiceName, serving);
+    health->SetServingStatus("", serving);
+    for (const char* service : kPublicServices) health->SetServingStatus(service, serving);
+    if (serving) {
+      LogInfo("the store answers again: serving");
+    } else {
+      LogError("the store does not answer: NOT_SERVING until it does", {{"error", status.ToString()}});
+    }
+  }
+}
+
 void GatewayServer::WatchReloadableFiles() {
   absl::Duration interval = absl::Milliseconds(config_.reload_check_interval_ms());
   while (!stop_probing_.WaitForNotificationWithTimeout(interval)) {
@@ -414,6 +441,7 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   if (metrics_exporter_ != nullptr) metrics_exporter_->Stop();
   stop_probing_.Notify();
   if (prober_.joinable()) prober_.join();
+  if (store_prober_.joinable()) store_prober_.join();
   if (reloader_.joinable()) reloader_.join();
   if (intent_recovery_.joinable()) intent_recovery_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

@@ -85,6 +85,11 @@ class GatewayServer {
  private:
   GatewayServer() = default;
   void ProbeCities();
+  // Every health_check_interval_ms: whether the store answers (PostgreSQL: a query through the pool;
+  // SQLite: a query on the gateway's file). Sets kStoreHealthServiceName, "" and every public
+  // service SERVING or NOT_SERVING with it, so that a load balancer takes a replica that cannot reach
+  // its database out of the pool (every answer would be UNAVAILABLE: nothing could be recorded).
+  void ProbeStore();
   // Reloads the access policy and the CRL when their files change, until shutdown.
   void WatchReloadableFiles();
 
@@ -132,10 +137,14 @@ class GatewayServer {
   int port_ = 0;
   absl::Notification stop_probing_;
   std::thread prober_;
+  std::thread store_prober_;
   std::thread reloader_;
   std::thread intent_recovery_;
   bool shut_down_ = false;
 };
+
+// The health-check service name of the store (the database the gateway records in).
+inline constexpr char kStoreHealthServiceName[] = "interop.store";
 
 // The health-check service name of a city: "interop.city.taiyuan", ...
 std::string CityHealthServiceName(City city);

@@ -2,12 +2,16 @@
 
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/tls/tls_credentials.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 
 namespace interop::testing {
@@ -195,6 +199,31 @@ std::shared_ptr<grpc::Channel> CityCluster::ChannelTo(const std::string& target,
   // A fresh connection per channel, so a refused handshake is not hidden by a shared subchannel.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+}
+
+// Through the generic stub: the project does not generate the health proto.
+absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // HealthCheckRequest{service}: field 1, length-delimited.
+  std::string request_bytes = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) return absl::UnknownError(status.error_message());
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  (void)response.Dump(&slices);
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes == std::string("\x08\x01", 2);
 }
 
 std::shared_ptr<grpc::Channel> CityCluster::CallerChannel(const std::string& caller) const {

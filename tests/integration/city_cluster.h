@@ -107,6 +107,10 @@ class CityCluster {
   std::vector<std::unique_ptr<ChildProcess>> gateways_;  // [0]: the gateway; then the replicas
 };
 
+// grpc.health.v1.Health/Check of `service` ("" for the whole server) through `channel`: true if
+// SERVING, false if NOT_SERVING; an error if the check could not be made.
+absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
 }  // namespace interop::testing
 
 #endif  // INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_

@@ -26,31 +26,6 @@ using mock_city::SyntheticPerson;
 
 constexpr uint32_t kCityDeadlineMs = 1000;
 
-// grpc.health.v1.Health/Check through the generic stub: true if SERVING.
-absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  // HealthCheckRequest{service}: field 1, length-delimited.
-  std::string request_bytes = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request_bytes);
-  grpc::ByteBuffer request(&slice, 1), response;
-  absl::Notification done;
-  grpc::Status status;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = s;
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) return absl::UnknownError(status.error_message());
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  (void)response.Dump(&slices);
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes == std::string("\x08\x01", 2);
-}
-
 class CityDownTest : public ::testing::Test {
  protected:
   void SetUp() override {
