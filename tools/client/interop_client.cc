@@ -12,6 +12,10 @@
 //       [--from_year=YYYY] [--to_year=YYYY]
 //   household RESIDENT_ID      interop.household.v1.HouseholdRegistrationService/GetHouseholdRecord
 //
+// Who read a person's records (the citizen portal with --purpose=citizen-self-service and
+// --on_behalf_of, or an operator with --purpose=audit):
+//   accesses RESIDENT_ID       interop.accesslog.v1.AccessLogService/ListAccessesToPerson (the newest 20)
+//
 // Cross-city treatment, interop.medical.v1.CrossCitySettlementService (docs/SETTLEMENT.md):
 //   presettle RESIDENT_ID VISIT                      PreSettle: the split, nothing committed
 //   settle RESIDENT_ID --idempotency_key=KEY VISIT   Settle
@@ -76,6 +80,7 @@
 #include "google/protobuf/text_format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "interop/accesslog/v1/access_log.grpc.pb.h"
 #include "interop/common/v1/common.pb.h"
 #include "interop/config/v1/medical_rules.pb.h"
 #include "interop/household/v1/household.grpc.pb.h"
@@ -155,6 +160,7 @@ constexpr char kUsage[] =
     "  contributions RESIDENT_ID [--granularity=year|month] [--kinds=pension,unemployment,medical,injury]\n"
     "         [--from_year=YYYY] [--to_year=YYYY]\n"
     "  household RESIDENT_ID\n"
+    "  accesses RESIDENT_ID   (who read the person's records, newest 20)\n"
     "  presettle RESIDENT_ID VISIT\n"
     "  settle RESIDENT_ID --idempotency_key=KEY VISIT\n"
     "    VISIT: --items=CODE:QUANTITY:UNIT_PRICE_FEN[,...] --diagnosis=ICD10 [--hospital=H14010500001]\n"
@@ -179,7 +185,7 @@ struct CommandShape {
 constexpr CommandShape kCommands[] = {
     {"medical", true},   {"contributions", true}, {"household", true},      {"presettle", true},
     {"settle", true},    {"reverse", true},       {"file-treatment", true}, {"check-filing", true},
-    {"clearing", false}, {"reconcile", false},
+    {"clearing", false}, {"reconcile", false},       {"accesses", true},
 };
 
 const CommandShape* FindCommand(const std::string& name) {
@@ -554,6 +560,18 @@ absl::StatusOr<PreparedCall> PrepareCall(const std::string& command, const std::
           medical::GetInsuranceStatusResponse response;
           auto stub = medical::MedicalInsuranceService::NewStub(channel);
           return Report(stub->GetInsuranceStatus(&context, request, &response), context, response);
+        });
+  }
+  if (command == "accesses") {
+    interop::accesslog::v1::ListAccessesToPersonRequest request;
+    request.mutable_person()->set_resident_id(resident_id);
+    *request.mutable_access() = access;
+    request.set_page_size(20);
+    return PreparedCall(
+        [request](const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& context) {
+          interop::accesslog::v1::ListAccessesToPersonResponse response;
+          auto stub = interop::accesslog::v1::AccessLogService::NewStub(channel);
+          return Report(stub->ListAccessesToPerson(&context, request, &response), context, response);
         });
   }
   if (command == "contributions") {
