@@ -23,6 +23,7 @@
 #include "gateway/transfers/pension_funds.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/adapters/lvliang/http_city_support.h"
 #include "tools/mock_city/http_backend.h"
 #include "tools/mock_city/mobility_records.h"
 #include "tools/mock_city/population.h"
@@ -36,69 +37,25 @@ using ::interop::mock_city::HttpMockCityBackend;
 using ::interop::mock_city::Population;
 using ::interop::mock_city::SyntheticPerson;
 using ::testing::HasSubstr;
+using test_support::AdapterToMock;
+using test_support::Await;
+using test_support::CheckedInDialect;
+using test_support::Pem;
+using test_support::TestPopulation;
+using test_support::UseDevelopmentCertificates;
 
-const std::string kCerts = INTEROP_TEST_CERTS_DIR;
-
-std::string Pem(const std::string& file) {
-  absl::StatusOr<std::string> pem = tls::ReadPemFile(kCerts + "/" + file);
-  EXPECT_TRUE(pem.ok()) << pem.status() << " (the ctest fixture dev_certs makes " << kCerts << ")";
-  return pem.ok() ? *pem : std::string();
-}
-
-template <typename T>
-absl::StatusOr<T> Await(const std::function<void(Callback<T>)>& call) {
-  auto done = std::make_shared<absl::Notification>();
-  auto result = std::make_shared<absl::StatusOr<T>>(absl::UnknownError("callback not called"));
-  call([done, result](absl::StatusOr<T> r) {
-    *result = std::move(r);
-    done->Notify();
-  });
-  EXPECT_TRUE(done->WaitForNotificationWithTimeout(absl::Seconds(30)));
-  return done->HasBeenNotified() ? *result
-                                 : absl::StatusOr<T>(absl::DeadlineExceededError("test waited 30 s"));
-}
-
-const Population& TestPopulation() {
-  static const Population* population = [] {
-    mock_city::PopulationOptions options;
-    options.persons_per_issuing_city = 300;
-    return new Population(Population::Generate(options));
-  }();
-  return *population;
-}
-
-std::shared_ptr<const Dialect> CheckedInDialect(City city) {
-  absl::StatusOr<std::shared_ptr<const Dialect>> dialect =
-      Dialect::LoadFile(absl::StrCat(INTEROP_SOURCE_DIR, "/adapters/", CityName(city), "/dialect.textproto"));
-  EXPECT_TRUE(dialect.ok()) << dialect.status();
-  return *dialect;
-}
+const std::string kCerts = test_support::CertsDir();
 
 // A mock city over HTTP/JSON and the adapter to it.
 class HttpCity {
  public:
   explicit HttpCity(City city) : dialect_(CheckedInDialect(city)) {
     HttpBackendOptions options;
-    options.ca_cert_file = kCerts + "/ca.pem";
-    options.cert_file = kCerts + "/city-lvliang.pem";
-    options.key_file = kCerts + "/city-lvliang.key";
+    UseDevelopmentCertificates(&options);
     auto backend = HttpMockCityBackend::Start(dialect_, TestPopulation(), Clock::Real(), options);
     EXPECT_TRUE(backend.ok()) << backend.status();
     backend_ = *std::move(backend);
-    HttpsClientOptions client;
-    client.address = absl::StrCat("127.0.0.1:", backend_->port());
-    client.server_name = "localhost";
-    client.ca_pem = Pem("ca.pem");
-    client.cert_pem = Pem("gateway.pem");
-    client.key_pem = Pem("gateway.key");
-    auto https = HttpsClient::Create(std::move(client));
-    EXPECT_TRUE(https.ok()) << https.status();
-    NationalInterfaceAdapterOptions adapter_options;
-    adapter_options.dialect = dialect_;
-    adapter_options.city_deadline = absl::Seconds(10);
-    auto adapter = NationalInterfaceAdapter::Create(std::move(adapter_options), *std::move(https));
-    EXPECT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = *std::move(adapter);
+    adapter_ = AdapterToMock(dialect_, backend_->port());
   }
 
   City city() const { return dialect_->city(); }

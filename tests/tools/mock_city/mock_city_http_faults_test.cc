@@ -26,6 +26,7 @@
 #include "gateway/tls/tls_credentials.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/adapters/lvliang/http_city_support.h"
 #include "nlohmann/json.hpp"
 #include "tools/mock_city/certificate_signer.h"
 #include "tools/mock_city/fault_injector.h"
@@ -36,26 +37,17 @@
 namespace interop::mock_city {
 namespace {
 
-using ::interop::adapters::lvliang::HttpsClient;
-using ::interop::adapters::lvliang::HttpsClientOptions;
 using ::interop::adapters::lvliang::NationalInterfaceAdapter;
-using ::interop::adapters::lvliang::NationalInterfaceAdapterOptions;
+using ::interop::adapters::lvliang::test_support::AdapterToMock;
+using ::interop::adapters::lvliang::test_support::TestPopulation;
+using ::interop::adapters::lvliang::test_support::UseDevelopmentCertificates;
 using ::nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr City kCity = City::CITY_LVLIANG;
 constexpr int kYear = 2026;
-const std::string kCerts = INTEROP_TEST_CERTS_DIR;
-
-const Population& TestPopulation() {
-  static const Population* population = [] {
-    PopulationOptions options;
-    options.persons_per_issuing_city = 300;
-    return new Population(Population::Generate(options));
-  }();
-  return *population;
-}
+const std::string kCerts = adapters::lvliang::test_support::CertsDir();
 
 std::shared_ptr<const adapters::Dialect> LvliangDialect() {
   absl::StatusOr<std::shared_ptr<const adapters::Dialect>> dialect =
@@ -68,12 +60,6 @@ MockMedicalLedgerOptions LedgerOptions() {
   MockMedicalLedgerOptions options;
   options.seeded_year = kYear;
   return options;
-}
-
-std::string Pem(const std::string& file) {
-  absl::StatusOr<std::string> pem = tls::ReadPemFile(kCerts + "/" + file);
-  EXPECT_TRUE(pem.ok()) << pem.status() << " (the ctest fixture dev_certs makes " << kCerts << ")";
-  return pem.ok() ? *pem : std::string();
 }
 
 // Polls `condition` until it holds or 20 seconds pass.
@@ -135,28 +121,13 @@ class FaultyHttpCity {
  public:
   explicit FaultyHttpCity(HttpBackendOptions options = {})
       : dialect_(LvliangDialect()), ledger_(TestPopulation(), kCity, LedgerOptions()) {
-    options.ca_cert_file = kCerts + "/ca.pem";
-    options.cert_file = kCerts + "/city-lvliang.pem";
-    options.key_file = kCerts + "/city-lvliang.key";
+    UseDevelopmentCertificates(&options);
     auto backend = HttpMockCityBackend::Start(dialect_, TestPopulation(), Clock::Real(), ledger_, options);
     EXPECT_TRUE(backend.ok()) << backend.status();
     backend_ = *std::move(backend);
     plain_ = std::make_unique<PlainClient>(backend_->port());
     admin_ = std::make_unique<PlainClient>(backend_->port());
-    HttpsClientOptions client;
-    client.address = absl::StrCat("127.0.0.1:", backend_->port());
-    client.server_name = "localhost";
-    client.ca_pem = Pem("ca.pem");
-    client.cert_pem = Pem("gateway.pem");
-    client.key_pem = Pem("gateway.key");
-    auto https = HttpsClient::Create(std::move(client));
-    EXPECT_TRUE(https.ok()) << https.status();
-    NationalInterfaceAdapterOptions adapter_options;
-    adapter_options.dialect = dialect_;
-    adapter_options.city_deadline = absl::Seconds(10);
-    auto adapter = NationalInterfaceAdapter::Create(std::move(adapter_options), *std::move(https));
-    EXPECT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = *std::move(adapter);
+    adapter_ = AdapterToMock(dialect_, backend_->port());
   }
 
   HttpMockCityBackend& backend() { return *backend_; }
@@ -408,9 +379,7 @@ TEST(MockCityHttpFaultsTest, FaultsOfTheOptionsApplyFromTheStartAndAreValidated)
   EXPECT_EQ(mock.Call("1101"), 503);
 
   HttpBackendOptions invalid;
-  invalid.ca_cert_file = kCerts + "/ca.pem";
-  invalid.cert_file = kCerts + "/city-lvliang.pem";
-  invalid.key_file = kCerts + "/city-lvliang.key";
+  UseDevelopmentCertificates(&invalid);
   invalid.faults.methods = {"1101", "LocatePerson"};  // a gRPC method, not a transaction code
   auto refused = HttpMockCityBackend::Start(LvliangDialect(), TestPopulation(), Clock::Real(), invalid);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
