@@ -46,7 +46,13 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
   }
   std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
   sqlite3_busy_timeout(db, 5000);
-  absl::Status status = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+  // temp_store=MEMORY keeps the sub-journal of SAVEPOINTs (the settlement ledger runs each write of
+  // a group commit in one) in memory. By default it spills to a temporary file after 64 KiB and then
+  // stays a file for the rest of the transaction: two pwrite() calls per page touched, which were
+  // most of the gateway's disk writes under a settlement load. The sub-journal only serves rollback
+  // to a savepoint; durability is the WAL's and is unchanged.
+  absl::Status status =
+      Exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
   if (!status.ok()) return status;
 
   absl::StatusOr<int> version = UserVersion(db);
