@@ -9,7 +9,8 @@
 //    inpatient stays, and fund paid. The seeded year (MockMedicalLedgerOptions::seeded_year)
 //    starts at SeededAccumulators(person); every other year starts at zero;
 //  - one version per person, 1 at the start, incremented by every commit and every reversal (of
-//    any year);
+//    any year): all the changes an account has here, as the insurance type and the enrolment
+//    status are the population's and never change (the contract also moves the version on those);
 //  - the settlements committed here, by settlement_id;
 //  - each person's treatment filings, oldest first.
 //
