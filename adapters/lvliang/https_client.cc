@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/base/thread_name.h"
 
 namespace interop::adapters::lvliang {
 namespace {
@@ -160,7 +161,7 @@ absl::StatusOr<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsClientOpti
     if (state->connect_to == nullptr) return absl::InternalError("libcurl: out of memory");
   }
   client->curl_ = std::move(state);
-  client->thread_ = std::thread([c = client.get()] { c->Run(); });
+  client->thread_ = std::thread([c = client.get()] { SetCurrentThreadName("lvliang-https"); c->Run(); });
   return client;
 }
 

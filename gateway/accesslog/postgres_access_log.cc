@@ -57,6 +57,7 @@
 #include "gateway/accesslog/signing.h"
 #include "gateway/accesslog/stored_chain.h"
 #include "gateway/base/log.h"
+#include "gateway/base/thread_name.h"
 #include "gateway/store/postgres/postgres_database.h"
 
 namespace interop::accesslog {
@@ -273,8 +274,8 @@ class PostgresAccessLog final : public AccessLog {
     absl::Status status =
         db_.InTransaction([this](Connection& connection) { return RepairHead(connection); });
     if (!status.ok()) return status;
-    completer_ = std::thread([this] { CompletionLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
+    completer_ = std::thread([this] { SetCurrentThreadName("log-done"); CompletionLoop(); });
+    writer_ = std::thread([this] { SetCurrentThreadName("log-write"); WriterLoop(); });
     return absl::OkStatus();
   }
 

@@ -74,6 +74,7 @@
 #include "gateway/accesslog/signing.h"
 #include "gateway/accesslog/stored_chain.h"
 #include "gateway/base/log.h"
+#include "gateway/base/thread_name.h"
 #include "gateway/store/schema.h"
 #include "gateway/store/sqlite_database.h"
 
@@ -520,10 +521,13 @@ class SqliteAccessLog final : public AccessLog {
     if (!status.ok()) return status;
     status = indexer_db_->WithConnection([this](sqlite3* db) { return StartIndexer(db); });
     if (!status.ok()) return status;
-    wal_checkpointer_ = std::thread([this] { WalCheckpointLoop(); });
-    completer_ = std::thread([this] { CompletionLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
-    indexer_ = std::thread([this] { IndexerLoop(); });
+    wal_checkpointer_ = std::thread([this] {
+      SetCurrentThreadName("log-checkpoint");
+      WalCheckpointLoop();
+    });
+    completer_ = std::thread([this] { SetCurrentThreadName("log-done"); CompletionLoop(); });
+    writer_ = std::thread([this] { SetCurrentThreadName("log-write"); WriterLoop(); });
+    indexer_ = std::thread([this] { SetCurrentThreadName("log-index"); IndexerLoop(); });
     return absl::OkStatus();
   }
 

@@ -1,9 +1,14 @@
 #include "gateway/base/work_queue.h"
 
+#include "gateway/base/thread_name.h"
+
 namespace interop {
 
 WorkQueue::WorkQueue(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] {
+      SetCurrentThreadName("work-queue");
+      Run();
+    });
 }
 
 WorkQueue::~WorkQueue() {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/strings/str_split.h"
+#include "gateway/base/thread_name.h"
 #include "gateway/transfers/transfer_workflows.h"
 #include "adapters/adapter_factory.h"
 #include "gateway/base/cities.h"
@@ -346,12 +347,22 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   for (const char* service : kPublicServices) health->SetServingStatus(service, true);
   for (City city : server->cities_->Cities()) health->SetServingStatus(CityHealthServiceName(city), false);
   health->SetServingStatus(kStoreHealthServiceName, true);  // it answered the migrations just now
-  server->prober_ = std::thread([s = server.get()] { s->ProbeCities(); });
-  server->store_prober_ = std::thread([s = server.get()] { s->ProbeStore(); });
-  server->reloader_ = std::thread([s = server.get()] { s->WatchReloadableFiles(); });
+  server->prober_ = std::thread([s = server.get()] {
+    SetCurrentThreadName("probe-cities");
+    s->ProbeCities();
+  });
+  server->store_prober_ = std::thread([s = server.get()] {
+    SetCurrentThreadName("probe-store");
+    s->ProbeStore();
+  });
+  server->reloader_ = std::thread([s = server.get()] {
+    SetCurrentThreadName("reload-files");
+    s->WatchReloadableFiles();
+  });
   if (server->medical_rules_ != nullptr) {
     // Settlements a crash left half-done are finished or abandoned with their insured cities.
     server->intent_recovery_ = std::thread([s = server.get()] {
+      SetCurrentThreadName("intent-recovery");
       int unresolved = s->settlement_->RecoverIntents();
       if (unresolved > 0) {
         LogWarning("some settlement intents could not be resolved yet; a retry with their key resolves them",

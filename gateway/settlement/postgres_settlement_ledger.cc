@@ -51,6 +51,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/thread_name.h"
 #include "gateway/settlement/ledger.h"
 #include "gateway/store/postgres/postgres_database.h"
 #include "interop/medical/v1/settlement.pb.h"
@@ -242,8 +243,8 @@ class PostgresSettlementLedger final : public SettlementLedger {
   }
 
   void Start() {
-    completer_ = std::thread([this] { CompletionLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
+    completer_ = std::thread([this] { SetCurrentThreadName("ledger-done"); CompletionLoop(); });
+    writer_ = std::thread([this] { SetCurrentThreadName("ledger-write"); WriterLoop(); });
   }
 
   void RecordSettlement(LedgerEntry entry, std::function<void(absl::Status)> done) override {

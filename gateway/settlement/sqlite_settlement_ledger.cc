@@ -38,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/thread_name.h"
 #include "gateway/settlement/ledger.h"
 #include "gateway/store/schema.h"
 #include "gateway/store/sqlite_database.h"
@@ -248,8 +249,8 @@ class SqliteSettlementLedger final : public SettlementLedger {
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
-    completer_ = std::thread([this] { CompletionLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
+    completer_ = std::thread([this] { SetCurrentThreadName("ledger-done"); CompletionLoop(); });
+    writer_ = std::thread([this] { SetCurrentThreadName("ledger-write"); WriterLoop(); });
     return absl::OkStatus();
   }
 

@@ -1,5 +1,6 @@
 #include "gateway/store/sqlite_location_store.h"
 
+#include "gateway/base/thread_name.h"
 #include "gateway/store/schema.h"
 
 #include <sqlite3.h>
@@ -50,7 +51,7 @@ absl::StatusOr<std::unique_ptr<SqliteLocationStore>> SqliteLocationStore::Open(S
     return absl::OkStatus();
   });
   if (!loaded.ok()) return loaded;
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->writer_ = std::thread([s = store.get()] { SetCurrentThreadName("location-write"); s->WriterLoop(); });
   return store;
 }
 

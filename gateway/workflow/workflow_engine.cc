@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gateway/base/log.h"
+#include "gateway/base/thread_name.h"
 
 namespace interop::workflow {
 
@@ -230,7 +231,7 @@ absl::StatusOr<int> WorkflowEngine::Poll() {
 
 void WorkflowEngine::StartPolling(absl::Duration interval) {
   if (poller_.joinable()) return;
-  poller_ = std::thread([this, interval] { PollLoop(interval); });
+  poller_ = std::thread([this, interval] { SetCurrentThreadName("workflow-poll"); PollLoop(interval); });
 }
 
 void WorkflowEngine::PollLoop(absl::Duration interval) {

@@ -1,4 +1,5 @@
 #include "gateway/store/postgres/postgres_location_store.h"
+#include "gateway/base/thread_name.h"
 
 #include <utility>
 #include <vector>
@@ -56,7 +57,7 @@ absl::StatusOr<std::unique_ptr<PostgresLocationStore>> PostgresLocationStore::Op
   absl::Status migrated = database.Migrate("record_locations", LocationMigrations());
   if (!migrated.ok()) return migrated;
   std::unique_ptr<PostgresLocationStore> store(new PostgresLocationStore(database));
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->writer_ = std::thread([s = store.get()] { SetCurrentThreadName("location-write"); s->WriterLoop(); });
   return store;
 }
 
