@@ -46,7 +46,8 @@ MetricsExporter::MetricsExporter(const MetricRegistry& registry)
     : registry_(registry), server_(std::make_unique<httplib::Server>()) {}
 
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(const std::string& listen_address,
-                                                                        const MetricRegistry& registry) {
+                                                                        const MetricRegistry& registry,
+                                                                        Readiness readiness) {
   absl::StatusOr<HostPort> address = ParseListenAddress(listen_address);
   if (!address.ok()) return address.status();
 
@@ -69,6 +70,15 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(const st
   });
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server.Get("/readyz", [readiness](const httplib::Request&, httplib::Response& response) {
+    const absl::Status ready = readiness ? readiness() : absl::OkStatus();
+    if (ready.ok()) {
+      response.set_content("ready\n", "text/plain; charset=utf-8");
+    } else {
+      response.status = 503;
+      response.set_content(absl::StrCat("not ready: ", ready.message(), "\n"), "text/plain; charset=utf-8");
+    }
   });
 
   if (address->port == 0) {

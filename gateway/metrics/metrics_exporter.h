@@ -1,8 +1,12 @@
-// MetricsExporter: a small plain-HTTP server (cpp-httplib) for Prometheus and for liveness checks.
+// MetricsExporter: a small plain-HTTP server (cpp-httplib) for Prometheus, and for the liveness and
+// readiness checks of load balancers and orchestrators that speak only HTTP.
 //
 //   GET /metrics   200, Content-Type "text/plain; version=0.0.4; charset=utf-8",
 //                  body MetricRegistry::RenderText() of the registry
-//   GET /healthz   200, "ok\n"
+//   GET /healthz   200, "ok\n": the process serves HTTP (liveness: restarting it would not help
+//                  with anything /readyz reports)
+//   GET /readyz    200, "ready\n" while the readiness function answers OK; 503, "not ready: " and
+//                  its status message otherwise (take this replica out of the pool for now)
 //   anything else  404 (405 for other methods on those paths)
 //
 // It serves on its own thread pool (two workers), never on the gateway's gRPC threads. Each
@@ -16,10 +20,12 @@
 #ifndef INTEROP_GATEWAY_METRICS_METRICS_EXPORTER_H_
 #define INTEROP_GATEWAY_METRICS_METRICS_EXPORTER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/metrics/metric_registry.h"
@@ -32,11 +38,17 @@ namespace interop::metrics {
 
 class MetricsExporter {
  public:
+  // Whether the process should receive traffic now; called on every GET /readyz, from the
+  // exporter's threads, so it must be thread-safe and quick (read a flag, do not probe).
+  using Readiness = std::function<absl::Status()>;
+
   // Binds `listen_address` ("host:port", "[v6-host]:port"; port 0 picks a free port) and starts
   // serving. Errors: INVALID_ARGUMENT if the address is not host:port with a port in 0..65535;
   // UNAVAILABLE if it cannot be bound. The messages name the address.
+  // `readiness` answers /readyz; without one, /readyz answers 200 like /healthz.
   static absl::StatusOr<std::unique_ptr<MetricsExporter>> Start(const std::string& listen_address,
-                                                                const MetricRegistry& registry);
+                                                                const MetricRegistry& registry,
+                                                                Readiness readiness = nullptr);
   // Stops serving (see Stop()).
   ~MetricsExporter();
 

@@ -378,7 +378,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
 
   if (!config.metrics_listen_address().empty()) {
     INTEROP_ASSIGN_OR_RETURN(server->metrics_exporter_,
-                             metrics::MetricsExporter::Start(config.metrics_listen_address(), server->metrics_->registry));
+                             metrics::MetricsExporter::Start(config.metrics_listen_address(), server->metrics_->registry,
+                                                             [s = server.get()] {
+                                                               absl::MutexLock lock(&s->store_status_mu_);
+                                                               return s->store_status_;
+                                                             }));
     LogInfo("metrics served at /metrics", {{"address", config.metrics_listen_address()},
                                            {"port", absl::StrCat(server->metrics_exporter_->port())}});
   }
@@ -418,6 +422,11 @@ void GatewayServer::ProbeStore() {
     }
     if (status.ok() == serving) continue;
     serving = status.ok();
+    {
+      absl::MutexLock lock(&store_status_mu_);
+      store_status_ = serving ? absl::OkStatus()
+                              : absl::UnavailableError(absl::StrCat("the store does not answer: ", status.message()));
+    }
     grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
     health->SetServingStatus(kStoreHealthServiceName, serving);
     health->SetServingStatus("", serving);

@@ -9,7 +9,9 @@
 //   "interop.city.<name>" (e.g. "interop.city.taiyuan") each city's backend, probed periodically
 //
 // Metrics (gateway/metrics/gateway_metrics.h) are kept always; with config.metrics_listen_address
-// they are served in the Prometheus text format at GET /metrics on that address (plain HTTP).
+// they are served in the Prometheus text format at GET /metrics on that address (plain HTTP), with
+// GET /healthz (the process is alive) and GET /readyz (503 while the store does not answer, as
+// "interop.store" above, for load balancers that check over plain HTTP).
 //
 // Thread-safe: Shutdown() may be called from any thread, once.
 #ifndef INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
@@ -21,7 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gateway/accesslog/access_log.h"
 #include "gateway/auth/certificate_verifier.h"
@@ -136,6 +141,9 @@ class GatewayServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_probing_;
+  // What ProbeStore() found last (OK until a probe fails); /readyz answers it.
+  absl::Mutex store_status_mu_;
+  absl::Status store_status_ ABSL_GUARDED_BY(store_status_mu_);
   std::thread prober_;
   std::thread store_prober_;
   std::thread reloader_;

@@ -22,8 +22,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "tests/gateway/store/postgres/pg_test_support.h"
 #include "tests/integration/city_cluster.h"
 
@@ -167,6 +169,15 @@ bool AwaitServing(const std::shared_ptr<grpc::Channel>& channel, const std::stri
   return false;
 }
 
+// GET /readyz on the gateway's metrics port: its HTTP status, -1 if there was no answer.
+int ReadyzStatus(int metrics_port, std::string* body = nullptr) {
+  httplib::Client client("127.0.0.1", metrics_port);
+  httplib::Result result = client.Get("/readyz");
+  if (!result) return -1;
+  if (body != nullptr) *body = result->body;
+  return result->status;
+}
+
 TEST(GatewayStoreHealthTest, ALostDatabaseMakesTheGatewayNotServingUntilItAnswersAgain) {
   store::pg::TestSchema schema;
   // The relay needs the socket path before the gateway is configured with the relay's port.
@@ -178,10 +189,22 @@ TEST(GatewayStoreHealthTest, ALostDatabaseMakesTheGatewayNotServingUntilItAnswer
   std::shared_ptr<grpc::Channel> channel = (*cluster)->CallerChannel("caller-hospital-taiyuan");
   EXPECT_TRUE(Serving(channel, ""));
   EXPECT_TRUE(Serving(channel, "interop.store"));
+  const int metrics_port = (*cluster)->gateway_metrics_port();
+  ASSERT_GT(metrics_port, 0);
+  EXPECT_EQ(ReadyzStatus(metrics_port), 200);
 
   relay.Cut();
   EXPECT_TRUE(AwaitServing(channel, "", false, absl::Seconds(10)));
   EXPECT_FALSE(Serving(channel, "interop.store"));
+  // The same answer over plain HTTP, for load balancers that check that way; /healthz (liveness)
+  // stays 200: restarting the gateway would not bring its database back.
+  std::string not_ready;
+  EXPECT_EQ(ReadyzStatus(metrics_port, &not_ready), 503);
+  EXPECT_THAT(not_ready, ::testing::HasSubstr("the store does not answer"));
+  httplib::Client metrics("127.0.0.1", metrics_port);
+  httplib::Result alive = metrics.Get("/healthz");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200);
   EXPECT_FALSE(Serving(channel, "interop.medical.v1.MedicalInsuranceService"));
   EXPECT_TRUE(AwaitServing(channel, "interop.city.taiyuan", true, absl::Seconds(5)))
       << "the cities are not the store";
@@ -190,6 +213,7 @@ TEST(GatewayStoreHealthTest, ALostDatabaseMakesTheGatewayNotServingUntilItAnswer
   EXPECT_TRUE(AwaitServing(channel, "", true, absl::Seconds(15)));
   EXPECT_TRUE(Serving(channel, "interop.store"));
   EXPECT_TRUE(Serving(channel, "interop.medical.v1.MedicalInsuranceService"));
+  EXPECT_EQ(ReadyzStatus(metrics_port), 200);
   cluster->reset();  // before the schema it uses
 }
 

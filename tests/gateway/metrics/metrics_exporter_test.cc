@@ -1,6 +1,8 @@
 // The metrics endpoint on port 0, scraped with cpp-httplib's client.
 #include "gateway/metrics/metrics_exporter.h"
 
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -46,6 +48,54 @@ TEST(MetricsExporterTest, HealthzAnswersOkAndOtherPathsAreNotFound) {
   httplib::Result missing = client.Get("/nothing-here");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+TEST(MetricsExporterTest, ReadyzFollowsTheReadinessFunction) {
+  MetricRegistry registry;
+  absl::Mutex mu;
+  absl::Status ready;  // guarded by mu
+  absl::StatusOr<std::unique_ptr<MetricsExporter>> exporter =
+      MetricsExporter::Start("127.0.0.1:0", registry, [&] {
+        absl::MutexLock lock(&mu);
+        return ready;
+      });
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  httplib::Client client("127.0.0.1", (*exporter)->port());
+  httplib::Result result = client.Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->body, "ready\n");
+
+  {
+    absl::MutexLock lock(&mu);
+    ready = absl::UnavailableError("the store does not answer: connection refused");
+  }
+  result = client.Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(result->body, "not ready: the store does not answer: connection refused\n");
+  // Liveness is not readiness.
+  httplib::Result alive = client.Get("/healthz");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200);
+
+  {
+    absl::MutexLock lock(&mu);
+    ready = absl::OkStatus();
+  }
+  result = client.Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+}
+
+TEST(MetricsExporterTest, ReadyzWithoutAReadinessFunctionIsReady) {
+  MetricRegistry registry;
+  absl::StatusOr<std::unique_ptr<MetricsExporter>> exporter = MetricsExporter::Start("127.0.0.1:0", registry);
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  httplib::Client client("127.0.0.1", (*exporter)->port());
+  httplib::Result result = client.Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
 }
 
 TEST(MetricsExporterTest, StopClosesThePortAndIsIdempotent) {
