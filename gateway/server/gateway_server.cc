@@ -107,6 +107,11 @@ std::string ReplicaId(bool shared_store) {
 
 // Locations kept in memory (about 150 bytes each).
 constexpr size_t kLocationCacheEntries = 200000;
+// Settlement intents: how often they are looked for, and how old one must be to be resolved. A
+// Settle is over well within the age (see IntentRecoveryMinAge): its city commit has a deadline,
+// with a few retries at most.
+constexpr absl::Duration kIntentRecoveryInterval = absl::Minutes(1);
+constexpr absl::Duration kIntentRecoveryMinAge = absl::Minutes(2);
 
 // The state and counters of each city's guards, read when /metrics is scraped.
 void RegisterResilienceMetrics(const std::vector<const resilience::ResilientCityAdapter*>& cities,
@@ -363,11 +368,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
     // Settlements a crash left half-done are finished or abandoned with their insured cities.
     server->intent_recovery_ = std::thread([s = server.get()] {
       SetCurrentThreadName("intent-recovery");
-      int unresolved = s->settlement_->RecoverIntents();
-      if (unresolved > 0) {
-        LogWarning("some settlement intents could not be resolved yet; a retry with their key resolves them",
-                   {{"unresolved", absl::StrCat(unresolved)}});
-      }
+      s->RecoverIntentsUntilShutdown();
     });
   }
 
@@ -407,6 +408,34 @@ void GatewayServer::ProbeCities() {
     }
     pending.Wait();
   } while (!stop_probing_.WaitForNotificationWithTimeout(interval));
+}
+
+namespace {
+
+// At least kIntentRecoveryMinAge, and four times the longest city deadline configured (a Settle's
+// commit, and a retry of it, each end by their deadline).
+absl::Duration IntentRecoveryMinAge(const config::v1::GatewayConfig& config) {
+  uint32_t longest_ms = config.default_city_deadline_ms();
+  for (const config::v1::CityBackendConfig& city : config.cities()) longest_ms = std::max(longest_ms, city.deadline_ms());
+  return std::max(kIntentRecoveryMinAge, 4 * absl::Milliseconds(longest_ms));
+}
+
+}  // namespace
+
+void GatewayServer::RecoverIntentsUntilShutdown() {
+  const absl::Duration min_age = IntentRecoveryMinAge(config_);
+  do {
+    services::CrossCitySettlementServiceImpl::IntentRecovery recovered = settlement_->RecoverIntents(min_age);
+    if (recovered.settled + recovered.abandoned > 0) {
+      LogInfo("settlement intents resolved with their insured cities",
+              {{"settled", absl::StrCat(recovered.settled)}, {"abandoned", absl::StrCat(recovered.abandoned)}});
+    }
+    if (recovered.unresolved > 0) {
+      LogWarning("some settlement intents could not be resolved yet; the next pass, or a retry with their key, "
+                 "resolves them",
+                 {{"unresolved", absl::StrCat(recovered.unresolved)}});
+    }
+  } while (!stop_probing_.WaitForNotificationWithTimeout(kIntentRecoveryInterval));
 }
 
 void GatewayServer::ProbeStore() {

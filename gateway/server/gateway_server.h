@@ -95,6 +95,11 @@ class GatewayServer {
   // service SERVING or NOT_SERVING with it, so that a load balancer takes a replica that cannot reach
   // its database out of the pool (every answer would be UNAVAILABLE: nothing could be recorded).
   void ProbeStore();
+  // At start-up and then every kIntentRecoveryInterval until shutdown: resolves the settlement
+  // intents older than kIntentRecoveryMinAge (CrossCitySettlementServiceImpl::RecoverIntents), so
+  // that one left by a crash, here or on any replica, is finished or abandoned without waiting for
+  // a restart, while one of a Settle still in flight on another replica is never touched.
+  void RecoverIntentsUntilShutdown();
   // Reloads the access policy and the CRL when their files change, until shutdown.
   void WatchReloadableFiles();
 

@@ -641,22 +641,41 @@ void CrossCitySettlementServiceImpl::RecordAndAnswer(std::shared_ptr<Settling> s
   });
 }
 
-int CrossCitySettlementServiceImpl::RecoverIntents() {
+CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::RecoverIntents(
+    absl::Duration older_than) {
+  IntentRecovery result;
   absl::StatusOr<std::vector<LedgerEntry>> intents = ledger_.ListIntents();
   if (!intents.ok()) {
     LogError("cannot list settlement intents", {{"error", std::string(intents.status().message())}});
-    return -1;
+    result.unresolved = 1;
+    return result;
   }
-  std::atomic<int> unresolved{0};
-  absl::BlockingCounter pending(static_cast<int>(intents->size()));
+  const int64_t newest_to_resolve = absl::ToUnixSeconds(deps_.clock->Now() - older_than);
+  std::vector<const LedgerEntry*> old_enough;
   for (const LedgerEntry& listed : *intents) {
-    const std::string id = listed.settlement.settlement_id();
+    if (listed.settlement.settled_at_unix() > newest_to_resolve) {
+      ++result.too_recent;
+    } else {
+      old_enough.push_back(&listed);
+    }
+  }
+  std::atomic<int> settled{0}, abandoned{0}, unresolved{0};
+  absl::BlockingCounter pending(static_cast<int>(old_enough.size()));
+  for (const LedgerEntry* listed : old_enough) {
+    const std::string id = listed->settlement.settlement_id();
     // Through the patient's queue, so that a live retry of the same key never races the recovery.
-    per_person_.Run(listed.settlement.resident_id(), [this, id, &unresolved,
-                                                      &pending](KeyedSerializer::Done release) {
-      auto finished = [id, release, &unresolved, &pending](absl::Status status, absl::string_view outcome) {
-        if (!status.ok()) ++unresolved;
-        LogInfo("settlement intent resolved at start-up",
+    per_person_.Run(listed->settlement.resident_id(), [this, id, &settled, &abandoned, &unresolved,
+                                                       &pending](KeyedSerializer::Done release) {
+      auto finished = [id, release, &settled, &abandoned, &unresolved, &pending](absl::Status status,
+                                                                                absl::string_view outcome) {
+        if (!status.ok()) {
+          ++unresolved;
+        } else if (outcome == "settled") {
+          ++settled;
+        } else if (outcome == "abandoned") {
+          ++abandoned;
+        }
+        LogInfo("settlement intent resolved",
                 {{"settlement_id", id}, {"outcome", std::string(status.ok() ? outcome : status.message())}});
         release();
         pending.DecrementCount();
@@ -677,13 +696,19 @@ int CrossCitySettlementServiceImpl::RecoverIntents() {
                 }
                 if (!record.ok()) return finished(record.status(), "");
                 entry.settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
-                ledger_.RecordSettlement(std::move(entry),
-                                         [finished](absl::Status s) { finished(s, "settled"); });
+                ledger_.RecordSettlement(std::move(entry), [finished](absl::Status s) {
+                  // Another replica's recovery, or a retry with the key, recorded it first.
+                  if (absl::IsAlreadyExists(s)) return finished(absl::OkStatus(), "already resolved");
+                  finished(s, "settled");
+                });
               });
     });
   }
   pending.Wait();
-  return unresolved.load();
+  result.settled = settled.load();
+  result.abandoned = abandoned.load();
+  result.unresolved = unresolved.load();
+  return result;
 }
 
 // ------------------------------------------------------------------------------------------------

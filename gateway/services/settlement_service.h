@@ -62,10 +62,21 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   // The account cache (for its statistics), or nullptr if the service has none.
   const settlement::AccountCache* account_cache() const { return accounts_.get(); }
 
-  // Finishes or abandons the intents a crash left behind, asking each insured city whether it
-  // committed the settlement. Intents whose city does not answer stay for the next attempt.
-  // Returns how many intents remain unresolved. Blocks; call before serving or from a worker.
-  int RecoverIntents();
+  // What one RecoverIntents() pass did.
+  struct IntentRecovery {
+    int settled = 0;     // the city had committed it: now recorded as a settlement
+    int abandoned = 0;   // the city had not: the intent is removed
+    int unresolved = 0;  // the city or the ledger failed: the intent stays for the next pass
+    int too_recent = 0;  // younger than `older_than`: left alone
+  };
+
+  // Finishes or abandons the intents that a crash (of this process, or of any replica sharing the
+  // ledger) left behind, asking each insured city whether it committed the settlement. Only intents
+  // computed at least `older_than` ago (by their settled_at_unix on the service's clock) are
+  // touched: a younger one may belong to a Settle still in flight, here or on another replica, and
+  // asking its city before that Settle's commit arrived would abandon a settlement about to be
+  // made. A retry with the intent's key resolves it at any age. Blocks; call from a worker thread.
+  IntentRecovery RecoverIntents(absl::Duration older_than);
 
   grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
                                           const medical::v1::FileTreatmentRequest* request,

@@ -9,7 +9,9 @@
 // cached account made stale behind the gateway's back is refused by the city (ABORTED), read again
 // and settled with the right amounts; PreSettle always reads, and the Settle after it does not; a
 // reversal leaves the account after it in the cache; an entry older than max age is read again;
-// the insured city is recorded as consulted on a cache hit; without a cache every Settle reads.
+// the insured city is recorded as consulted on a cache hit; without a cache every Settle reads;
+// intent recovery records what the city committed, abandons what it did not, and leaves an intent
+// younger than the age given alone.
 #include "gateway/services/settlement_service.h"
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gateway/base/cities.h"
 #include "gateway/settlement/account_cache.h"
 #include "gateway/settlement/calculator.h"
@@ -69,6 +72,7 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   int account_reads() const { return account_reads_.load(); }
   int commits() const { return commits_.load(); }  // every CommitSettlement, refused ones included
   int aborted_commits() const { return aborted_commits_.load(); }
+  int settlement_record_reads() const { return settlement_record_reads_.load(); }
 
   void LocatePerson(const std::string& id, const CallOptions&,
                     Callback<adapters::PersonLocation> done) override {
@@ -111,6 +115,7 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   }
   void GetSettlementRecord(const std::string& settlement_id, const CallOptions&,
                            Callback<adapters::SettlementRecord> done) override {
+    ++settlement_record_reads_;
     done(ledger_.GetSettlement(settlement_id));
   }
   void ListFilings(const std::string& id, const CallOptions&,
@@ -128,6 +133,7 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   std::atomic<int> account_reads_{0};
   std::atomic<int> commits_{0};
   std::atomic<int> aborted_commits_{0};
+  std::atomic<int> settlement_record_reads_{0};
 };
 
 // An active employee with a personal account insured in `city`, the `skip`-th such.
@@ -284,6 +290,53 @@ class SettlementServiceTest : public ::testing::Test {
         facts, *(*rules_)->catalogue(City::CITY_TAIYUAN), *(*rules_)->policy(insured_city));
     EXPECT_TRUE(computed.ok()) << computed.status();
     return computed.ok() ? *computed : med::Settlement();
+  }
+
+  // A settlement intent as Settle writes it before asking the insured city: an emergency visit of
+  // `patient` (insured in `city`) at the Taiyuan hospital, computed `age` before the clock's now.
+  settlement::LedgerEntry Intent(const SyntheticPerson& patient, City city, const std::string& settlement_id,
+                                 absl::Duration age) {
+    settlement::LedgerEntry entry;
+    entry.settlement = Expected(EmergencyVisit(), city, AccountAtCity(city, patient.resident_id));
+    entry.settlement.set_settlement_id(settlement_id);
+    entry.settlement.set_state(med::SETTLEMENT_STATE_SETTLED);
+    entry.settlement.set_resident_id(patient.resident_id);
+    *entry.settlement.mutable_insured_city() = MakeCityInfo(city);
+    *entry.settlement.mutable_treatment_city() = MakeCityInfo(City::CITY_TAIYUAN);
+    entry.settlement.set_settled_at_unix(absl::ToUnixSeconds(harness_->clock().Now() - age));
+    entry.caller_organization = "taiyuan-hospital";
+    entry.idempotency_key = absl::StrCat("key-of-", settlement_id);
+    entry.request_digest = std::string(32, 'd');
+    return entry;
+  }
+
+  void RecordIntent(settlement::LedgerEntry entry) {
+    absl::Notification written;
+    absl::Status status;
+    ledger_->RecordIntent(std::move(entry), [&](absl::Status s) {
+      status = s;
+      written.Notify();
+    });
+    written.WaitForNotification();
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  // Commits at `city` (as the Settle that wrote the intent would have) a settlement with this id.
+  void CommitAtCity(City city, const std::string& resident_id, const std::string& settlement_id) {
+    absl::StatusOr<adapters::CommitResult> committed = fakes_[city]->ledger().Commit(
+        CounterSettlement(resident_id, settlement_id), AccountAtCity(city, resident_id).version);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+  }
+
+  bool LedgerHas(const std::string& settlement_id) {
+    absl::StatusOr<std::optional<settlement::LedgerEntry>> found = ledger_->Find(settlement_id);
+    EXPECT_TRUE(found.ok()) << found.status();
+    return found.ok() && found->has_value();
+  }
+  bool LedgerHasIntent(const std::string& settlement_id) {
+    absl::StatusOr<std::optional<settlement::LedgerEntry>> found = ledger_->FindIntent(settlement_id);
+    EXPECT_TRUE(found.ok()) << found.status();
+    return found.ok() && found->has_value();
   }
 
   adapters::MedicalAccount AccountAtCity(City city, const std::string& resident_id) {
@@ -511,6 +564,61 @@ TEST_F(SettlementServiceTest, ACacheHitStillRecordsTheInsuredCityAsConsulted) {
   EXPECT_THAT(record.cities_consulted, Contains("jinzhong"));
   ASSERT_EQ(response.provenance().source_cities_size(), 1);
   EXPECT_EQ(response.provenance().source_cities(0).city(), City::CITY_JINZHONG);
+}
+
+}  // namespace
+}  // namespace interop::services
+
+namespace interop::services {
+namespace {
+
+// Intents a crash left behind are resolved with their insured cities, but only once they are older
+// than the age given: a younger one may belong to a Settle still in flight (on another replica), and
+// asking its city before that Settle's commit arrives would abandon a settlement about to be made.
+TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeavesRecentOnesAlone) {
+  StartService();
+  const SyntheticPerson* committed = InsuredEmployee(*population_, City::CITY_YANGQUAN);
+  const SyntheticPerson* not_committed = InsuredEmployee(*population_, City::CITY_JINZHONG);
+  const SyntheticPerson* in_flight = InsuredEmployee(*population_, City::CITY_XINZHOU);
+  ASSERT_NE(committed, nullptr);
+  ASSERT_NE(not_committed, nullptr);
+  ASSERT_NE(in_flight, nullptr);
+  // Committed by Yangquan before the crash, the ledger never heard back: to be recorded.
+  RecordIntent(Intent(*committed, City::CITY_YANGQUAN, "S-crashed-after-commit", absl::Minutes(10)));
+  CommitAtCity(City::CITY_YANGQUAN, committed->resident_id, "S-crashed-after-commit");
+  // Never reached Jinzhong: to be abandoned.
+  RecordIntent(Intent(*not_committed, City::CITY_JINZHONG, "S-crashed-before-commit", absl::Minutes(10)));
+  // 30 s old: another replica may be committing it right now.
+  RecordIntent(Intent(*in_flight, City::CITY_XINZHOU, "S-in-flight", absl::Seconds(30)));
+
+  CrossCitySettlementServiceImpl::IntentRecovery recovered = service_->RecoverIntents(absl::Minutes(2));
+  EXPECT_EQ(recovered.settled, 1);
+  EXPECT_EQ(recovered.abandoned, 1);
+  EXPECT_EQ(recovered.unresolved, 0);
+  EXPECT_EQ(recovered.too_recent, 1);
+  EXPECT_TRUE(LedgerHas("S-crashed-after-commit"));
+  EXPECT_FALSE(LedgerHasIntent("S-crashed-after-commit"));
+  EXPECT_FALSE(LedgerHas("S-crashed-before-commit"));
+  EXPECT_FALSE(LedgerHasIntent("S-crashed-before-commit"));
+  EXPECT_TRUE(LedgerHasIntent("S-in-flight"));
+  EXPECT_FALSE(LedgerHas("S-in-flight"));
+  EXPECT_EQ(fakes_[City::CITY_XINZHOU]->settlement_record_reads(), 0) << "a recent intent's city is not asked";
+
+  // The in-flight Settle got its commit through, then its process died. Once the intent is old
+  // enough, the next pass records it.
+  CommitAtCity(City::CITY_XINZHOU, in_flight->resident_id, "S-in-flight");
+  harness_->clock().Advance(absl::Minutes(2));
+  recovered = service_->RecoverIntents(absl::Minutes(2));
+  EXPECT_EQ(recovered.settled, 1);
+  EXPECT_EQ(recovered.too_recent, 0);
+  EXPECT_TRUE(LedgerHas("S-in-flight"));
+  EXPECT_FALSE(LedgerHasIntent("S-in-flight"));
+
+  // Nothing left: a further pass asks no city.
+  const int yangquan_reads = fakes_[City::CITY_YANGQUAN]->settlement_record_reads();
+  recovered = service_->RecoverIntents(absl::ZeroDuration());
+  EXPECT_EQ(recovered.settled + recovered.abandoned + recovered.unresolved + recovered.too_recent, 0);
+  EXPECT_EQ(fakes_[City::CITY_YANGQUAN]->settlement_record_reads(), yangquan_reads);
 }
 
 }  // namespace
