@@ -625,6 +625,11 @@ void CrossCitySettlementServiceImpl::RecordAndAnswer(std::shared_ptr<Settling> s
   entry.request_digest = s->digest;
   ledger_.RecordSettlement(std::move(entry), [this, s,
                                               settled = std::move(settled)](absl::Status recorded) mutable {
+    if (absl::IsAlreadyExists(recorded)) {
+      // Recorded first by a retry with the same key on another replica, or by its intent recovery,
+      // after the same commit: answer what the ledger holds, as a retry would get.
+      return LookUpLedger(s);
+    }
     if (!recorded.ok()) {
       LogError("settlement committed by the insured city but not recorded in the ledger; its intent remains",
                {{"request_id", s->call->request_id()},

@@ -107,8 +107,11 @@ class FakeMedicalCity final : public adapters::CityAdapter {
     ++commits_;
     absl::StatusOr<adapters::CommitResult> result = ledger_.Commit(settlement, expected_version);
     if (absl::IsAborted(result.status())) ++aborted_commits_;
+    if (after_commit_) after_commit_(settlement.settlement_id);
     done(std::move(result));
   }
+  // Runs after each commit, before the gateway hears of it (what another replica might do then).
+  void set_after_commit(std::function<void(const std::string& settlement_id)> f) { after_commit_ = std::move(f); }
   void ReverseSettlement(const std::string& settlement_id, const std::string& id, absl::CivilDay day,
                          const CallOptions&, Callback<adapters::CommitResult> done) override {
     done(ledger_.Reverse(settlement_id, id, day));
@@ -134,6 +137,7 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   std::atomic<int> commits_{0};
   std::atomic<int> aborted_commits_{0};
   std::atomic<int> settlement_record_reads_{0};
+  std::function<void(const std::string&)> after_commit_;
 };
 
 // An active employee with a personal account insured in `city`, the `skip`-th such.
@@ -619,6 +623,41 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   recovered = service_->RecoverIntents(absl::ZeroDuration());
   EXPECT_EQ(recovered.settled + recovered.abandoned + recovered.unresolved + recovered.too_recent, 0);
   EXPECT_EQ(fakes_[City::CITY_YANGQUAN]->settlement_record_reads(), yangquan_reads);
+}
+
+// Two replicas finishing the same settlement: the patient's Settle is retried with the same key on
+// another replica, which records the settlement (after the same commit, replayed by the city) just
+// before this one does. This one's record is refused as already there, and it answers the recorded
+// settlement, as the retry does, instead of telling the caller that the outcome is unknown.
+TEST_F(SettlementServiceTest, ASettlementRecordedMeanwhileByAnotherReplicaIsAnsweredFromTheLedger) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_JINZHONG);
+  ASSERT_NE(patient, nullptr);
+  FakeMedicalCity& jinzhong = *fakes_[City::CITY_JINZHONG];
+  // The commit's callback runs on the ledger's completion thread, which must not wait for another
+  // write: the other replica's record is queued (ahead of this one's) and checked at the end.
+  absl::Notification other_recorded;
+  absl::Status other_status;
+  jinzhong.set_after_commit([&](const std::string& settlement_id) {
+    absl::StatusOr<std::optional<settlement::LedgerEntry>> intent = ledger_->FindIntent(settlement_id);
+    ASSERT_TRUE(intent.ok() && intent->has_value());
+    ledger_->RecordSettlement(**intent, [&](absl::Status status) {
+      other_status = status;
+      other_recorded.Notify();
+    });
+  });
+
+  med::SettleResponse response;
+  grpc::Status status = Settle(patient->resident_id, "visit-raced", EmergencyVisit(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(response.replayed()) << "the answer is the settlement the other replica recorded";
+  absl::StatusOr<std::optional<settlement::LedgerEntry>> stored =
+      ledger_->Find(response.settlement().settlement_id());
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->settlement.fund_pay().fen(), response.settlement().fund_pay().fen());
+  EXPECT_EQ(jinzhong.commits(), 1);
+  other_recorded.WaitForNotification();
+  EXPECT_TRUE(other_status.ok()) << other_status;
 }
 
 }  // namespace
