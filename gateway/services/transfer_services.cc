@@ -58,6 +58,44 @@ absl::StatusOr<workflow::WorkflowPage> ListOwn(workflow::WorkflowEngine& engine,
   return page;
 }
 
+// Answers a Get of workflow `id` of `type` about `subject` (the caller's person), from `work`'s
+// threads: NOT_FOUND for an unknown id or another person's, else `view` of it (a MigrationView or
+// TransferView, with its history) put into `response` by `set`.
+template <typename Response, typename ViewFn, typename SetFn>
+void AnswerOwnWorkflow(WorkQueue& work, workflow::WorkflowEngine& engine, std::shared_ptr<GuardedCall> call,
+                       Response* response, std::string id, const char* type, std::string subject,
+                       const char* what, ViewFn view, SetFn set) {
+  work.Schedule([&engine, call, response, id = std::move(id), type, subject = std::move(subject), what, view, set] {
+    absl::StatusOr<workflow::WorkflowRecord> record = GetOwn(engine, id, type, subject, what);
+    if (!record.ok()) return call->Finish(record.status());
+    auto made = view(record->instance, &record->history);
+    if (!made.ok()) return call->Finish(made.status());
+    set(*std::move(made), response);
+    call->Finish(absl::OkStatus(), response);
+  });
+}
+
+// Answers a List of the workflows of `type` about `subject`, one page, from `work`'s threads: each
+// `view` of an instance (without its history) added to `response` by `add`, and the next page's
+// token.
+template <typename Response, typename ViewFn, typename AddFn>
+void AnswerOwnWorkflows(WorkQueue& work, workflow::WorkflowEngine& engine, std::shared_ptr<GuardedCall> call,
+                        Response* response, const char* type, std::string subject, int page_size,
+                        std::string page_token, ViewFn view, AddFn add) {
+  work.Schedule([&engine, call, response, type, subject = std::move(subject), page_size,
+                 page_token = std::move(page_token), view, add] {
+    absl::StatusOr<workflow::WorkflowPage> page = ListOwn(engine, type, subject, page_size, page_token);
+    if (!page.ok()) return call->Finish(page.status());
+    for (const workflow::WorkflowInstance& instance : page->instances) {
+      auto made = view(instance, nullptr);
+      if (!made.ok()) return call->Finish(made.status());
+      add(*std::move(made), response);
+    }
+    response->set_next_page_token(page->next_page_token);
+    call->Finish(absl::OkStatus(), response);
+  });
+}
+
 // The person applies in the city they move to (DESIGN: the destination issues the permit to move
 // in; the new city's bureau sends the pension contact letter), so only an organisation of the
 // destination city may start either workflow. PERMISSION_DENIED, reason NOT_THE_DESTINATION_CITY,
@@ -149,16 +187,12 @@ grpc::ServerUnaryReactor* HouseholdMigrationServiceImpl::GetHouseholdMigration(
     call->Finish(valid);
     return reactor;
   }
-  work_.Schedule([this, call, response, id = request->migration_id()] {
-    absl::StatusOr<workflow::WorkflowRecord> record =
-        GetOwn(engine_, id, transfers::kHouseholdMigrationType, transfers::HouseholdSubject(call->resident_id()),
-               "household migration");
-    if (!record.ok()) return call->Finish(record.status());
-    absl::StatusOr<household::v1::HouseholdMigration> view = transfers::MigrationView(record->instance, &record->history);
-    if (!view.ok()) return call->Finish(view.status());
-    *response->mutable_migration() = *std::move(view);
-    call->Finish(absl::OkStatus(), response);
-  });
+  AnswerOwnWorkflow(work_, engine_, call, response, request->migration_id(), transfers::kHouseholdMigrationType,
+                    transfers::HouseholdSubject(call->resident_id()), "household migration",
+                    transfers::MigrationView,
+                    [](household::v1::HouseholdMigration view, household::v1::GetHouseholdMigrationResponse* r) {
+                      *r->mutable_migration() = std::move(view);
+                    });
   return reactor;
 }
 
@@ -170,19 +204,12 @@ grpc::ServerUnaryReactor* HouseholdMigrationServiceImpl::ListHouseholdMigrations
       deps_.guard->Admit(context, reactor, absl::StrCat(kMigrationService, "ListHouseholdMigrations"),
                          &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
-  work_.Schedule([this, call, response, page_size = request->page_size(), token = request->page_token()] {
-    absl::StatusOr<workflow::WorkflowPage> page = ListOwn(engine_, transfers::kHouseholdMigrationType,
-                                                          transfers::HouseholdSubject(call->resident_id()),
-                                                          page_size, token);
-    if (!page.ok()) return call->Finish(page.status());
-    for (const workflow::WorkflowInstance& instance : page->instances) {
-      absl::StatusOr<household::v1::HouseholdMigration> view = transfers::MigrationView(instance, nullptr);
-      if (!view.ok()) return call->Finish(view.status());
-      *response->add_migrations() = *std::move(view);
-    }
-    response->set_next_page_token(page->next_page_token);
-    call->Finish(absl::OkStatus(), response);
-  });
+  AnswerOwnWorkflows(work_, engine_, call, response, transfers::kHouseholdMigrationType,
+                     transfers::HouseholdSubject(call->resident_id()), request->page_size(), request->page_token(),
+                     transfers::MigrationView,
+                     [](household::v1::HouseholdMigration view, household::v1::ListHouseholdMigrationsResponse* r) {
+                       *r->add_migrations() = std::move(view);
+                     });
   return reactor;
 }
 
@@ -244,16 +271,11 @@ grpc::ServerUnaryReactor* PensionTransferServiceImpl::GetPensionTransfer(
     call->Finish(valid);
     return reactor;
   }
-  work_.Schedule([this, call, response, id = request->transfer_id()] {
-    absl::StatusOr<workflow::WorkflowRecord> record =
-        GetOwn(engine_, id, transfers::kPensionTransferType, transfers::PensionSubject(call->resident_id()),
-               "pension transfer");
-    if (!record.ok()) return call->Finish(record.status());
-    absl::StatusOr<social::v1::PensionTransfer> view = transfers::TransferView(record->instance, &record->history);
-    if (!view.ok()) return call->Finish(view.status());
-    *response->mutable_transfer() = *std::move(view);
-    call->Finish(absl::OkStatus(), response);
-  });
+  AnswerOwnWorkflow(work_, engine_, call, response, request->transfer_id(), transfers::kPensionTransferType,
+                    transfers::PensionSubject(call->resident_id()), "pension transfer", transfers::TransferView,
+                    [](social::v1::PensionTransfer view, social::v1::GetPensionTransferResponse* r) {
+                      *r->mutable_transfer() = std::move(view);
+                    });
   return reactor;
 }
 
@@ -265,19 +287,12 @@ grpc::ServerUnaryReactor* PensionTransferServiceImpl::ListPensionTransfers(
       deps_.guard->Admit(context, reactor, absl::StrCat(kTransferService, "ListPensionTransfers"),
                          &request->access(), &request->person(), "person");
   if (!call->admitted()) return reactor;
-  work_.Schedule([this, call, response, page_size = request->page_size(), token = request->page_token()] {
-    absl::StatusOr<workflow::WorkflowPage> page = ListOwn(engine_, transfers::kPensionTransferType,
-                                                          transfers::PensionSubject(call->resident_id()), page_size,
-                                                          token);
-    if (!page.ok()) return call->Finish(page.status());
-    for (const workflow::WorkflowInstance& instance : page->instances) {
-      absl::StatusOr<social::v1::PensionTransfer> view = transfers::TransferView(instance, nullptr);
-      if (!view.ok()) return call->Finish(view.status());
-      *response->add_transfers() = *std::move(view);
-    }
-    response->set_next_page_token(page->next_page_token);
-    call->Finish(absl::OkStatus(), response);
-  });
+  AnswerOwnWorkflows(work_, engine_, call, response, transfers::kPensionTransferType,
+                     transfers::PensionSubject(call->resident_id()), request->page_size(), request->page_token(),
+                     transfers::TransferView,
+                     [](social::v1::PensionTransfer view, social::v1::ListPensionTransfersResponse* r) {
+                       *r->add_transfers() = std::move(view);
+                     });
   return reactor;
 }
 
