@@ -424,8 +424,13 @@ absl::Duration IntentRecoveryMinAge(const config::v1::GatewayConfig& config) {
 
 void GatewayServer::RecoverIntentsUntilShutdown() {
   const absl::Duration min_age = IntentRecoveryMinAge(config_);
+  // On SQLite this process is the ledger's only user (replicas share PostgreSQL), so at start-up
+  // every intent is a dead process's and is resolved at once, whatever its age.
+  bool first_pass = true;
   do {
-    services::CrossCitySettlementServiceImpl::IntentRecovery recovered = settlement_->RecoverIntents(min_age);
+    const absl::Duration older_than = first_pass && postgres_ == nullptr ? absl::ZeroDuration() : min_age;
+    first_pass = false;
+    services::CrossCitySettlementServiceImpl::IntentRecovery recovered = settlement_->RecoverIntents(older_than);
     if (recovered.settled + recovered.abandoned > 0) {
       LogInfo("settlement intents resolved with their insured cities",
               {{"settled", absl::StrCat(recovered.settled)}, {"abandoned", absl::StrCat(recovered.abandoned)}});

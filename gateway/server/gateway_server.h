@@ -98,7 +98,8 @@ class GatewayServer {
   // At start-up and then every kIntentRecoveryInterval until shutdown: resolves the settlement
   // intents older than kIntentRecoveryMinAge (CrossCitySettlementServiceImpl::RecoverIntents), so
   // that one left by a crash, here or on any replica, is finished or abandoned without waiting for
-  // a restart, while one of a Settle still in flight on another replica is never touched.
+  // a restart, while one of a Settle still in flight on another replica is never touched. On
+  // SQLite (one gateway process) the start-up pass resolves every intent, whatever its age.
   void RecoverIntentsUntilShutdown();
   // Reloads the access policy and the CRL when their files change, until shutdown.
   void WatchReloadableFiles();
