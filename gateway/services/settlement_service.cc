@@ -671,14 +671,14 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
     // Through the patient's queue, so that a live retry of the same key never races the recovery.
     per_person_.Run(listed->settlement.resident_id(), [this, id, &settled, &abandoned, &unresolved,
                                                        &pending](KeyedSerializer::Done release) {
-      auto finished = [id, release, &settled, &abandoned, &unresolved, &pending](absl::Status status,
-                                                                                absl::string_view outcome) {
+      // `counter` counts the outcome `outcome` (nullptr: "already resolved", counted nowhere); a
+      // failed `status` counts as unresolved instead.
+      auto finished = [id, release, &unresolved, &pending](absl::Status status, std::atomic<int>* counter,
+                                                           absl::string_view outcome) {
         if (!status.ok()) {
           ++unresolved;
-        } else if (outcome == "settled") {
-          ++settled;
-        } else if (outcome == "abandoned") {
-          ++abandoned;
+        } else if (counter != nullptr) {
+          ++*counter;
         }
         LogInfo("settlement intent resolved",
                 {{"settlement_id", id}, {"outcome", std::string(status.ok() ? outcome : status.message())}});
@@ -686,25 +686,26 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
         pending.DecrementCount();
       };
       absl::StatusOr<std::optional<LedgerEntry>> intent = ledger_.FindIntent(id);
-      if (!intent.ok()) return finished(intent.status(), "");
-      if (!intent->has_value()) return finished(absl::OkStatus(), "already resolved");
+      if (!intent.ok()) return finished(intent.status(), nullptr, "");
+      if (!intent->has_value()) return finished(absl::OkStatus(), nullptr, "already resolved");
       LedgerEntry entry = std::move(**intent);
       adapters::CallOptions options;
       options.deadline = absl::Now() + absl::Seconds(5);
       deps_.cities->Find(entry.settlement.insured_city().city())
           ->GetSettlementRecord(
               id, options,
-              [this, id, entry = std::move(entry),
-               finished](absl::StatusOr<adapters::SettlementRecord> record) mutable {
+              [this, id, entry = std::move(entry), finished, &settled,
+               &abandoned](absl::StatusOr<adapters::SettlementRecord> record) mutable {
                 if (absl::IsNotFound(record.status())) {
-                  return ledger_.AbandonIntent(id, [finished](absl::Status s) { finished(s, "abandoned"); });
+                  return ledger_.AbandonIntent(
+                      id, [finished, &abandoned](absl::Status s) { finished(s, &abandoned, "abandoned"); });
                 }
-                if (!record.ok()) return finished(record.status(), "");
+                if (!record.ok()) return finished(record.status(), nullptr, "");
                 entry.settlement.set_state(medical::v1::SETTLEMENT_STATE_SETTLED);
-                ledger_.RecordSettlement(std::move(entry), [finished](absl::Status s) {
+                ledger_.RecordSettlement(std::move(entry), [finished, &settled](absl::Status s) {
                   // Another replica's recovery, or a retry with the key, recorded it first.
-                  if (absl::IsAlreadyExists(s)) return finished(absl::OkStatus(), "already resolved");
-                  finished(s, "settled");
+                  if (absl::IsAlreadyExists(s)) return finished(absl::OkStatus(), nullptr, "already resolved");
+                  finished(s, &settled, "settled");
                 });
               });
     });
