@@ -113,6 +113,14 @@ constexpr size_t kLocationCacheEntries = 200000;
 constexpr absl::Duration kIntentRecoveryInterval = absl::Minutes(1);
 constexpr absl::Duration kIntentRecoveryMinAge = absl::Minutes(2);
 
+// At least kIntentRecoveryMinAge, and four times the longest city deadline configured (a Settle's
+// commit, and a retry of it, each end by their deadline).
+absl::Duration IntentRecoveryMinAge(const config::v1::GatewayConfig& config) {
+  uint32_t longest_ms = config.default_city_deadline_ms();
+  for (const config::v1::CityBackendConfig& city : config.cities()) longest_ms = std::max(longest_ms, city.deadline_ms());
+  return std::max(kIntentRecoveryMinAge, 4 * absl::Milliseconds(longest_ms));
+}
+
 // The state and counters of each city's guards, read when /metrics is scraped.
 void RegisterResilienceMetrics(const std::vector<const resilience::ResilientCityAdapter*>& cities,
                                metrics::MetricRegistry& registry) {
@@ -150,6 +158,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   server->metrics_ = std::make_unique<metrics::GatewayMetrics>(PublicMethodNames());
 
   const bool on_postgres = !config.store().postgres().conninfo().empty();
+  // The name of this process among the replicas: its workflow leases and settlement intents.
+  const std::string replica_id = ReplicaId(on_postgres);
   if (on_postgres) {
     if (!config.store().sqlite_path().empty()) {
       return FieldError("store.sqlite_path", "must be empty when store.postgres is set (one store, not two)");
@@ -258,9 +268,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   server->access_log_service_ =
       std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
   // One account cache per process (gateway/settlement/account_cache.h), its counters on /metrics.
+  services::SettlementIntentOwnership ownership;
+  ownership.replica_id = replica_id;
+  ownership.foreign_min_age = IntentRecoveryMinAge(config);
   server->settlement_ = std::make_unique<services::CrossCitySettlementServiceImpl>(
       deps, server->medical_rules_, *server->ledger_, *server->work_,
-      std::make_unique<settlement::AccountCache>(*options.clock));
+      std::make_unique<settlement::AccountCache>(*options.clock), ownership);
   if (const settlement::AccountCache* accounts = server->settlement_->account_cache(); accounts != nullptr) {
     auto& lookups = server->metrics_->registry.AddCallbackCounterFamily(
         "interop_settlement_account_cache_lookups_total",
@@ -292,7 +305,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
                              workflow::OpenSqliteWorkflowStore(config.store().sqlite_path()));
   }
   workflow::WorkflowEngineOptions engine_options;
-  engine_options.replica_id = ReplicaId(on_postgres);
+  engine_options.replica_id = replica_id;
   engine_options.hook = CrashHookFromEnvironment();
   if (config.workflows().lease_duration_ms() > 0) {
     engine_options.lease_duration = absl::Milliseconds(config.workflows().lease_duration_ms());
@@ -410,27 +423,19 @@ void GatewayServer::ProbeCities() {
   } while (!stop_probing_.WaitForNotificationWithTimeout(interval));
 }
 
-namespace {
-
-// At least kIntentRecoveryMinAge, and four times the longest city deadline configured (a Settle's
-// commit, and a retry of it, each end by their deadline).
-absl::Duration IntentRecoveryMinAge(const config::v1::GatewayConfig& config) {
-  uint32_t longest_ms = config.default_city_deadline_ms();
-  for (const config::v1::CityBackendConfig& city : config.cities()) longest_ms = std::max(longest_ms, city.deadline_ms());
-  return std::max(kIntentRecoveryMinAge, 4 * absl::Milliseconds(longest_ms));
-}
-
-}  // namespace
-
 void GatewayServer::RecoverIntentsUntilShutdown() {
   const absl::Duration min_age = IntentRecoveryMinAge(config_);
-  // On SQLite this process is the ledger's only user (replicas share PostgreSQL), so at start-up
-  // every intent is a dead process's and is resolved at once, whatever its age.
+  // At start-up nothing of this process is in flight: its own intents (a previous run under the
+  // same replica id) are resolved at once, whatever their age. On SQLite this process is the
+  // ledger's only user (replicas share PostgreSQL), so every intent is a dead process's then.
+  // Afterwards, and for other replicas' intents on PostgreSQL, only those older than any Settle.
   bool first_pass = true;
   do {
     const absl::Duration older_than = first_pass && postgres_ == nullptr ? absl::ZeroDuration() : min_age;
+    const absl::Duration own_older_than = first_pass ? absl::ZeroDuration() : min_age;
     first_pass = false;
-    services::CrossCitySettlementServiceImpl::IntentRecovery recovered = settlement_->RecoverIntents(older_than);
+    services::CrossCitySettlementServiceImpl::IntentRecovery recovered =
+        settlement_->RecoverIntents(older_than, own_older_than);
     if (recovered.settled + recovered.abandoned > 0) {
       LogInfo("settlement intents resolved with their insured cities",
               {{"settled", absl::StrCat(recovered.settled)}, {"abandoned", absl::StrCat(recovered.abandoned)}});

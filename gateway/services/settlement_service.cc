@@ -157,8 +157,14 @@ struct CrossCitySettlementServiceImpl::Settling {
 
 CrossCitySettlementServiceImpl::CrossCitySettlementServiceImpl(
     ServiceDependencies deps, std::shared_ptr<const settlement::MedicalRules> rules,
-    settlement::SettlementLedger& ledger, WorkQueue& work, std::unique_ptr<settlement::AccountCache> accounts)
-    : deps_(deps), rules_(std::move(rules)), ledger_(ledger), work_(work), accounts_(std::move(accounts)) {}
+    settlement::SettlementLedger& ledger, WorkQueue& work, std::unique_ptr<settlement::AccountCache> accounts,
+    SettlementIntentOwnership ownership)
+    : deps_(deps),
+      rules_(std::move(rules)),
+      ledger_(ledger),
+      work_(work),
+      accounts_(std::move(accounts)),
+      ownership_(std::move(ownership)) {}
 
 void CrossCitySettlementServiceImpl::RememberAccount(City insured_city, const std::string& resident_id,
                                                      int year, const MedicalAccount& account) {
@@ -497,7 +503,29 @@ void CrossCitySettlementServiceImpl::LookUpLedger(std::shared_ptr<Settling> s) {
   }
   absl::StatusOr<std::optional<LedgerEntry>> intent = ledger_.FindIntent(s->settlement_id);
   if (!intent.ok()) return FinishSettle(s, intent.status());
-  if (intent->has_value()) return ResolveIntent(s, std::move(**intent));
+  if (intent->has_value()) {
+    const LedgerEntry& found = **intent;
+    if (found.intent_owner != ownership_.replica_id) {
+      const absl::Duration age =
+          deps_.clock->Now() - absl::FromUnixSeconds(found.settlement.settled_at_unix());
+      if (age < ownership_.foreign_min_age) {
+        // Another replica's Settle of this key may still be in flight: asking the city now could
+        // abandon the settlement it is about to commit. Its answer (or its recovery) settles it.
+        LogInfo("settlement intent of another replica is recent; the caller retries",
+                {{"request_id", s->call->request_id()},
+                 {"settlement_id", s->settlement_id},
+                 {"owner", found.intent_owner},
+                 {"age_s", absl::StrCat(absl::ToInt64Seconds(age))}});
+        return FinishSettle(
+            s, WithRetryDelay(Refusal(absl::StatusCode::kUnavailable, "SETTLEMENT_IN_PROGRESS",
+                                      absl::StrCat("settlement ", s->settlement_id,
+                                                   " is being committed with the insured city by another "
+                                                   "gateway replica; retry with the same idempotency_key")),
+                              absl::Seconds(1)));
+      }
+    }
+    return ResolveIntent(s, std::move(**intent));
+  }
   ComputeAndCommit(s);
 }
 
@@ -566,6 +594,7 @@ void CrossCitySettlementServiceImpl::Commit(std::shared_ptr<Settling> s, Settlem
   intent.caller_organization = s->call->caller().organization_id;
   intent.idempotency_key = s->request->idempotency_key();
   intent.request_digest = s->digest;
+  intent.intent_owner = ownership_.replica_id;
   ledger_.RecordIntent(std::move(intent), [this, s, computed = std::move(computed),
                                            account](absl::Status written) mutable {
     if (!written.ok()) return FinishSettle(s, written);
@@ -647,7 +676,7 @@ void CrossCitySettlementServiceImpl::RecordAndAnswer(std::shared_ptr<Settling> s
 }
 
 CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::RecoverIntents(
-    absl::Duration older_than) {
+    absl::Duration older_than, absl::Duration own_older_than) {
   IntentRecovery result;
   absl::StatusOr<std::vector<LedgerEntry>> intents = ledger_.ListIntents();
   if (!intents.ok()) {
@@ -655,10 +684,13 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
     result.unresolved = 1;
     return result;
   }
-  const int64_t newest_to_resolve = absl::ToUnixSeconds(deps_.clock->Now() - older_than);
+  const absl::Time now = deps_.clock->Now();
+  const int64_t newest_to_resolve = absl::ToUnixSeconds(now - older_than);
+  const int64_t newest_own_to_resolve = absl::ToUnixSeconds(now - own_older_than);
   std::vector<const LedgerEntry*> old_enough;
   for (const LedgerEntry& listed : *intents) {
-    if (listed.settlement.settled_at_unix() > newest_to_resolve) {
+    const bool own = listed.intent_owner == ownership_.replica_id;
+    if (listed.settlement.settled_at_unix() > (own ? newest_own_to_resolve : newest_to_resolve)) {
       ++result.too_recent;
     } else {
       old_enough.push_back(&listed);

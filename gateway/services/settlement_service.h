@@ -8,7 +8,9 @@
 //     account version guards against other processes.
 //  4. The ledger is asked about the settlement id (derived from the calling organisation and the
 //     idempotency key): a settled one is answered again (same request) or refused (different
-//     request); an intent left by a crash is resolved with the insured city first.
+//     request); an intent left by a crash is resolved with the insured city first, unless another
+//     gateway replica wrote it lately (its Settle may be in flight there): then the caller is told
+//     to retry (UNAVAILABLE, reason SETTLEMENT_IN_PROGRESS, with a retry delay).
 //  5. The insured city's account and accumulators, and its filings for a cross-city visit, are
 //     read; the split is computed (gateway/settlement/calculator.h). The account comes from the
 //     AccountCache (gateway/settlement/account_cache.h) when it holds a fresh one for the person
@@ -49,6 +51,19 @@
 
 namespace interop::services {
 
+// Which settlement intents are this process's own, among the gateway replicas sharing a ledger.
+struct SettlementIntentOwnership {
+  // This process's replica id (the server's ReplicaId: INTEROP_GATEWAY_REPLICA_ID, or "gateway"
+  // on the embedded store), written into every intent it records. No two live processes may
+  // share one.
+  std::string replica_id = "gateway";
+  // How old another replica's intent (or one without an owner) must be before a retry of its
+  // key here resolves it with the city: younger, that replica's Settle may still be in flight,
+  // and asking the city before its commit arrives would abandon a settlement about to be made.
+  // A Settle is over well within this (its city commit has a deadline, with a few retries).
+  absl::Duration foreign_min_age = absl::Minutes(2);
+};
+
 class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettlementService::CallbackService {
  public:
   // `rules` may be null: then every method answers FAILED_PRECONDITION (reason
@@ -57,7 +72,8 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   CrossCitySettlementServiceImpl(ServiceDependencies deps,
                                  std::shared_ptr<const settlement::MedicalRules> rules,
                                  settlement::SettlementLedger& ledger, WorkQueue& work,
-                                 std::unique_ptr<settlement::AccountCache> accounts);
+                                 std::unique_ptr<settlement::AccountCache> accounts,
+                                 SettlementIntentOwnership ownership = {});
 
   // The account cache (for its statistics), or nullptr if the service has none.
   const settlement::AccountCache* account_cache() const { return accounts_.get(); }
@@ -73,10 +89,14 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   // Finishes or abandons the intents that a crash (of this process, or of any replica sharing the
   // ledger) left behind, asking each insured city whether it committed the settlement. Only intents
   // computed at least `older_than` ago (by their settled_at_unix on the service's clock) are
-  // touched: a younger one may belong to a Settle still in flight, here or on another replica, and
+  // touched, and this process's own (by SettlementIntentOwnership::replica_id) at least `own_older_than`
+  // ago: a younger one may belong to a Settle still in flight, here or on another replica, and
   // asking its city before that Settle's commit arrived would abandon a settlement about to be
-  // made. A retry with the intent's key resolves it at any age. Blocks; call from a worker thread.
-  IntentRecovery RecoverIntents(absl::Duration older_than);
+  // made. At start-up nothing of this process is in flight yet, so its own intents (a previous run
+  // under the same replica id) can be resolved at any age: `own_older_than` zero. A retry with an
+  // intent's key resolves an own intent at any age, another replica's once it is
+  // SettlementIntentOwnership::foreign_min_age old. Blocks; call from a worker thread.
+  IntentRecovery RecoverIntents(absl::Duration older_than, absl::Duration own_older_than);
 
   grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
                                           const medical::v1::FileTreatmentRequest* request,
@@ -141,6 +161,7 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   WorkQueue& work_;
   KeyedSerializer per_person_;
   std::unique_ptr<settlement::AccountCache> accounts_;  // may be null
+  const SettlementIntentOwnership ownership_;
 };
 
 }  // namespace interop::services

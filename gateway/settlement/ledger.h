@@ -58,6 +58,12 @@ struct LedgerEntry {
   std::string idempotency_key;
   // SHA-256 of the request's canonical form, to tell a retry from a different request.
   std::string request_digest;
+  // Intents only: the gateway replica that wrote the intent (its replica id), so that another
+  // replica can tell a Settle that may still be in flight elsewhere from one of its own. Stored by
+  // RecordIntent and read back by FindIntent/ListIntents; empty for an intent written before the
+  // ledger stored owners. Ignored by RecordSettlement, and empty in what Find and ListByInsuredCity
+  // answer.
+  std::string intent_owner;
 };
 
 // The China Standard Time day of a Unix time (the day that clearing and reconciliation use).
@@ -111,8 +117,9 @@ class SettlementLedger {
   // RecordSettlement leaves a trace to resolve with the city. RecordSettlement removes the intent
   // of its settlement id in the same transaction.
 
-  // Records (or replaces) the intent of entry.settlement.settlement_id; same validation as
-  // RecordSettlement (state SETTLED, the state it will have). `done` runs once durable or failed.
+  // Records (or replaces) the intent of entry.settlement.settlement_id, with its intent_owner; same
+  // validation as RecordSettlement (state SETTLED, the state it will have). `done` runs once durable
+  // or failed.
   virtual void RecordIntent(LedgerEntry entry, std::function<void(absl::Status)> done) = 0;
   // Removes the intent (nothing if there is none). `done` runs once durable or failed.
   virtual void AbandonIntent(const std::string& settlement_id, std::function<void(absl::Status)> done) = 0;

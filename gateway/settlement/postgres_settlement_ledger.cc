@@ -114,6 +114,9 @@ const std::vector<std::string>& LedgerMigrations() {
       "  idempotency_key TEXT NOT NULL,"
       "  request_digest BYTEA NOT NULL,"
       "  settlement BYTEA NOT NULL)",
+      // 2: an intent names the replica that wrote it (LedgerEntry::intent_owner); '' for the intents
+      // written before.
+      "ALTER TABLE settlement_intents ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
   };
   return *migrations;
 }
@@ -124,6 +127,9 @@ constexpr size_t kMaxBatch = 512;
 constexpr int kTransactionAttempts = 5;
 
 constexpr char kEntryColumns[] = "settlement_id, caller_organization, idempotency_key, request_digest, settlement";
+// An intent's row: the entry's columns, then its owner.
+constexpr char kIntentColumns[] =
+    "settlement_id, caller_organization, idempotency_key, request_digest, settlement, owner";
 
 // Inserts the settlement unless its id or (organisation, key) is recorded; if inserted, removes its
 // intent and appends its +1 event. Answers the number of settlements inserted (0 or 1).
@@ -153,9 +159,9 @@ constexpr char kReverseSettlementSql[] =
 
 constexpr char kUpsertIntentSql[] =
     "INSERT INTO settlement_intents (settlement_id, caller_organization, idempotency_key, request_digest, "
-    "settlement) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (settlement_id) DO UPDATE SET "
+    "settlement, owner) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (settlement_id) DO UPDATE SET "
     "caller_organization = EXCLUDED.caller_organization, idempotency_key = EXCLUDED.idempotency_key, "
-    "request_digest = EXCLUDED.request_digest, settlement = EXCLUDED.settlement";
+    "request_digest = EXCLUDED.request_digest, settlement = EXCLUDED.settlement, owner = EXCLUDED.owner";
 
 // A day as stored: the integer yyyymmdd.
 int64_t DayKey(absl::CivilDay day) { return day.year() * 10000 + day.month() * 100 + day.day(); }
@@ -180,13 +186,15 @@ int CityIndex(int64_t city) {
 
 
 
-// Reads row `row` of kEntryColumns. DATA_LOSS naming the settlement if its Settlement does not parse.
+// Reads row `row` of kEntryColumns, or of kIntentColumns. DATA_LOSS naming the settlement if its
+// Settlement does not parse.
 absl::StatusOr<LedgerEntry> ReadEntryRow(const Result& rows, int row) {
   LedgerEntry entry;
   const std::string settlement_id = rows.Text(row, 0);
   entry.caller_organization = rows.Text(row, 1);
   entry.idempotency_key = rows.Text(row, 2);
   entry.request_digest = rows.Bytes(row, 3);
+  if (rows.columns() > 5) entry.intent_owner = rows.Text(row, 5);
   if (!entry.settlement.ParseFromString(rows.Bytes(row, 4))) {
     return absl::DataLossError(
         absl::StrCat("settlement ", settlement_id, ": the stored Settlement does not parse"));
@@ -287,16 +295,16 @@ class PostgresSettlementLedger final : public SettlementLedger {
   }
 
   absl::StatusOr<std::optional<LedgerEntry>> FindIntent(const std::string& settlement_id) override {
-    return FindIn("settlement_intents", settlement_id);
+    return FindIn("settlement_intents", kIntentColumns, settlement_id);
   }
 
   absl::StatusOr<std::vector<LedgerEntry>> ListIntents() override {
-    return ListWhere(absl::StrCat("SELECT ", kEntryColumns, " FROM settlement_intents ORDER BY settlement_id"), {},
+    return ListWhere(absl::StrCat("SELECT ", kIntentColumns, " FROM settlement_intents ORDER BY settlement_id"), {},
                      "listing settlement intents");
   }
 
   absl::StatusOr<std::optional<LedgerEntry>> Find(const std::string& settlement_id) override {
-    return FindIn("settlements", settlement_id);
+    return FindIn("settlements", kEntryColumns, settlement_id);
   }
 
   absl::StatusOr<ClearingMatrix> Clearing(absl::CivilDay from, absl::CivilDay to) override {
@@ -401,9 +409,10 @@ class PostgresSettlementLedger final : public SettlementLedger {
     bool failed_alone = false;
   };
 
-  absl::StatusOr<std::optional<LedgerEntry>> FindIn(absl::string_view table, const std::string& settlement_id) {
+  absl::StatusOr<std::optional<LedgerEntry>> FindIn(absl::string_view table, absl::string_view columns,
+                                                     const std::string& settlement_id) {
     absl::StatusOr<std::vector<LedgerEntry>> found =
-        ListWhere(absl::StrCat("SELECT ", kEntryColumns, " FROM ", table, " WHERE settlement_id = $1"),
+        ListWhere(absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE settlement_id = $1"),
                   {Param::Text(settlement_id)}, absl::StrCat("reading settlement ", settlement_id));
     if (!found.ok()) return found.status();
     if (found->empty()) return std::optional<LedgerEntry>();
@@ -606,7 +615,7 @@ class PostgresSettlementLedger final : public SettlementLedger {
                          .Exec(kUpsertIntentSql,
                                {Param::Text(write.settlement_id), Param::Text(write.entry.caller_organization),
                                 Param::Text(write.entry.idempotency_key), Param::Bytes(write.entry.request_digest),
-                                Param::Bytes(std::move(serialized))})
+                                Param::Bytes(std::move(serialized)), Param::Text(write.entry.intent_owner)})
                          .status(),
                      absl::StrCat("recording the intent of settlement ", write.settlement_id));
   }

@@ -57,6 +57,9 @@ using ::interop::medical::v1::Settlement;
 constexpr size_t kMaxBatch = 512;
 
 constexpr char kEntryColumns[] = "settlement_id, caller_organization, idempotency_key, request_digest, settlement";
+// An intent's row: the entry's columns, then its owner.
+constexpr char kIntentColumns[] =
+    "settlement_id, caller_organization, idempotency_key, request_digest, settlement, owner";
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   std::string message = absl::StrCat("sqlite: ", what, ": ", db ? sqlite3_errmsg(db) : "out of memory");
@@ -154,13 +157,15 @@ int CityIndex(int64_t city) {
 
 
 
-// Reads a row of kEntryColumns. DATA_LOSS naming the settlement if its Settlement does not parse.
+// Reads a row of kEntryColumns, or of kIntentColumns. DATA_LOSS naming the settlement if its
+// Settlement does not parse.
 absl::StatusOr<LedgerEntry> ReadEntryRow(sqlite3_stmt* stmt) {
   LedgerEntry entry;
   const std::string settlement_id = ColumnBytes(stmt, 0);
   entry.caller_organization = ColumnBytes(stmt, 1);
   entry.idempotency_key = ColumnBytes(stmt, 2);
   entry.request_digest = ColumnBytes(stmt, 3);
+  if (sqlite3_column_count(stmt) > 5) entry.intent_owner = ColumnBytes(stmt, 5);
   if (!entry.settlement.ParseFromString(ColumnBytes(stmt, 4))) {
     return absl::DataLossError(
         absl::StrCat("settlement ", settlement_id, ": the stored Settlement does not parse"));
@@ -213,7 +218,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
            "UPDATE settlements SET state = ?2, settlement = ?3, reversed_at_unix = ?4 WHERE settlement_id = ?1"},
           {&upsert_intent_,
            "INSERT OR REPLACE INTO settlement_intents (settlement_id, caller_organization, idempotency_key, "
-           "request_digest, settlement) VALUES (?1, ?2, ?3, ?4, ?5)"},
+           "request_digest, settlement, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
           {&delete_intent_, "DELETE FROM settlement_intents WHERE settlement_id = ?1"},
           {&insert_event_,
            "INSERT INTO settlement_events (settlement_id, kind, day, treatment_city, insured_city, amount_fen) "
@@ -232,8 +237,8 @@ class SqliteSettlementLedger final : public SettlementLedger {
       const std::pair<Statement*, std::string> statements[] = {
           {&read_entry_, absl::StrCat("SELECT ", kEntryColumns, " FROM settlements WHERE settlement_id = ?1")},
           {&read_intent_,
-           absl::StrCat("SELECT ", kEntryColumns, " FROM settlement_intents WHERE settlement_id = ?1")},
-          {&list_intents_, absl::StrCat("SELECT ", kEntryColumns, " FROM settlement_intents ORDER BY settlement_id")},
+           absl::StrCat("SELECT ", kIntentColumns, " FROM settlement_intents WHERE settlement_id = ?1")},
+          {&list_intents_, absl::StrCat("SELECT ", kIntentColumns, " FROM settlement_intents ORDER BY settlement_id")},
           {&list_insured_, absl::StrCat("SELECT ", kEntryColumns,
                                         " FROM settlements WHERE insured_city = ?1 AND settled_day BETWEEN ?2 "
                                         "AND ?3 ORDER BY settlement_id")},
@@ -596,6 +601,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
     BindText(stmt, 3, entry.idempotency_key);
     BindBlob(stmt, 4, entry.request_digest);
     BindBlob(stmt, 5, serialized);
+    BindText(stmt, 6, entry.intent_owner);
     return StepToDone(db, stmt, absl::StrCat("recording the intent of settlement ", write.settlement_id));
   }
 

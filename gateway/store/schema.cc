@@ -161,6 +161,9 @@ const std::vector<std::string>& GatewaySchemaMigrations() {
       // indexer rebuilds it in the new file from the records.
       "DROP TABLE IF EXISTS access_person_index;"
       "DROP TABLE IF EXISTS access_index_state",
+      // 7: a settlement intent names the gateway replica that wrote it
+      // (settlement::LedgerEntry::intent_owner); '' for the intents written before.
+      "ALTER TABLE settlement_intents ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
   };
   return *migrations;
 }

@@ -58,6 +58,8 @@ Result& Result::operator=(Result&& other) noexcept {
 
 int Result::rows() const { return PQntuples(result_); }
 
+int Result::columns() const { return PQnfields(result_); }
+
 int64_t Result::affected() const {
   int64_t n = 0;
   return absl::SimpleAtoi(PQcmdTuples(result_), &n) ? n : 0;

@@ -57,6 +57,7 @@ class Result {
   Result& operator=(const Result&) = delete;
 
   int rows() const;
+  int columns() const;
   // Rows changed by an INSERT, UPDATE or DELETE.
   int64_t affected() const;
   bool IsNull(int row, int column) const;

@@ -22,6 +22,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gateway/base/cities.h"
 #include "gateway/settlement/account_cache.h"
 #include "gateway/settlement/calculator.h"
@@ -45,7 +47,9 @@ using test_support::Access;
 using test_support::Context;
 using test_support::Describe;
 using test_support::Person;
+using test_support::ReasonOf;
 using ::testing::Contains;
+using ::testing::HasSubstr;
 
 // 2026-06-30 10:00 in China: the population's today.
 const absl::Time kStart =
@@ -595,7 +599,7 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   // 30 s old: another replica may be committing it right now.
   RecordIntent(Intent(*in_flight, City::CITY_XINZHOU, "S-in-flight", absl::Seconds(30)));
 
-  CrossCitySettlementServiceImpl::IntentRecovery recovered = service_->RecoverIntents(absl::Minutes(2));
+  CrossCitySettlementServiceImpl::IntentRecovery recovered = service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
   EXPECT_EQ(recovered.settled, 1);
   EXPECT_EQ(recovered.abandoned, 1);
   EXPECT_EQ(recovered.unresolved, 0);
@@ -612,7 +616,7 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   // enough, the next pass records it.
   CommitAtCity(City::CITY_XINZHOU, in_flight->resident_id, "S-in-flight");
   harness_->clock().Advance(absl::Minutes(2));
-  recovered = service_->RecoverIntents(absl::Minutes(2));
+  recovered = service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
   EXPECT_EQ(recovered.settled, 1);
   EXPECT_EQ(recovered.too_recent, 0);
   EXPECT_TRUE(LedgerHas("S-in-flight"));
@@ -620,9 +624,110 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
 
   // Nothing left: a further pass asks no city.
   const int yangquan_reads = fakes_[City::CITY_YANGQUAN]->settlement_record_reads();
-  recovered = service_->RecoverIntents(absl::ZeroDuration());
+  recovered = service_->RecoverIntents(absl::ZeroDuration(), absl::ZeroDuration());
   EXPECT_EQ(recovered.settled + recovered.abandoned + recovered.unresolved + recovered.too_recent, 0);
   EXPECT_EQ(fakes_[City::CITY_YANGQUAN]->settlement_record_reads(), yangquan_reads);
+}
+
+// At start-up a gateway resolves its own intents (a previous run under its replica id: nothing of
+// it is in flight) at any age, and leaves another replica's recent intents to that replica.
+TEST_F(SettlementServiceTest, IntentRecoveryResolvesItsOwnRecentIntentsWhenAskedButNotAnotherReplicas) {
+  StartService();  // replica id "gateway"
+  const SyntheticPerson* own = InsuredEmployee(*population_, City::CITY_YANGQUAN);
+  const SyntheticPerson* foreign = InsuredEmployee(*population_, City::CITY_JINZHONG);
+  ASSERT_NE(own, nullptr);
+  ASSERT_NE(foreign, nullptr);
+  settlement::LedgerEntry own_intent = Intent(*own, City::CITY_YANGQUAN, "S-own", absl::Seconds(30));
+  own_intent.intent_owner = "gateway";
+  RecordIntent(own_intent);
+  CommitAtCity(City::CITY_YANGQUAN, own->resident_id, "S-own");
+  settlement::LedgerEntry foreign_intent = Intent(*foreign, City::CITY_JINZHONG, "S-foreign", absl::Seconds(30));
+  foreign_intent.intent_owner = "replica-b";
+  RecordIntent(foreign_intent);
+
+  CrossCitySettlementServiceImpl::IntentRecovery recovered =
+      service_->RecoverIntents(absl::Minutes(2), absl::ZeroDuration());
+  EXPECT_EQ(recovered.settled, 1);
+  EXPECT_EQ(recovered.too_recent, 1);
+  EXPECT_TRUE(LedgerHas("S-own"));
+  EXPECT_FALSE(LedgerHasIntent("S-own"));
+  EXPECT_TRUE(LedgerHasIntent("S-foreign"));
+  EXPECT_EQ(fakes_[City::CITY_JINZHONG]->settlement_record_reads(), 0) << "another replica's recent intent";
+
+  // A later pass (own intents too only when old) leaves an own recent intent alone.
+  settlement::LedgerEntry own_again = Intent(*own, City::CITY_YANGQUAN, "S-own-2", absl::Seconds(30));
+  own_again.intent_owner = "gateway";
+  RecordIntent(own_again);
+  recovered = service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
+  EXPECT_EQ(recovered.too_recent, 2);
+  EXPECT_TRUE(LedgerHasIntent("S-own-2"));
+}
+
+// A retry of a key whose intent another replica wrote moments ago is told to retry (that replica's
+// Settle may be committing it now), without asking the city; once the intent is older than any
+// Settle, a retry resolves it. This process's own intent is resolved at once.
+TEST_F(SettlementServiceTest, ARetryOfAKeyAnotherReplicaIsSettlingIsToldToRetryUntilTheIntentIsOld) {
+  StartService();  // replica id "gateway", foreign intents resolved from 2 minutes on
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_JINZHONG);
+  const SyntheticPerson* probe = InsuredEmployee(*population_, City::CITY_YANGQUAN);
+  ASSERT_NE(patient, nullptr);
+  ASSERT_NE(probe, nullptr);
+  FakeMedicalCity& jinzhong = *fakes_[City::CITY_JINZHONG];
+  // The organisation the gateway settles for, as the ledger stores it.
+  med::SettleResponse probed;
+  ASSERT_TRUE(Settle(probe->resident_id, "visit-probe", EmergencyVisit(), &probed).ok());
+  absl::StatusOr<std::optional<settlement::LedgerEntry>> probe_entry = ledger_->Find(probed.settlement().settlement_id());
+  ASSERT_TRUE(probe_entry.ok() && probe_entry->has_value());
+  const std::string organization = (*probe_entry)->caller_organization;
+
+  const std::string id = CrossCitySettlementServiceImpl::SettlementIdFor(organization, "visit-busy");
+  settlement::LedgerEntry busy = Intent(*patient, City::CITY_JINZHONG, id, absl::Seconds(30));
+  busy.caller_organization = organization;
+  busy.idempotency_key = "visit-busy";
+  busy.intent_owner = "replica-b";
+  RecordIntent(busy);
+
+  med::SettleResponse response;
+  grpc::Status status = Settle(patient->resident_id, "visit-busy", EmergencyVisit(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(status);
+  EXPECT_EQ(ReasonOf(status), "SETTLEMENT_IN_PROGRESS") << Describe(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("retry with the same idempotency_key"));
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  bool has_retry_delay = false;
+  for (const google::protobuf::Any& detail : details.details()) {
+    google::rpc::RetryInfo retry;
+    if (detail.UnpackTo(&retry)) has_retry_delay = retry.retry_delay().seconds() > 0;
+  }
+  EXPECT_TRUE(has_retry_delay) << "the caller is told when to retry";
+  EXPECT_EQ(jinzhong.settlement_record_reads(), 0) << "the city is not asked while the other replica may commit";
+  EXPECT_EQ(jinzhong.commits(), 0);
+  EXPECT_TRUE(LedgerHasIntent(id));
+
+  // The other replica died before its commit reached Jinzhong; two minutes on, the retry asks the
+  // city, abandons the intent and settles afresh.
+  harness_->clock().Advance(absl::Minutes(2));
+  status = Settle(patient->resident_id, "visit-busy", EmergencyVisit(), &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_FALSE(response.replayed());
+  EXPECT_EQ(response.settlement().settlement_id(), id);
+  EXPECT_EQ(jinzhong.settlement_record_reads(), 1);
+  EXPECT_EQ(jinzhong.commits(), 1);
+  EXPECT_FALSE(LedgerHasIntent(id));
+  EXPECT_TRUE(LedgerHas(id));
+
+  // This process's own recent intent: nothing of it is in flight (one Settle per patient at a
+  // time here), so the retry resolves it at once.
+  const std::string own_id = CrossCitySettlementServiceImpl::SettlementIdFor(organization, "visit-own");
+  settlement::LedgerEntry own = Intent(*patient, City::CITY_JINZHONG, own_id, absl::Seconds(5));
+  own.caller_organization = organization;
+  own.idempotency_key = "visit-own";
+  own.intent_owner = "gateway";
+  RecordIntent(own);
+  status = Settle(patient->resident_id, "visit-own", EmergencyVisit(), &response);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(jinzhong.settlement_record_reads(), 2);
+  EXPECT_TRUE(LedgerHas(own_id));
 }
 
 // Two replicas finishing the same settlement: the patient's Settle is retried with the same key on

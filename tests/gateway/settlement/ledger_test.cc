@@ -426,7 +426,7 @@ TEST(OpenSqliteSettlementLedgerTest, FailsOnAnUnopenablePath) {
 TEST_P(LedgerTest, CreatesTheLedgerTablesAtTheLatestSchemaVersion) {
   if (postgres()) {
     EXPECT_EQ(QueryInt("SELECT MAX(version) FROM interop_schema_migrations WHERE component = 'settlement_ledger'"),
-              1);
+              2);
     EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND "
                        "table_name IN ('settlements', 'settlement_events', 'settlement_intents')"),
               3);
@@ -1139,6 +1139,51 @@ TEST_P(LedgerTest, AnIntentIsReplacedRemovedWithItsSettlementAndHasNoClearingEve
   ASSERT_TRUE(RecordAndWait(*ledger_, entry).ok());
   EXPECT_EQ(IntentCount(*ledger_), 0u);
   EXPECT_TRUE(FindOrDie("ST1").has_value());
+}
+
+TEST_P(LedgerTest, AnIntentKeepsItsOwnerAndAReplacementTakesTheNewOne) {
+  LedgerEntry entry = MakeEntry("ST1", kJinzhong, kTaiyuan, ChinaUnix(2024, 3, 15), 12000, 3000);
+  entry.intent_owner = "replica-a";
+  ASSERT_TRUE(IntentAndWait(*ledger_, entry).ok());
+  LedgerEntry other = MakeEntry("ST2", kJinzhong, kLvliang, ChinaUnix(2024, 3, 15), 100, 0, 0, "H140700000001",
+                                "key-2");
+  other.intent_owner = "replica-b";
+  ASSERT_TRUE(IntentAndWait(*ledger_, other).ok());
+  absl::StatusOr<std::optional<LedgerEntry>> found = ledger_->FindIntent("ST1");
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->intent_owner, "replica-a");
+  // Written again by another replica (a retry of the same key there): the intent is now its.
+  entry.intent_owner = "replica-b";
+  ASSERT_TRUE(IntentAndWait(*ledger_, entry).ok());
+  ledger_.reset();
+  ledger_ = Open();  // what a restarted process reads
+  absl::StatusOr<std::vector<LedgerEntry>> intents = ledger_->ListIntents();
+  ASSERT_TRUE(intents.ok()) << intents.status();
+  ASSERT_EQ(intents->size(), 2u);
+  EXPECT_EQ((*intents)[0].intent_owner, "replica-b");
+  EXPECT_EQ((*intents)[1].intent_owner, "replica-b");
+  // A settlement has no owner, whatever its entry said.
+  ASSERT_TRUE(RecordAndWait(*ledger_, entry).ok());
+  std::optional<LedgerEntry> settled = FindOrDie("ST1");
+  ASSERT_TRUE(settled.has_value());
+  EXPECT_EQ(settled->intent_owner, "");
+}
+
+// An intent written before the ledger stored owners (its row from the older schema, owner
+// defaulted) reads with an empty owner.
+TEST_P(LedgerTest, AnIntentFromBeforeOwnersReadsWithoutOne) {
+  ASSERT_TRUE(IntentAndWait(*ledger_, MakeEntry("ST1", kJinzhong, kTaiyuan, ChinaUnix(2024, 3, 15), 100, 0)).ok());
+  ledger_.reset();
+  // The row as the previous schema wrote it: every column but the owner.
+  ASSERT_EQ(ExecSql("INSERT INTO settlement_intents (settlement_id, caller_organization, idempotency_key, "
+                    "request_digest, settlement) SELECT 'ST-old', caller_organization, 'key-old', request_digest, "
+                    "settlement FROM settlement_intents WHERE settlement_id = 'ST1'"),
+            "");
+  ledger_ = Open();
+  absl::StatusOr<std::optional<LedgerEntry>> old = ledger_->FindIntent("ST-old");
+  ASSERT_TRUE(old.ok() && old->has_value()) << old.status();
+  EXPECT_EQ((*old)->intent_owner, "");
+  EXPECT_EQ((*old)->idempotency_key, "key-old");
 }
 
 TEST_P(LedgerTest, AbandonedIntentsAreGoneAndSurviveNothing) {
