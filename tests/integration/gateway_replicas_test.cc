@@ -2,11 +2,14 @@
 // processes: calls spread over both replicas; a person located by one replica is routed by the other
 // (the location index is shared); 64 concurrent settlements for one patient, half through each
 // replica, never pass the insured city's annual cap nor overdraw the account, and a retry of any of
-// them through the other replica answers the very same settlement; pension transfers and household
+// them through the other replica answers the very same settlement; a retry on one replica of a key
+// whose Settle the other is still committing is told to retry, and replays it once that Settle has
+// answered; pension transfers and household
 // migrations started on both replicas while settlements flow, one replica killed with SIGKILL while
 // its workflows wait for an origin city's reply to a step the city has already applied, after which
 // the other replica takes the workflows over once their leases expire and finishes every one (money
-// and contribution months conserved, each person registered in exactly one city), every acknowledged
+// and contribution months conserved, each person registered in exactly one city), replica B restarted
+// under its replica id resolves the settlements it had in flight, every acknowledged
 // settlement is in the shared ledger once, each city's records reconcile with it, every answered call
 // has its access record and the one access-log chain both replicas wrote verifies.
 //
@@ -531,6 +534,58 @@ TEST_F(GatewayReplicasTest, ConcurrentSettlementsForOnePatientOnBothReplicasNeve
   EXPECT_EQ(after_retries->balance_fen, after->balance_fen);
 }
 
+// A retry on replica B of a key whose Settle is still committing through replica A is told to retry
+// (SETTLEMENT_IN_PROGRESS, with a retry delay) and asks no city for it: B cannot know whether A's
+// commit has reached the city yet, and must not resolve A's intent under it. Once A has answered,
+// the same retry on B replays A's settlement, and the city applied it once.
+TEST_F(GatewayReplicasTest, ARetryOnOneReplicaWhileTheOtherIsCommittingTheKeyIsToldToRetry) {
+  const SyntheticPerson& patient = InsuredEmployee(*population_, City::CITY_JINZHONG, 7);
+  ASSERT_FALSE(patient.resident_id.empty());
+  absl::StatusOr<adapters::MedicalAccount> before = CityAccount(City::CITY_JINZHONG, patient.resident_id);
+  ASSERT_TRUE(before.ok()) << before.status();
+  const medical::v1::SettleRequest request = SettleRequestFor(
+      patient.resident_id, "replicas-in-progress", TaiyuanVisit({{kBloodCount, 1000, 2500}}, /*emergency=*/true));
+
+  // Jinzhong holds its answer to commits for 3 s, after applying them.
+  mockcity::v1::FaultSettings slow_commits;
+  slow_commits.set_latency_ms(3000);
+  slow_commits.add_methods("CommitSettlement");
+  SetFaults(City::CITY_JINZHONG, slow_commits);
+  medical::v1::SettleResponse first;
+  grpc::Status first_status;
+  std::thread through_a([&] { first_status = Settle(kReplicaA, request, &first); });
+  // Replica A's intent for the key is written before it asks the city.
+  bool intent_written = false;
+  for (int i = 0; i < 200 && !intent_written; ++i) {
+    absl::StatusOr<store::pg::Result> rows = Query(
+        "SELECT owner FROM settlement_intents WHERE idempotency_key = $1", {store::pg::Param::Text("replicas-in-progress")});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    intent_written = rows->rows() == 1;
+    if (intent_written) EXPECT_EQ(rows->Text(0, 0), "replica-a");
+    if (!intent_written) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(intent_written) << "replica A wrote no intent";
+
+  medical::v1::SettleResponse retried;
+  grpc::Status status = Settle(kReplicaB, request, &retried);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(ReasonOf(status), "SETTLEMENT_IN_PROGRESS") << status.error_message();
+  EXPECT_GT(RetryDelayOf(status).count(), 0);
+
+  through_a.join();
+  SetFaults(City::CITY_JINZHONG, mockcity::v1::FaultSettings());
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  EXPECT_FALSE(first.replayed());
+  status = Settle(kReplicaB, request, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(retried.replayed());
+  EXPECT_EQ(retried.settlement().SerializeAsString(), first.settlement().SerializeAsString());
+  absl::StatusOr<adapters::MedicalAccount> after = CityAccount(City::CITY_JINZHONG, patient.resident_id);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->fund_paid_fen - before->fund_paid_fen, first.settlement().fund_pay().fen());
+  EXPECT_EQ(before->balance_fen - after->balance_fen, first.settlement().personal_account_pay().fen());
+}
+
 struct SettlementAttempt {
   int replica = 0;
   medical::v1::SettleRequest request;
@@ -705,13 +760,29 @@ TEST_F(GatewayReplicasTest, KillNineOfOneReplicaMidRunTheOtherFinishesEverything
     EXPECT_GT(by_a->Int(0, 0), 0) << id << " was not taken over by replica A";
   }
 
-  // Every settlement, retried through replica A with its key: the acknowledged ones answer as they
-  // were (replayed), the others settle now, once.
+  // Replica B comes back on the same store, under its replica id. At start-up it resolves the
+  // settlement intents of its Settles that were in flight when it died, at once: without it, replica
+  // A would leave them alone (answering a retry of their keys SETTLEMENT_IN_PROGRESS) until they
+  // are 2 minutes old, for B's commits might still be on their way to the cities.
+  setenv("INTEROP_GATEWAY_REPLICA_ID", "replica-b", 1);
+  absl::Status restarted = cluster_->RestartReplica(kReplicaB);
+  unsetenv("INTEROP_GATEWAY_REPLICA_ID");
+  ASSERT_TRUE(restarted.ok()) << restarted;
+
+  // Every settlement, retried through replica A with its key (after the delay it is told, while
+  // B's recovery is still at work): the acknowledged ones answer as they were (replayed), the
+  // others settle now, once.
   int acknowledged = 0;
+  int told_to_wait = 0;
   for (const SettlementAttempt& attempt : attempts) {
     SCOPED_TRACE(attempt.request.idempotency_key());
     medical::v1::SettleResponse response;
     grpc::Status status = Settle(kReplicaA, attempt.request, &response, 10);
+    for (int tries = 0; tries < 30 && ReasonOf(status) == "SETTLEMENT_IN_PROGRESS"; ++tries) {
+      ++told_to_wait;
+      std::this_thread::sleep_for(RetryDelayOf(status));
+      status = Settle(kReplicaA, attempt.request, &response, 10);
+    }
     ASSERT_TRUE(status.ok()) << status.error_message();
     if (attempt.acknowledged) {
       ++acknowledged;
@@ -720,7 +791,8 @@ TEST_F(GatewayReplicasTest, KillNineOfOneReplicaMidRunTheOtherFinishesEverything
     }
   }
   std::cout << attempts.size() << " settlements during the run, " << acknowledged << " acknowledged ("
-            << acknowledged_by_b.load() << " by replica B); " << orphaned.size()
+            << acknowledged_by_b.load() << " by replica B; " << told_to_wait
+            << " retries told to wait for replica B's recovery); " << orphaned.size()
             << " workflows in flight on replica B when it was killed\n";
   // Each city's records agree with the shared ledger: nothing applied twice, nothing unrecorded.
   auto bureau =
@@ -740,11 +812,7 @@ TEST_F(GatewayReplicasTest, KillNineOfOneReplicaMidRunTheOtherFinishesEverything
     EXPECT_TRUE(reconciled.balanced()) << reconciled.DebugString();
   }
 
-  // Replica B comes back on the same store and serves again.
-  setenv("INTEROP_GATEWAY_REPLICA_ID", "replica-b", 1);
-  absl::Status restarted = cluster_->RestartReplica(kReplicaB);
-  unsetenv("INTEROP_GATEWAY_REPLICA_ID");
-  ASSERT_TRUE(restarted.ok()) << restarted;
+  // Replica B serves again.
   for (int replica : kReplicas) {
     medical::v1::GetInsuranceStatusResponse response;
     grpc::Status status = InsuranceStatus(replica, patients[0], &response);

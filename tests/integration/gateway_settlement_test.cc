@@ -32,17 +32,6 @@ using medical::v1::Settlement;
 using mock_city::Population;
 using mock_city::SyntheticPerson;
 
-// The ErrorInfo reason of a failed call, or "".
-std::string ReasonOf(const grpc::Status& status) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return "";
-  for (const auto& any : details.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
-
 // The first BadRequest field of a failed call, or "".
 std::string FieldOf(const grpc::Status& status) {
   google::rpc::Status details;

@@ -1,5 +1,5 @@
 // What the settlement integration tests share: finding patients in the mock population, building
-// visits billed by a Taiyuan hospital, and calling the settlement service.
+// visits billed by a Taiyuan hospital, calling the settlement service, and reading its errors' details.
 #ifndef INTEROP_TESTS_INTEGRATION_SETTLEMENT_SUPPORT_H_
 #define INTEROP_TESTS_INTEGRATION_SETTLEMENT_SUPPORT_H_
 
@@ -10,7 +10,10 @@
 #include "absl/time/civil_time.h"
 #include "gateway/base/cities.h"
 #include "gateway/identity/resident_id.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
 #include "tools/mock_city/population.h"
 
@@ -86,6 +89,30 @@ inline medical::v1::SettleRequest SettleRequestFor(const std::string& resident_i
   request.set_idempotency_key(key);
   *request.mutable_visit() = visit;
   return request;
+}
+
+// The ErrorInfo reason of a failed call, or "".
+inline std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+// The RetryInfo delay of a failed call, or a zero duration.
+inline std::chrono::milliseconds RetryDelayOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::chrono::milliseconds(0);
+  for (const auto& any : details.details()) {
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&retry)) {
+      return std::chrono::milliseconds(retry.retry_delay().seconds() * 1000 + retry.retry_delay().nanos() / 1000000);
+    }
+  }
+  return std::chrono::milliseconds(0);
 }
 
 // The split's two identities; "" when they hold, else what is wrong.
