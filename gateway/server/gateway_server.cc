@@ -286,6 +286,33 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
             "Cached accounts the insured city found outdated (ABORTED commit, re-read).")
         .Add({}, [accounts] { return static_cast<double>(accounts->GetStats().stale); });
   }
+  {
+    const services::CrossCitySettlementServiceImpl* settlement = server->settlement_.get();
+    metrics::MetricRegistry& registry = server->metrics_->registry;
+    auto& resolved = registry.AddCallbackCounterFamily(
+        "interop_settlement_intents_resolved_total",
+        "Settlement intents resolved by the recovery passes, by outcome (settled: the insured city had "
+        "committed it, now recorded; abandoned: it had not, removed).",
+        {"outcome"});
+    resolved.Add({"settled"}, [settlement] { return static_cast<double>(settlement->intent_stats().settled); });
+    resolved.Add({"abandoned"}, [settlement] { return static_cast<double>(settlement->intent_stats().abandoned); });
+    registry
+        .AddCallbackCounterFamily("interop_settlement_intent_recovery_failures_total",
+                                  "Settlement intents a recovery pass could not resolve (the insured city or the "
+                                  "ledger failed); the next pass tries again.")
+        .Add({}, [settlement] { return static_cast<double>(settlement->intent_stats().unresolved); });
+    registry
+        .AddCallbackGaugeFamily("interop_settlement_intents_waiting",
+                                "Settlement intents left after the last recovery pass: recent ones (their Settle "
+                                "may be in flight) and unresolved ones. One that stays for many minutes needs an "
+                                "operator.")
+        .Add({}, [settlement] { return static_cast<double>(settlement->intent_stats().waiting); });
+    registry
+        .AddCallbackCounterFamily("interop_settlement_in_progress_total",
+                                  "Settle calls answered SETTLEMENT_IN_PROGRESS: the key's intent is another "
+                                  "replica's, and recent.")
+        .Add({}, [settlement] { return static_cast<double>(settlement->intent_stats().in_progress); });
+  }
   std::shared_ptr<const certificates::PublishedTrustList> trust_list;
   if (config.has_certificates()) {
     INTEROP_ASSIGN_OR_RETURN(trust_list, certificates::PublishTrustList(config.certificates(), options.clock->Now()));

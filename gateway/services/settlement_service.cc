@@ -511,6 +511,7 @@ void CrossCitySettlementServiceImpl::LookUpLedger(std::shared_ptr<Settling> s) {
       if (age < ownership_.foreign_min_age) {
         // Another replica's Settle of this key may still be in flight: asking the city now could
         // abandon the settlement it is about to commit. Its answer (or its recovery) settles it.
+        intents_in_progress_.fetch_add(1, std::memory_order_relaxed);
         LogInfo("settlement intent of another replica is recent; the caller retries",
                 {{"request_id", s->call->request_id()},
                  {"settlement_id", s->settlement_id},
@@ -682,6 +683,7 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
   if (!intents.ok()) {
     LogError("cannot list settlement intents", {{"error", std::string(intents.status().message())}});
     result.unresolved = 1;
+    intents_unresolved_.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
   const absl::Time now = deps_.clock->Now();
@@ -746,7 +748,21 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
   result.settled = settled.load();
   result.abandoned = abandoned.load();
   result.unresolved = unresolved.load();
+  intents_settled_.fetch_add(static_cast<uint64_t>(result.settled), std::memory_order_relaxed);
+  intents_abandoned_.fetch_add(static_cast<uint64_t>(result.abandoned), std::memory_order_relaxed);
+  intents_unresolved_.fetch_add(static_cast<uint64_t>(result.unresolved), std::memory_order_relaxed);
+  intents_waiting_.store(result.too_recent + result.unresolved, std::memory_order_relaxed);
   return result;
+}
+
+CrossCitySettlementServiceImpl::IntentStats CrossCitySettlementServiceImpl::intent_stats() const {
+  IntentStats stats;
+  stats.settled = intents_settled_.load(std::memory_order_relaxed);
+  stats.abandoned = intents_abandoned_.load(std::memory_order_relaxed);
+  stats.unresolved = intents_unresolved_.load(std::memory_order_relaxed);
+  stats.waiting = intents_waiting_.load(std::memory_order_relaxed);
+  stats.in_progress = intents_in_progress_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 // ------------------------------------------------------------------------------------------------

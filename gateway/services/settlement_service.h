@@ -38,6 +38,8 @@
 #ifndef INTEROP_GATEWAY_SERVICES_SETTLEMENT_SERVICE_H_
 #define INTEROP_GATEWAY_SERVICES_SETTLEMENT_SERVICE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -97,6 +99,16 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   // intent's key resolves an own intent at any age, another replica's once it is
   // SettlementIntentOwnership::foreign_min_age old. Blocks; call from a worker thread.
   IntentRecovery RecoverIntents(absl::Duration older_than, absl::Duration own_older_than);
+
+  // Counters of the settlement intents since the service was made, for /metrics.
+  struct IntentStats {
+    uint64_t settled = 0;     // resolved by recovery passes: the city had committed it, now recorded
+    uint64_t abandoned = 0;   // resolved by recovery passes: the city had not, removed
+    uint64_t unresolved = 0;  // recovery attempts that failed (city or ledger); the next pass retries
+    int64_t waiting = 0;      // left after the last pass: too recent, or unresolved
+    uint64_t in_progress = 0;  // Settle calls answered SETTLEMENT_IN_PROGRESS
+  };
+  IntentStats intent_stats() const;
 
   grpc::ServerUnaryReactor* FileTreatment(grpc::CallbackServerContext* context,
                                           const medical::v1::FileTreatmentRequest* request,
@@ -162,6 +174,11 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   KeyedSerializer per_person_;
   std::unique_ptr<settlement::AccountCache> accounts_;  // may be null
   const SettlementIntentOwnership ownership_;
+  std::atomic<uint64_t> intents_settled_{0};
+  std::atomic<uint64_t> intents_abandoned_{0};
+  std::atomic<uint64_t> intents_unresolved_{0};
+  std::atomic<int64_t> intents_waiting_{0};
+  std::atomic<uint64_t> intents_in_progress_{0};
 };
 
 }  // namespace interop::services

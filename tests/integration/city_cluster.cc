@@ -13,6 +13,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "httplib.h"
 
 namespace interop::testing {
 namespace {
@@ -202,6 +203,12 @@ std::shared_ptr<grpc::Channel> CityCluster::ChannelTo(const std::string& target,
 }
 
 // Through the generic stub: the project does not generate the health proto.
+std::string MetricsText(int port) {
+  httplib::Client client("127.0.0.1", port);
+  httplib::Result result = client.Get("/metrics");
+  return result && result->status == 200 ? result->body : "";
+}
+
 absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;

@@ -111,6 +111,10 @@ class CityCluster {
 // SERVING, false if NOT_SERVING; an error if the check could not be made.
 absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
 
+// The /metrics text of the gateway whose metrics endpoint is on 127.0.0.1:`port` ("" if it does not
+// answer 200).
+std::string MetricsText(int port);
+
 }  // namespace interop::testing
 
 #endif  // INTEROP_TESTS_INTEGRATION_CITY_CLUSTER_H_

@@ -571,6 +571,7 @@ TEST_F(GatewayReplicasTest, ARetryOnOneReplicaWhileTheOtherIsCommittingTheKeyIsT
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_EQ(ReasonOf(status), "SETTLEMENT_IN_PROGRESS") << status.error_message();
   EXPECT_GT(RetryDelayOf(status).count(), 0);
+  EXPECT_THAT(MetricsText(cluster_->replica_metrics_port(kReplicaB)), ::testing::HasSubstr("interop_settlement_in_progress_total 1\n"));
 
   through_a.join();
   SetFaults(City::CITY_JINZHONG, mockcity::v1::FaultSettings());

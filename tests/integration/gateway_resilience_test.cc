@@ -19,7 +19,6 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "interop/medical/v1/medical.grpc.pb.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
 #include "interop/mockcity/v1/mock_city_admin.grpc.pb.h"
@@ -114,11 +113,7 @@ class ResilienceTest : public ::testing::Test {
   }
 
   // The gateway's /metrics text ("" if it does not answer).
-  std::string Metrics() {
-    httplib::Client client("127.0.0.1", cluster_->gateway_metrics_port());
-    httplib::Result result = client.Get("/metrics");
-    return result && result->status == 200 ? result->body : "";
-  }
+  std::string Metrics() { return MetricsText(cluster_->gateway_metrics_port()); }
 
   std::unique_ptr<CityCluster> cluster_;
   std::unique_ptr<Population> population_;

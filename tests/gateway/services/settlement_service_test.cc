@@ -611,6 +611,11 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   EXPECT_TRUE(LedgerHasIntent("S-in-flight"));
   EXPECT_FALSE(LedgerHas("S-in-flight"));
   EXPECT_EQ(fakes_[City::CITY_XINZHOU]->settlement_record_reads(), 0) << "a recent intent's city is not asked";
+  CrossCitySettlementServiceImpl::IntentStats stats = service_->intent_stats();
+  EXPECT_EQ(stats.settled, 1u);
+  EXPECT_EQ(stats.abandoned, 1u);
+  EXPECT_EQ(stats.unresolved, 0u);
+  EXPECT_EQ(stats.waiting, 1) << "the recent one";
 
   // The in-flight Settle got its commit through, then its process died. Once the intent is old
   // enough, the next pass records it.
@@ -621,6 +626,9 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   EXPECT_EQ(recovered.too_recent, 0);
   EXPECT_TRUE(LedgerHas("S-in-flight"));
   EXPECT_FALSE(LedgerHasIntent("S-in-flight"));
+  stats = service_->intent_stats();
+  EXPECT_EQ(stats.settled, 2u);
+  EXPECT_EQ(stats.waiting, 0);
 
   // Nothing left: a further pass asks no city.
   const int yangquan_reads = fakes_[City::CITY_YANGQUAN]->settlement_record_reads();
@@ -701,6 +709,7 @@ TEST_F(SettlementServiceTest, ARetryOfAKeyAnotherReplicaIsSettlingIsToldToRetryU
   }
   EXPECT_TRUE(has_retry_delay) << "the caller is told when to retry";
   EXPECT_EQ(jinzhong.settlement_record_reads(), 0) << "the city is not asked while the other replica may commit";
+  EXPECT_EQ(service_->intent_stats().in_progress, 1u);
   EXPECT_EQ(jinzhong.commits(), 0);
   EXPECT_TRUE(LedgerHasIntent(id));
 
