@@ -688,12 +688,18 @@ TEST_F(SettlementServiceTest, ARetryOfAKeyAnotherReplicaIsSettlingIsToldToRetryU
   ASSERT_TRUE(probe_entry.ok() && probe_entry->has_value());
   const std::string organization = (*probe_entry)->caller_organization;
 
-  const std::string id = CrossCitySettlementServiceImpl::SettlementIdFor(organization, "visit-busy");
-  settlement::LedgerEntry busy = Intent(*patient, City::CITY_JINZHONG, id, absl::Seconds(30));
-  busy.caller_organization = organization;
-  busy.idempotency_key = "visit-busy";
-  busy.intent_owner = "replica-b";
-  RecordIntent(busy);
+  // Records the intent a Settle of the patient with `key` through replica `owner` would have written
+  // `age` ago; returns its settlement id.
+  auto record_intent_of = [&](const std::string& key, const std::string& owner, absl::Duration age) {
+    const std::string settlement_id = CrossCitySettlementServiceImpl::SettlementIdFor(organization, key);
+    settlement::LedgerEntry intent = Intent(*patient, City::CITY_JINZHONG, settlement_id, age);
+    intent.caller_organization = organization;
+    intent.idempotency_key = key;
+    intent.intent_owner = owner;
+    RecordIntent(intent);
+    return settlement_id;
+  };
+  const std::string id = record_intent_of("visit-busy", "replica-b", absl::Seconds(30));
 
   med::SettleResponse response;
   grpc::Status status = Settle(patient->resident_id, "visit-busy", EmergencyVisit(), &response);
@@ -727,12 +733,7 @@ TEST_F(SettlementServiceTest, ARetryOfAKeyAnotherReplicaIsSettlingIsToldToRetryU
 
   // This process's own recent intent: nothing of it is in flight (one Settle per patient at a
   // time here), so the retry resolves it at once.
-  const std::string own_id = CrossCitySettlementServiceImpl::SettlementIdFor(organization, "visit-own");
-  settlement::LedgerEntry own = Intent(*patient, City::CITY_JINZHONG, own_id, absl::Seconds(5));
-  own.caller_organization = organization;
-  own.idempotency_key = "visit-own";
-  own.intent_owner = "gateway";
-  RecordIntent(own);
+  const std::string own_id = record_intent_of("visit-own", "gateway", absl::Seconds(5));
   status = Settle(patient->resident_id, "visit-own", EmergencyVisit(), &response);
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(jinzhong.settlement_record_reads(), 2);
