@@ -174,6 +174,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
                              store::pg::PostgresLocationStore::Open(*server->postgres_));
     server->flush_locations_ = [store = locations.get()] { return store->Flush(); };
     server->locations_ = std::move(locations);
+    // Beaten at every store probe: live while its last beat is younger than three probes.
+    INTEROP_ASSIGN_OR_RETURN(
+        server->membership_,
+        store::pg::ReplicaMembership::Open(
+            *server->postgres_, replica_id,
+            std::max(absl::Seconds(1), 3 * absl::Milliseconds(config.health_check_interval_ms()))));
     LogInfo("store: PostgreSQL", {{"pool_size", absl::StrCat(pg_options.pool_size)}});
   } else {
     INTEROP_ASSIGN_OR_RETURN(server->database_, store::SqliteDatabase::Open(config.store().sqlite_path(),
@@ -214,6 +220,20 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   }
   INTEROP_ASSIGN_OR_RETURN(server->policy_, policy::PolicyFile::Open(config.access_policy_file()));
   server->rate_limiter_ = std::make_unique<policy::RateLimiter>(*options.clock);
+  if (server->membership_ != nullptr) {
+    INTEROP_ASSIGN_OR_RETURN(store::pg::ReplicaMembership::View view, server->membership_->Heartbeat({}));
+    server->ApplyReplicaView(std::move(view));
+    server->metrics_->registry
+        .AddCallbackGaugeFamily("interop_gateway_replicas_live",
+                                "Gateway replicas whose heartbeat in the shared database is recent, this one "
+                                "included, at this one's last heartbeat.")
+        .Add({}, [s = server.get()] { return static_cast<double>(s->live_replicas_.load()); });
+    server->metrics_->registry
+        .AddCallbackGaugeFamily("interop_rate_limit_shared_callers",
+                                "Callers that more than one live replica served lately, at this one's last "
+                                "heartbeat: it enforces only its share of their rate limits.")
+        .Add({}, [s = server.get()] { return static_cast<double>(s->shared_callers_.load()); });
+  }
   accesslog::AccessLogOptions log_options;
   log_options.sqlite_path = config.access_log().sqlite_path();
   log_options.signing_key_file = config.access_log().signing_key_file();
@@ -480,9 +500,10 @@ void GatewayServer::ProbeStore() {
   bool serving = true;
   while (!stop_probing_.WaitForNotificationWithTimeout(interval)) {
     absl::Status status;
-    if (postgres_ != nullptr) {
-      status = postgres_->WithConnection(
-          [](store::pg::Connection& connection) { return connection.Exec("SELECT 1").status(); });
+    if (membership_ != nullptr) {
+      absl::StatusOr<store::pg::ReplicaMembership::View> view = membership_->Heartbeat(rate_limiter_->TakeKeysSeen());
+      status = view.status();
+      if (view.ok()) ApplyReplicaView(std::move(*view));
     } else {
       status = database_->WithConnection([](sqlite3* db) { return store::SqliteDatabase::Exec(db, "SELECT 1"); });
     }
@@ -503,6 +524,16 @@ void GatewayServer::ProbeStore() {
       LogError("the store does not answer: NOT_SERVING until it does", {{"error", status.ToString()}});
     }
   }
+}
+
+void GatewayServer::ApplyReplicaView(store::pg::ReplicaMembership::View view) {
+  const int before = live_replicas_.exchange(view.live_replicas);
+  if (before != view.live_replicas) {
+    LogInfo("live gateway replicas changed",
+            {{"live_replicas", absl::StrCat(view.live_replicas)}, {"before", absl::StrCat(before)}});
+  }
+  shared_callers_.store(static_cast<int>(view.replicas_per_caller.size()));
+  rate_limiter_->SetShares(std::move(view.replicas_per_caller));
 }
 
 void GatewayServer::WatchReloadableFiles() {
@@ -530,6 +561,8 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   if (store_prober_.joinable()) store_prober_.join();
   if (reloader_.joinable()) reloader_.join();
   if (intent_recovery_.joinable()) intent_recovery_.join();
+  // The other replicas stop sharing the rate limits of this one's callers at their next heartbeat.
+  if (membership_ != nullptr) membership_->Leave().IgnoreError();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   workflow_engine_.reset();  // waits for the steps in flight; leaves the rest for the next start
   work_.reset();  // finishes scheduled reads while the log is still open

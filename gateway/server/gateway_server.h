@@ -18,6 +18,7 @@
 #define INTEROP_GATEWAY_SERVER_GATEWAY_SERVER_H_
 
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,6 +57,7 @@
 #include "gateway/store/caching_location_store.h"
 #include "gateway/store/postgres/postgres_database.h"
 #include "gateway/store/postgres/postgres_location_store.h"
+#include "gateway/store/postgres/replica_membership.h"
 #include "gateway/store/sqlite_location_store.h"
 #include "grpcpp/server.h"
 #include "interop/config/v1/gateway_config.pb.h"
@@ -90,8 +92,8 @@ class GatewayServer {
  private:
   GatewayServer() = default;
   void ProbeCities();
-  // Every health_check_interval_ms: whether the store answers (PostgreSQL: a query through the pool;
-  // SQLite: a query on the gateway's file). Sets kStoreHealthServiceName, "" and every public
+  // Every health_check_interval_ms: whether the store answers (PostgreSQL: this replica's heartbeat
+  // through the pool, which also shares the rate limits; SQLite: a query on the gateway's file). Sets kStoreHealthServiceName, "" and every public
   // service SERVING or NOT_SERVING with it, so that a load balancer takes a replica that cannot reach
   // its database out of the pool (every answer would be UNAVAILABLE: nothing could be recorded).
   void ProbeStore();
@@ -103,6 +105,8 @@ class GatewayServer {
   void RecoverIntentsUntilShutdown();
   // Reloads the access policy and the CRL when their files change, until shutdown.
   void WatchReloadableFiles();
+  // Records what a heartbeat learnt: the live replica count, and the rate limiter's shares.
+  void ApplyReplicaView(store::pg::ReplicaMembership::View view);
 
   config::v1::GatewayConfig config_;
   // Declared early: what records into it (the access log's writer, the guard) is destroyed first.
@@ -112,6 +116,12 @@ class GatewayServer {
   // as StoreConfig says; exactly one is set. Declared before what lives in it.
   std::unique_ptr<store::SqliteDatabase> database_;
   std::unique_ptr<store::pg::PostgresDatabase> postgres_;
+  // On PostgreSQL: this replica's heartbeat, beaten by ProbeStore() with the callers it served
+  // meanwhile; the replicas serving a caller share its rate limit (rate_limiter_->SetShares).
+  // live_replicas_ and shared_callers_ are what the last heartbeat counted.
+  std::unique_ptr<store::pg::ReplicaMembership> membership_;
+  std::atomic<int> live_replicas_{1};
+  std::atomic<int> shared_callers_{0};
   std::unique_ptr<store::LocationStore> locations_;
   std::function<absl::Status()> flush_locations_;  // waits for locations_'s queued writes
   // What the locator reads: recent locations in memory, in front of locations_.

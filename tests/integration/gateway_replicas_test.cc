@@ -1,6 +1,8 @@
 // Two gateway replicas on one PostgreSQL database (issue 8), with the five mock cities as real
 // processes: calls spread over both replicas; a person located by one replica is routed by the other
-// (the location index is shared); 64 concurrent settlements for one patient, half through each
+// (the location index is shared); a caller of both replicas gets half of its rate limit from each
+// (they count each other, and who serves each caller, from heartbeats); 64 concurrent settlements
+// for one patient, half through each
 // replica, never pass the insured city's annual cap nor overdraw the account, and a retry of any of
 // them through the other replica answers the very same settlement; a retry on one replica of a key
 // whose Settle the other is still committing is told to retry, and replays it once that Settle has
@@ -443,6 +445,95 @@ TEST_F(GatewayReplicasTest, BothReplicasAnswerAndShareTheLocationIndex) {
   ASSERT_TRUE(routed.ok()) << routed.error_message();
   EXPECT_EQ(through_b.entries_size(), through_a.entries_size());
   EXPECT_EQ(through_b.total_pension_months(), through_a.total_pension_months());
+}
+
+// Each replica counts the live replicas from their heartbeats in the shared database, and the
+// replicas that serve each caller: a caller served by both gets half of its rate limit from each. An
+// operator (40 calls at once, 20 a second, in the reference policy) calls both replicas, then gets
+// about half of that burst from replica A.
+TEST_F(GatewayReplicasTest, ACallerServedByBothReplicasGetsHalfItsRateLimitFromEach) {
+  // Whether the replica's /metrics shows a line starting with `line` within 20 s.
+  auto metric_shows = [](int replica, const std::string& line) {
+    return WaitFor(
+        [&] { return MetricsText(cluster_->replica_metrics_port(replica)).find(line) != std::string::npos; },
+        absl::Seconds(20));
+  };
+  for (int replica : kReplicas) {
+    // Replica A last beat before B had started: it counts B at its next heartbeat (every 5 s).
+    EXPECT_TRUE(metric_shows(replica, "interop_gateway_replicas_live 2\n"))
+        << "replica " << replica << ": " << MetricsText(cluster_->replica_metrics_port(replica));
+  }
+
+  const std::string person = InsuredEmployee(*population_, City::CITY_TAIYUAN, 1).resident_id;
+  auto audit = [&](int replica) {
+    auto stub = accesslog::v1::AccessLogService::NewStub(Channel(replica, "caller-operator-taiyuan"));
+    accesslog::v1::ListAccessesToPersonRequest request;
+    request.mutable_person()->set_resident_id(person);
+    request.mutable_access()->set_purpose(common::v1::PURPOSE_AUDIT);
+    request.set_page_size(1);
+    accesslog::v1::ListAccessesToPersonResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(10));
+    grpc::Status status = stub->ListAccessesToPerson(&context, request, &response);
+    answered_->Note(context);
+    return status;
+  };
+  for (int replica : kReplicas) ASSERT_TRUE(audit(replica).ok());
+  // Each reports the operator at its next heartbeat; replica A counts it as shared at the heartbeat
+  // after both reports, and applies that once the heartbeat is over (so by its next one).
+  auto query_text = [](const std::string& sql, const std::vector<store::pg::Param>& params) -> std::string {
+    absl::StatusOr<store::pg::Result> rows = Query(sql, params);
+    return rows.ok() && rows->rows() == 1 && !rows->IsNull(0, 0) ? rows->Text(0, 0) : "";
+  };
+  std::string reported_at;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        reported_at = query_text(
+            "SELECT max(seen_at)::text FROM gateway_replica_callers WHERE caller LIKE '%/operator/%' "
+            "HAVING count(*) = 2",
+            {});
+        return !reported_at.empty();
+      },
+      absl::Seconds(20)))
+      << "the replicas did not both report the operator";
+  std::string beat_after;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        beat_after = query_text(
+            "SELECT heartbeat_at::text FROM gateway_replicas WHERE replica_id = 'replica-a' AND "
+            "heartbeat_at > $1::timestamptz",
+            {store::pg::Param::Text(reported_at)});
+        return !beat_after.empty();
+      },
+      absl::Seconds(20)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return !query_text("SELECT heartbeat_at::text FROM gateway_replicas WHERE replica_id = 'replica-a' AND "
+                           "heartbeat_at > $1::timestamptz",
+                           {store::pg::Param::Text(beat_after)})
+                    .empty();
+      },
+      absl::Seconds(20)));
+  EXPECT_TRUE(metric_shows(kReplicaA, "interop_rate_limit_shared_callers"))
+      << MetricsText(cluster_->replica_metrics_port(kReplicaA));
+
+  int admitted = 0;
+  int limited = 0;
+  std::string refusal;
+  for (int i = 0; i < 36; ++i) {
+    grpc::Status status = audit(kReplicaA);
+    if (status.ok()) {
+      ++admitted;
+    } else {
+      ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+      ++limited;
+      refusal = status.error_message();
+    }
+  }
+  // A burst of 20 (half of 40), and 10 a second (half of 20) meanwhile.
+  EXPECT_GT(limited, 0) << admitted << " admitted: the whole burst of 40, not replica A's share";
+  EXPECT_LT(admitted, 36);
+  EXPECT_THAT(refusal, ::testing::HasSubstr("share, 1/2, of 20 calls per second"));
 }
 
 TEST_F(GatewayReplicasTest, ConcurrentSettlementsForOnePatientOnBothReplicasNeverPassTheCap) {

@@ -252,5 +252,45 @@ TEST_F(RateLimiterTest, ConcurrentCallersShareOneBucket) {
   EXPECT_EQ(admitted.load(), 50);
 }
 
+// A caller served by two replicas gets half of its limit from each: half the burst, refilled at
+// half the rate; once only this replica serves it, the whole limit again. Other callers keep theirs.
+TEST_F(RateLimiterTest, ACallerServedByTwoReplicasGetsHalfItsLimitFromEach) {
+  const config::v1::RateLimit limit = Limit(10, 8);
+  limiter_.SetShares({{"org-a", 2}});
+  EXPECT_EQ(DrainNow(limiter_, "org-a", limit), 4) << "half the burst";
+  // Half the rate: the next token in 200 ms, not 100.
+  absl::Status refused = limiter_.Admit("org-a", limit);
+  ExpectRateLimited(refused, absl::Milliseconds(200));
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("share, 1/2, of 10 calls per second"));
+  EXPECT_EQ(DrainNow(limiter_, "org-b", limit), 8) << "a caller only this replica serves";
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(DrainNow(limiter_, "org-a", limit), 4) << "5 tokens' worth of refill, capped at the halved burst";
+  limiter_.SetShares({});
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(DrainNow(limiter_, "org-a", limit), 8) << "the whole limit again";
+}
+
+TEST_F(RateLimiterTest, AShareNeverFallsBelowOneTokenAndCountsBelowOneMeanOne) {
+  const config::v1::RateLimit limit = Limit(3, 2);
+  limiter_.SetShares({{"org-a", 5}, {"org-b", 0}, {"org-c", -3}});
+  EXPECT_EQ(DrainNow(limiter_, "org-a", limit), 1) << "a burst of 2 over 5 replicas still admits a call";
+  ExpectRateLimited(limiter_.Admit("org-a", limit), absl::Milliseconds(1667));
+  EXPECT_EQ(DrainNow(limiter_, "org-b", limit), 2);
+  EXPECT_EQ(DrainNow(limiter_, "org-c", limit), 2);
+}
+
+// What a replica reports: every key it admitted or refused since its last report, once each.
+TEST_F(RateLimiterTest, TakeKeysSeenListsEachKeyOnceSinceTheLastTake) {
+  const config::v1::RateLimit limit = Limit(1, 1);
+  ASSERT_TRUE(limiter_.Admit("org-a", limit).ok());
+  ASSERT_FALSE(limiter_.Admit("org-a", limit).ok());  // refused: still seen
+  ASSERT_TRUE(limiter_.Admit("org-b", limit).ok());
+  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::UnorderedElementsAre("org-a", "org-b"));
+  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::IsEmpty());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(limiter_.Admit("org-b", limit).ok());
+  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::ElementsAre("org-b"));
+}
+
 }  // namespace
 }  // namespace interop::policy
