@@ -153,6 +153,9 @@ struct AccessLogOptions {
   // (or certificate) verifies them.
   std::string signing_key_file;
   std::string signing_cert_file;
+  // After a key rotation: PEM files of the earlier keys' certificates (or public keys; a file may be
+  // a bundle). They only verify, so that the checkpoints signed before the rotation still do.
+  std::vector<std::string> previous_signing_cert_files;
   // Sign a checkpoint once this many records are unsigned (0: never by count).
   uint64_t checkpoint_every_records = 10000;
   // ... or once this long has passed since the last checkpoint and there are unsigned records
@@ -232,7 +235,8 @@ absl::StatusOr<std::unique_ptr<AccessLog>> OpenSqliteAccessLog(const AccessLogOp
 std::string PersonIndexPathFor(const std::string& sqlite_path);
 
 // Verifies a log database offline, with only the public key/certificate: what `accesslog-verify`
-// runs. Does not need (or load) the private key. Opens the file read-only and never changes it (no
+// runs. Every key in `signing_cert_file` is trusted: after a key rotation, give a bundle of the
+// current certificate and the earlier ones. Does not need (or load) the private key. Opens the file read-only and never changes it (no
 // migrations); safe to run while a gateway is writing (it reads one consistent snapshot). Errors:
 // INVALID_ARGUMENT naming the certificate file, or for first > last (last != 0); NOT_FOUND if the
 // database cannot be opened or holds no access log; INTERNAL (SQLite).
@@ -278,7 +282,8 @@ absl::StatusOr<VerificationResult> VerifyAccessLogFile(const std::string& sqlite
 absl::StatusOr<std::unique_ptr<AccessLog>> OpenPostgresAccessLog(const AccessLogOptions& options,
                                                                  store::pg::PostgresDatabase& db);
 
-// Verifies the log stored in `db` with only the public key/certificate, without changing anything
+// Verifies the log stored in `db` with only the public key/certificate (every key of
+// `signing_cert_file`, a bundle after a key rotation), without changing anything
 // (no migrations), in one snapshot; safe while replicas append. Errors: INVALID_ARGUMENT naming the
 // certificate file, or for first > last (last != 0); NOT_FOUND if the database holds no access log;
 // UNAVAILABLE or INTERNAL from PostgreSQL.

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace interop::accesslog {
@@ -105,48 +105,87 @@ absl::StatusOr<std::string> CheckpointSigner::Sign(absl::string_view message) co
 }
 
 bool CheckpointSigner::Matches(const CheckpointVerifier& verifier) const {
-  bool same = EVP_PKEY_eq(key_, verifier.key_) == 1;
+  bool same = false;
+  for (EVP_PKEY* key : verifier.keys_) same = same || EVP_PKEY_eq(key_, key) == 1;
   ERR_clear_error();
   return same;
 }
 
 absl::StatusOr<std::unique_ptr<CheckpointVerifier>> CheckpointVerifier::FromPemFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = ReadFile(path);
-  if (!pem.ok()) return pem.status();
-  EVP_PKEY* key = nullptr;
-  BioPtr bio = MemoryBio(*pem);
-  if (bio && absl::StrContains(*pem, "-----BEGIN CERTIFICATE-----")) {
-    X509* cert = PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr);
-    if (cert != nullptr) {
-      key = X509_get_pubkey(cert);  // a new reference
-      X509_free(cert);
+  return FromPemFiles({path});
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointVerifier>> CheckpointVerifier::FromPemFiles(
+    const std::vector<std::string>& paths) {
+  // Owns the keys until the verifier does.
+  std::unique_ptr<CheckpointVerifier> verifier(new CheckpointVerifier());
+  for (const std::string& path : paths) {
+    absl::StatusOr<std::string> pem = ReadFile(path);
+    if (!pem.ok()) return pem.status();
+    BioPtr bio = MemoryBio(*pem);
+    if (!bio) return absl::InternalError(absl::StrCat("\"", path, "\": ", TakeOpenSslError()));
+    size_t keys_in_file = 0;
+    for (int block = 1;; ++block) {
+      char* name = nullptr;
+      char* header = nullptr;
+      unsigned char* data = nullptr;
+      long length = 0;
+      if (PEM_read_bio(bio.get(), &name, &header, &data, &length) != 1) {
+        ERR_clear_error();  // no further PEM block
+        break;
+      }
+      const std::string kind = name;
+      OPENSSL_free(name);
+      OPENSSL_free(header);
+      const unsigned char* der = data;
+      EVP_PKEY* key = nullptr;
+      bool is_key_block = true;
+      if (kind == "CERTIFICATE") {
+        X509* cert = d2i_X509(nullptr, &der, length);
+        if (cert != nullptr) {
+          key = X509_get_pubkey(cert);  // a new reference
+          X509_free(cert);
+        }
+      } else if (kind == "PUBLIC KEY") {
+        key = d2i_PUBKEY(nullptr, &der, length);
+      } else {
+        is_key_block = false;
+      }
+      OPENSSL_free(data);
+      if (!is_key_block) continue;
+      if (key == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("\"", path, "\": cannot read the public key of PEM block ",
+                                                       block, " (", kind, "): ", TakeOpenSslError()));
+      }
+      verifier->keys_.push_back(key);
+      absl::Status curve = CheckP256(key, path);
+      if (!curve.ok()) return curve;
+      ++keys_in_file;
     }
-  } else if (bio && absl::StrContains(*pem, "-----BEGIN PUBLIC KEY-----")) {
-    key = PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassphrase, nullptr);
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", path, "\": holds neither a PEM CERTIFICATE nor a PEM PUBLIC KEY"));
+    if (keys_in_file == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", path, "\": holds neither a PEM CERTIFICATE nor a PEM PUBLIC KEY"));
+    }
   }
-  if (key == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", path, "\": cannot read the public key: ", TakeOpenSslError()));
-  }
-  std::unique_ptr<CheckpointVerifier> verifier(new CheckpointVerifier(key));
-  absl::Status curve = CheckP256(key, path);
-  if (!curve.ok()) return curve;
+  if (verifier->keys_.empty()) return absl::InvalidArgumentError("no certificate or public key file given");
   return verifier;
 }
 
-CheckpointVerifier::~CheckpointVerifier() { EVP_PKEY_free(key_); }
+CheckpointVerifier::~CheckpointVerifier() {
+  for (EVP_PKEY* key : keys_) EVP_PKEY_free(key);
+}
 
 bool CheckpointVerifier::Verify(absl::string_view message, absl::string_view signature) const {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  bool good =
-      ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key_, nullptr) == 1 &&
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
-  ERR_clear_error();
-  return good;
+  for (EVP_PKEY* key : keys_) {
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    bool good =
+        ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1 &&
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                         reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+    ERR_clear_error();
+    if (good) return true;
+  }
+  return false;
 }
 
 }  // namespace interop::accesslog

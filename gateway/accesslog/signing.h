@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -37,7 +38,7 @@ class CheckpointSigner {
   // DER-encoded ECDSA signature of SHA-256(message). INTERNAL (with OpenSSL's reason) on failure.
   absl::StatusOr<std::string> Sign(absl::string_view message) const;
 
-  // True if `verifier` holds this key's public half.
+  // True if `verifier` holds this key's public half (among its keys).
   bool Matches(const CheckpointVerifier& verifier) const;
 
  private:
@@ -45,23 +46,31 @@ class CheckpointSigner {
   EVP_PKEY* key_;  // owned
 };
 
-// Holds the public key that checks checkpoint signatures.
+// Holds the public keys that check checkpoint signatures: the gateway's current one and, after a
+// key rotation, the earlier ones, so that a log whose older checkpoints were signed with an earlier
+// key still verifies.
 class CheckpointVerifier {
  public:
-  // Loads the first X.509 certificate ("CERTIFICATE") or public key ("PUBLIC KEY") in a PEM file.
-  // INVALID_ARGUMENT naming `path` if the file cannot be read, holds neither, or the key is not EC P-256.
+  // Loads every X.509 certificate ("CERTIFICATE") and public key ("PUBLIC KEY") in a PEM file (one,
+  // or a bundle of several); other PEM blocks are skipped. INVALID_ARGUMENT naming `path` if the file
+  // cannot be read, holds none, or a key cannot be read or is not EC P-256.
   static absl::StatusOr<std::unique_ptr<CheckpointVerifier>> FromPemFile(const std::string& path);
+  // The same for several files, every key of each. INVALID_ARGUMENT for an empty list.
+  static absl::StatusOr<std::unique_ptr<CheckpointVerifier>> FromPemFiles(const std::vector<std::string>& paths);
   ~CheckpointVerifier();
   CheckpointVerifier(const CheckpointVerifier&) = delete;
   CheckpointVerifier& operator=(const CheckpointVerifier&) = delete;
 
-  // True iff `signature` is a valid DER ECDSA signature of SHA-256(message) by this key.
+  // True iff `signature` is a valid DER ECDSA signature of SHA-256(message) by one of the keys.
   bool Verify(absl::string_view message, absl::string_view signature) const;
+
+  // How many keys it holds.
+  size_t key_count() const { return keys_.size(); }
 
  private:
   friend class CheckpointSigner;
-  explicit CheckpointVerifier(EVP_PKEY* key) : key_(key) {}
-  EVP_PKEY* key_;  // owned
+  CheckpointVerifier() = default;
+  std::vector<EVP_PKEY*> keys_;  // owned
 };
 
 }  // namespace interop::accesslog

@@ -32,6 +32,19 @@ absl::StatusOr<CheckpointKeys> LoadCheckpointKeys(const AccessLogOptions& option
                                                    "\" is not the private key of signing_cert_file \"",
                                                    options.signing_cert_file, "\""));
   }
+  if (!options.previous_signing_cert_files.empty()) {
+    for (const std::string& file : options.previous_signing_cert_files) {
+      absl::StatusOr<std::unique_ptr<CheckpointVerifier>> previous = CheckpointVerifier::FromPemFile(file);
+      if (!previous.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("previous_signing_cert_files: ", previous.status().message()));
+      }
+    }
+    std::vector<std::string> files = {options.signing_cert_file};
+    files.insert(files.end(), options.previous_signing_cert_files.begin(), options.previous_signing_cert_files.end());
+    verifier = CheckpointVerifier::FromPemFiles(files);
+    if (!verifier.ok()) return verifier.status();
+  }
   return CheckpointKeys{std::move(*signer), std::move(*verifier)};
 }
 

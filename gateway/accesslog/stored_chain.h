@@ -17,9 +17,10 @@
 
 namespace interop::accesslog {
 
-// The log's key pair from options.signing_key_file and options.signing_cert_file. INVALID_ARGUMENT
-// naming the option if a file cannot be loaded or is not EC P-256, or if the private key does not
-// belong to the certificate.
+// The log's key pair from options.signing_key_file and options.signing_cert_file, the verifier also
+// holding the keys of options.previous_signing_cert_files. INVALID_ARGUMENT naming the option if a
+// file cannot be loaded or is not EC P-256, or if the private key does not belong to
+// signing_cert_file.
 struct CheckpointKeys {
   std::unique_ptr<CheckpointSigner> signer;
   std::unique_ptr<CheckpointVerifier> verifier;

@@ -238,6 +238,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   log_options.sqlite_path = config.access_log().sqlite_path();
   log_options.signing_key_file = config.access_log().signing_key_file();
   log_options.signing_cert_file = config.access_log().signing_cert_file();
+  log_options.previous_signing_cert_files.assign(config.access_log().previous_signing_cert_files().begin(),
+                                                 config.access_log().previous_signing_cert_files().end());
   log_options.checkpoint_every_records = config.access_log().checkpoint_every_records();
   log_options.checkpoint_interval = absl::Seconds(config.access_log().checkpoint_interval_seconds());
   log_options.commit_observer = [metrics = &server->metrics_->access_log](const accesslog::AccessLogCommit& commit) {

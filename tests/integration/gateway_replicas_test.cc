@@ -652,8 +652,11 @@ TEST_F(GatewayReplicasTest, ARetryOnOneReplicaWhileTheOtherIsCommittingTheKeyIsT
         "SELECT owner FROM settlement_intents WHERE idempotency_key = $1", {store::pg::Param::Text("replicas-in-progress")});
     ASSERT_TRUE(rows.ok()) << rows.status();
     intent_written = rows->rows() == 1;
-    if (intent_written) EXPECT_EQ(rows->Text(0, 0), "replica-a");
-    if (!intent_written) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (intent_written) {
+      EXPECT_EQ(rows->Text(0, 0), "replica-a");
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   ASSERT_TRUE(intent_written) << "replica A wrote no intent";
 

@@ -8,7 +8,8 @@
 // e.g. "host=db.example port=5432 dbname=interop user=auditor": the database gateway replicas share;
 // one chain whichever replica wrote each record): sequence continuity, every record's hash and its
 // link to the previous record, and every signed checkpoint in the range against --cert (an X.509
-// certificate or a PUBLIC KEY PEM of the gateway's EC P-256 signing key). Give exactly one of --db and
+// certificate or a PUBLIC KEY PEM of the gateway's EC P-256 signing key; after a key rotation, a
+// bundle of the current and earlier ones: a checkpoint is good if one of them signed it). Give exactly one of --db and
 // --postgres_conninfo. Only reads (SQLite: opened read-only; PostgreSQL: one REPEATABLE READ snapshot
 // on one connection, no migrations), so it is safe to run while the gateway is writing; for
 // PostgreSQL a role with SELECT on the access log's tables is enough.

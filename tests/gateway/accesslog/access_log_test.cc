@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -427,6 +428,68 @@ TEST_P(AccessLogTest, CheckpointNowSignsTheNewestRecordOnce) {
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->ok) << result->problem;
   EXPECT_EQ(result->checkpoints_checked, 1u);
+}
+
+// The gateway's key is replaced (a renewed certificate with a new key): the chain goes on, new
+// checkpoints are signed with the new key, and the earlier ones still verify given the earlier
+// certificate (previous_signing_cert_files; offline, a bundle). Without it, the first checkpoint
+// of the earlier key is named.
+TEST_P(AccessLogTest, AfterAKeyRotationTheEarlierCheckpointsVerifyWithTheEarlierCertificate) {
+  KeyFiles renewed = WriteKeyFiles(store_.dir().path(), "renewed");
+  AccessLogOptions before = DefaultOptions();
+  before.checkpoint_every_records = 0;
+  before.checkpoint_interval = absl::InfiniteDuration();
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(before);
+    ASSERT_NE(log, nullptr);
+    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+  }
+  AccessLogOptions after = store_.Options(renewed);
+  after.checkpoint_every_records = 0;
+  after.checkpoint_interval = absl::InfiniteDuration();
+  after.previous_signing_cert_files = {keys_.certificate};
+  {
+    std::unique_ptr<AccessLog> log = OpenLog(after);
+    ASSERT_NE(log, nullptr);
+    for (int i = 4; i <= 6; ++i) ASSERT_TRUE(AppendAndWait(*log, ExampleRecord(i)).ok());
+    ASSERT_TRUE(log->CheckpointNow().ok());
+    absl::StatusOr<VerificationResult> result = log->Verify(0, 0);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(result->ok) << result->problem;
+    EXPECT_EQ(result->checkpoints_checked, 2u);
+    EXPECT_EQ(result->last_signed_sequence, 6u);
+  }
+  // Offline, with a bundle of both certificates; and with the new one alone.
+  std::ofstream(store_.dir().File("bundle.pem"))
+      << std::ifstream(renewed.certificate).rdbuf() << std::ifstream(keys_.certificate).rdbuf();
+  absl::StatusOr<VerificationResult> offline = store_.VerifyOffline(store_.dir().File("bundle.pem"));
+  ASSERT_TRUE(offline.ok()) << offline.status();
+  EXPECT_TRUE(offline->ok) << offline->problem;
+  EXPECT_EQ(offline->checkpoints_checked, 2u);
+  offline = store_.VerifyOffline(renewed.certificate);
+  ASSERT_TRUE(offline.ok()) << offline.status();
+  EXPECT_FALSE(offline->ok);
+  EXPECT_EQ(offline->first_bad_sequence, 3u);
+  EXPECT_THAT(offline->problem, HasSubstr("signature"));
+
+  // The gateway configured without the earlier certificate names the same checkpoint.
+  after.previous_signing_cert_files.clear();
+  std::unique_ptr<AccessLog> log = OpenLog(after);
+  ASSERT_NE(log, nullptr);
+  absl::StatusOr<VerificationResult> result = log->Verify(0, 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->first_bad_sequence, 3u);
+}
+
+TEST_P(AccessLogTest, APreviousSigningCertificateThatCannotBeLoadedIsNamed) {
+  AccessLogOptions options = DefaultOptions();
+  options.previous_signing_cert_files = {store_.dir().File("missing.pem")};
+  absl::StatusOr<std::unique_ptr<AccessLog>> log = store_.Open(options);
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), HasSubstr("previous_signing_cert_files"));
+  EXPECT_THAT(log.status().message(), HasSubstr("missing.pem"));
 }
 
 TEST_P(AccessLogTest, CheckpointNowCoversRecordsAppendedBeforeIt) {

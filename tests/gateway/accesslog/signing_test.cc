@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -79,6 +80,53 @@ TEST_F(SigningTest, RejectsOtherCurvesAndUnreadableFiles) {
             absl::StatusCode::kInvalidArgument)
       << "a private key file is neither a certificate nor a public key";
   EXPECT_EQ(CheckpointSigner::FromPemFile(keys_.public_key).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// After a key rotation the verifier holds the current key and the earlier ones: a signature by any
+// of them verifies, and one by a key it does not hold does not.
+TEST_F(SigningTest, ABundleOfCertificatesVerifiesTheSignaturesOfEachOfItsKeys) {
+  KeyFiles earlier = WriteKeyFiles(dir_.path(), "earlier");
+  KeyFiles stranger = WriteKeyFiles(dir_.path(), "stranger");
+  // The current certificate, a private key block (skipped), and the earlier key's public key.
+  std::ofstream(dir_.File("bundle.pem")) << ReadAll(keys_.certificate) << ReadAll(stranger.private_key)
+                                         << ReadAll(earlier.public_key);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> bundle = CheckpointVerifier::FromPemFile(dir_.File("bundle.pem"));
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  EXPECT_EQ((*bundle)->key_count(), 2u);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> files =
+      CheckpointVerifier::FromPemFiles({keys_.certificate, earlier.certificate});
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ((*files)->key_count(), 2u);
+
+  for (const KeyFiles* keys : {&keys_, &earlier, &stranger}) {
+    absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(keys->private_key);
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    absl::StatusOr<std::string> signature = (*signer)->Sign("checkpoint");
+    ASSERT_TRUE(signature.ok());
+    const bool trusted = keys != &stranger;
+    EXPECT_EQ((*bundle)->Verify("checkpoint", *signature), trusted) << keys->private_key;
+    EXPECT_EQ((*files)->Verify("checkpoint", *signature), trusted) << keys->private_key;
+    EXPECT_FALSE((*bundle)->Verify("checkpoinT", *signature));
+    EXPECT_EQ((*signer)->Matches(**bundle), trusted);
+  }
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST_F(SigningTest, ABundleWithAKeyOnAnotherCurveOrNoFilesIsRefused) {
+  KeyFiles p384 = WriteKeyFiles(dir_.path(), "p384", "P-384");
+  std::ofstream(dir_.File("mixed.pem")) << ReadAll(keys_.certificate) << ReadAll(p384.certificate);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> mixed = CheckpointVerifier::FromPemFile(dir_.File("mixed.pem"));
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(mixed.status().message(), HasSubstr("EC P-256"));
+  EXPECT_EQ(CheckpointVerifier::FromPemFiles({}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckpointVerifier::FromPemFiles({keys_.certificate, dir_.File("nope")}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
