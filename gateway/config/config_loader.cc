@@ -157,6 +157,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view text, absl::s
   log->set_sqlite_path(log->sqlite_path().empty() ? config.store().sqlite_path() : Resolve(base_dir, log->sqlite_path()));
   log->set_signing_key_file(Resolve(base_dir, log->signing_key_file()));
   log->set_signing_cert_file(Resolve(base_dir, log->signing_cert_file()));
+  for (std::string& previous : *log->mutable_previous_signing_cert_files()) previous = Resolve(base_dir, previous);
   if (log->checkpoint_every_records() == 0) log->set_checkpoint_every_records(kDefaultCheckpointEveryRecords);
   if (log->checkpoint_interval_seconds() == 0) log->set_checkpoint_interval_seconds(kDefaultCheckpointIntervalSeconds);
   if (config.reload_check_interval_ms() == 0) config.set_reload_check_interval_ms(kDefaultReloadCheckIntervalMs);

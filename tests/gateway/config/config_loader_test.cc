@@ -117,6 +117,17 @@ TEST(ParseGatewayConfigTest, RelativePathsAreResolvedAgainstBaseDir) {
   EXPECT_EQ(config->store().sqlite_path(), "/etc/gateway/data/gateway.db");
 }
 
+TEST(ParseGatewayConfigTest, PreviousSigningCertificatesAreResolvedLikeTheCurrentOne) {
+  GatewayConfig input = ValidConfig();
+  input.mutable_access_log()->add_previous_signing_cert_files("certs/gateway-2025.pem");
+  input.mutable_access_log()->add_previous_signing_cert_files("/srv/pki/gateway-2024.pem");
+  absl::StatusOr<GatewayConfig> config = Parse(input, "/etc/gateway");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->access_log().signing_cert_file(), "/etc/gateway/certs/gateway.pem");
+  EXPECT_THAT(config->access_log().previous_signing_cert_files(),
+              ::testing::ElementsAre("/etc/gateway/certs/gateway-2025.pem", "/srv/pki/gateway-2024.pem"));
+}
+
 TEST(ParseGatewayConfigTest, AbsolutePathsAreKept) {
   GatewayConfig input = ValidConfig();
   input.mutable_tls()->set_key_file("/run/secrets/gateway.key");
