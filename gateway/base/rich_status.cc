@@ -90,6 +90,12 @@ std::string BadRequestField(const absl::Status& status) {
   return bad->field_violations(0).field();
 }
 
+std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
+  std::optional<google::rpc::RetryInfo> retry = Payload<google::rpc::RetryInfo>(status);
+  if (!retry.has_value()) return std::nullopt;
+  return absl::Seconds(retry->retry_delay().seconds()) + absl::Nanoseconds(retry->retry_delay().nanos());
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   auto code = static_cast<grpc::StatusCode>(status.code());

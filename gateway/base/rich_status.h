@@ -48,6 +48,9 @@ std::string ErrorReason(const absl::Status& status);
 // The BadRequest field named in `status`, or "" if none.
 std::string BadRequestField(const absl::Status& status);
 
+// The RetryInfo delay attached to `status`, or nullopt if none.
+std::optional<absl::Duration> RetryDelay(const absl::Status& status);
+
 // grpc::Status with the same code and message, and the attached details as a serialized
 // google.rpc.Status in error_details.
 grpc::Status ToGrpcStatus(const absl::Status& status);

@@ -5,13 +5,13 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/time/civil_time.h"
 #include "gateway/base/cities.h"
 #include "gateway/identity/resident_id.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
+#include "gateway/base/rich_status.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "interop/medical/v1/settlement.grpc.pb.h"
@@ -92,27 +92,12 @@ inline medical::v1::SettleRequest SettleRequestFor(const std::string& resident_i
 }
 
 // The ErrorInfo reason of a failed call, or "".
-inline std::string ReasonOf(const grpc::Status& status) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return "";
-  for (const auto& any : details.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
+inline std::string ReasonOf(const grpc::Status& status) { return ErrorReason(FromGrpcStatus(status)); }
 
-// The RetryInfo delay of a failed call, or a zero duration.
+// The RetryInfo delay of a failed call, or zero.
 inline std::chrono::milliseconds RetryDelayOf(const grpc::Status& status) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return std::chrono::milliseconds(0);
-  for (const auto& any : details.details()) {
-    google::rpc::RetryInfo retry;
-    if (any.UnpackTo(&retry)) {
-      return std::chrono::milliseconds(retry.retry_delay().seconds() * 1000 + retry.retry_delay().nanos() / 1000000);
-    }
-  }
-  return std::chrono::milliseconds(0);
+  std::optional<absl::Duration> delay = RetryDelay(FromGrpcStatus(status));
+  return std::chrono::milliseconds(delay.has_value() ? absl::ToInt64Milliseconds(*delay) : 0);
 }
 
 // The split's two identities; "" when they hold, else what is wrong.

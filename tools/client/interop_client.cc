@@ -47,13 +47,14 @@
 //
 // On success prints the response in protobuf text format (UTF-8 shown as UTF-8, so names are
 // readable) followed by a comment line "# x-request-id: ID", and exits 0. On a failed call prints
-// "interop-client: CODE_NAME: message" to stderr, then the error reason and the offending field if
-// the gateway attached them (google.rpc.ErrorInfo, BadRequest) and the request id if it sent one,
-// and exits 1. Bad usage (the message names the flag) exits 2.
+// "interop-client: CODE_NAME: message" to stderr, then the error reason, the offending field and when
+// to retry if the gateway attached them (google.rpc.ErrorInfo, BadRequest, RetryInfo) and the
+// request id if it sent one, and exits 1. Bad usage (the message names the flag) exits 2.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -466,11 +467,14 @@ int Report(const grpc::Status& status, const grpc::ClientContext& context,
     absl::Status error = interop::FromGrpcStatus(status);
     std::fprintf(stderr, "interop-client: %s: %s\n", absl::StatusCodeToString(error.code()).c_str(),
                  std::string(error.message()).c_str());
-    // The gateway's rich error details (google.rpc.ErrorInfo / BadRequest), when it sent them.
+    // The gateway's rich error details (google.rpc.ErrorInfo / BadRequest / RetryInfo), when it sent them.
     const std::string reason = interop::ErrorReason(error);
     const std::string field = interop::BadRequestField(error);
     if (!reason.empty()) std::fprintf(stderr, "interop-client: reason: %s\n", reason.c_str());
     if (!field.empty()) std::fprintf(stderr, "interop-client: field: %s\n", field.c_str());
+    if (std::optional<absl::Duration> delay = interop::RetryDelay(error); delay.has_value()) {
+      std::fprintf(stderr, "interop-client: retry in: %s\n", absl::FormatDuration(*delay).c_str());
+    }
     if (!request_id.empty()) std::fprintf(stderr, "interop-client: x-request-id: %s\n", request_id.c_str());
     return 1;
   }

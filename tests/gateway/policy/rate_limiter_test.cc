@@ -9,19 +9,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gateway/base/clock.h"
 #include "gateway/base/rich_status.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 
 namespace interop::policy {
 namespace {
-
-constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 
 config::v1::RateLimit Limit(double calls_per_second, uint32_t burst) {
   config::v1::RateLimit limit;
@@ -29,15 +25,6 @@ config::v1::RateLimit Limit(double calls_per_second, uint32_t burst) {
   limit.set_calls_per_second(calls_per_second);
   limit.set_burst(burst);
   return limit;
-}
-
-// The RetryInfo delay attached to `status`, or nullopt.
-std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
-  auto payload = status.GetPayload(kRetryInfoUrl);  // absl::optional<absl::Cord>
-  if (!payload.has_value()) return std::nullopt;
-  google::rpc::RetryInfo info;
-  if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
-  return absl::Seconds(info.retry_delay().seconds()) + absl::Nanoseconds(info.retry_delay().nanos());
 }
 
 void ExpectRateLimited(const absl::Status& status, absl::Duration delay) {
