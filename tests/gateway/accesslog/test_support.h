@@ -142,6 +142,16 @@ class LogStore {
   std::unique_ptr<store::pg::PostgresDatabase> pool_;
 };
 
+// What a command printed (stdout and stderr) and its exit code (-1 if it did not exit normally).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+// Runs `command_line` through /bin/sh and waits for it.
+CommandResult RunCommand(const std::string& command_line);
+// `text` as one shell word.
+std::string ShellQuoted(const std::string& text);
+
 }  // namespace interop::accesslog::testing
 
 #endif  // INTEROP_TESTS_GATEWAY_ACCESSLOG_TEST_SUPPORT_H_

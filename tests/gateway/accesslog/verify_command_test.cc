@@ -1,8 +1,6 @@
 // The accesslog-verify command on a good file, a tampered file, ranges and usage errors; and on a log
 // in PostgreSQL (--postgres_conninfo; the suite VerifyCommandPostgresTest needs the ctest fixture
 // "postgres").
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,44 +18,20 @@ namespace interop::accesslog {
 namespace {
 
 using ::interop::accesslog::testing::AppendAndWait;
+using ::interop::accesslog::testing::CommandResult;
 using ::interop::accesslog::testing::Backend;
 using ::interop::accesslog::testing::ExampleRecord;
 using ::interop::accesslog::testing::ExecRawSql;
 using ::interop::accesslog::testing::KeyFiles;
 using ::interop::accesslog::testing::LogStore;
+using ::interop::accesslog::testing::RunCommand;
+using ::interop::accesslog::testing::ShellQuoted;
 using ::interop::accesslog::testing::TempDir;
 using ::interop::accesslog::testing::WriteKeyFiles;
 using ::testing::HasSubstr;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// `text` as one shell word (the command runs through popen's /bin/sh).
-std::string ShellQuoted(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
 CommandResult RunVerify(const std::string& arguments) {
-  CommandResult result;
-  std::string command = absl::StrCat(ACCESSLOG_VERIFY_BINARY, " ", arguments, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  int status = pclose(pipe);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
+  return RunCommand(absl::StrCat(ACCESSLOG_VERIFY_BINARY, " ", arguments));
 }
 
 class VerifyCommandTest : public ::testing::Test {
