@@ -46,7 +46,7 @@ absl::Status RateLimiter::Admit(const std::string& key, const config::v1::RateLi
   absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   ForgetIdleLocked(now);
-  keys_seen_.insert(key);
+  if (track_keys_seen_) keys_seen_.insert(key);
   int replicas = 1;
   if (auto share = shares_.find(key); share != shares_.end()) replicas = std::max(1, share->second);
   const double rate = limit.calls_per_second() / replicas;

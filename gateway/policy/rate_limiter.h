@@ -31,7 +31,10 @@ namespace interop::policy {
 
 class RateLimiter {
  public:
-  explicit RateLimiter(const Clock& clock) : clock_(clock) {}
+  // With `track_keys_seen` (replicas sharing the limits), Admit() also notes each key for
+  // TakeKeysSeen(); without, TakeKeysSeen() is always empty.
+  explicit RateLimiter(const Clock& clock, bool track_keys_seen = false)
+      : clock_(clock), track_keys_seen_(track_keys_seen) {}
 
   // Takes a token from `key`'s bucket under `limit`. OK, or RESOURCE_EXHAUSTED with ErrorInfo
   // reason RATE_LIMITED and a RetryInfo delay until the next token.
@@ -40,7 +43,8 @@ class RateLimiter {
   // How many replicas serve each key now (see above): replaces the previous shares. Counts below 1
   // count as 1. Takes effect at each key's next Admit().
   void SetShares(absl::flat_hash_map<std::string, int> replicas_per_key);
-  // The keys Admit() was called for since the last call (or since the limiter was made).
+  // The keys Admit() was called for since the last call (or since the limiter was made), if it
+  // tracks them.
   std::vector<std::string> TakeKeysSeen();
 
  private:
@@ -51,6 +55,7 @@ class RateLimiter {
   void ForgetIdleLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
+  const bool track_keys_seen_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> shares_ ABSL_GUARDED_BY(mu_);

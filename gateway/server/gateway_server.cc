@@ -219,7 +219,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
     INTEROP_ASSIGN_OR_RETURN(server->verifier_, auth::CertificateVerifier::Create(verifier_options, *options.clock));
   }
   INTEROP_ASSIGN_OR_RETURN(server->policy_, policy::PolicyFile::Open(config.access_policy_file()));
-  server->rate_limiter_ = std::make_unique<policy::RateLimiter>(*options.clock);
+  // Replicas on PostgreSQL share the limits of the callers they all serve: the limiter notes its
+  // callers for the heartbeat.
+  server->rate_limiter_ =
+      std::make_unique<policy::RateLimiter>(*options.clock, /*track_keys_seen=*/server->membership_ != nullptr);
   if (server->membership_ != nullptr) {
     INTEROP_ASSIGN_OR_RETURN(store::pg::ReplicaMembership::View view, server->membership_->Heartbeat({}));
     server->ApplyReplicaView(std::move(view));

@@ -268,15 +268,21 @@ TEST_F(RateLimiterTest, AShareNeverFallsBelowOneTokenAndCountsBelowOneMeanOne) {
 
 // What a replica reports: every key it admitted or refused since its last report, once each.
 TEST_F(RateLimiterTest, TakeKeysSeenListsEachKeyOnceSinceTheLastTake) {
+  RateLimiter tracking(clock_, /*track_keys_seen=*/true);
   const config::v1::RateLimit limit = Limit(1, 1);
-  ASSERT_TRUE(limiter_.Admit("org-a", limit).ok());
-  ASSERT_FALSE(limiter_.Admit("org-a", limit).ok());  // refused: still seen
-  ASSERT_TRUE(limiter_.Admit("org-b", limit).ok());
-  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::UnorderedElementsAre("org-a", "org-b"));
-  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::IsEmpty());
+  ASSERT_TRUE(tracking.Admit("org-a", limit).ok());
+  ASSERT_FALSE(tracking.Admit("org-a", limit).ok());  // refused: still seen
+  ASSERT_TRUE(tracking.Admit("org-b", limit).ok());
+  EXPECT_THAT(tracking.TakeKeysSeen(), ::testing::UnorderedElementsAre("org-a", "org-b"));
+  EXPECT_THAT(tracking.TakeKeysSeen(), ::testing::IsEmpty());
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(limiter_.Admit("org-b", limit).ok());
-  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::ElementsAre("org-b"));
+  ASSERT_TRUE(tracking.Admit("org-b", limit).ok());
+  EXPECT_THAT(tracking.TakeKeysSeen(), ::testing::ElementsAre("org-b"));
+}
+
+TEST_F(RateLimiterTest, ALimiterThatDoesNotTrackKeysReportsNone) {
+  ASSERT_TRUE(limiter_.Admit("org-a", Limit(1, 1)).ok());
+  EXPECT_THAT(limiter_.TakeKeysSeen(), ::testing::IsEmpty());
 }
 
 }  // namespace
