@@ -292,10 +292,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   server->household_ = std::make_unique<services::HouseholdRegistrationServiceImpl>(deps);
   server->access_log_service_ =
       std::make_unique<services::AccessLogServiceImpl>(deps, *server->access_log_, *server->work_);
-  // One account cache per process (gateway/settlement/account_cache.h), its counters on /metrics.
+  // Settlement intents name this replica; another's are left alone while its Settle may be in flight.
   services::SettlementIntentOwnership ownership;
   ownership.replica_id = replica_id;
   ownership.foreign_min_age = IntentRecoveryMinAge(config);
+  // One account cache per process (gateway/settlement/account_cache.h), its counters on /metrics.
   server->settlement_ = std::make_unique<services::CrossCitySettlementServiceImpl>(
       deps, server->medical_rules_, *server->ledger_, *server->work_,
       std::make_unique<settlement::AccountCache>(*options.clock), ownership);
