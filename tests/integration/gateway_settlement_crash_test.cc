@@ -20,6 +20,7 @@
 #include "gateway/settlement/ledger.h"
 #include "gtest/gtest.h"
 #include "tests/integration/city_cluster.h"
+#include "tests/gateway/settlement/ledger_write.h"
 #include "tests/integration/settlement_support.h"
 
 namespace interop::testing {
@@ -126,13 +127,7 @@ TEST(GatewaySettlementCrashTest, AcknowledgedSettlementsSurviveKillNineExactlyOn
     planted.caller_organization = "crash-test";
     planted.idempotency_key = "planted";
     planted.request_digest = std::string(32, 'p');
-    absl::Notification written;
-    absl::Status status;
-    (*ledger)->RecordIntent(planted, [&](absl::Status s) {
-      status = s;
-      written.Notify();
-    });
-    written.WaitForNotification();
+    absl::Status status = settlement::testing::IntentAndWait(**ledger, planted);
     ASSERT_TRUE(status.ok()) << status;
   }
   ASSERT_TRUE(cluster->RestartGateway().ok());

@@ -32,6 +32,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/services/service_test_support.h"
+#include "tests/gateway/settlement/ledger_write.h"
 #include "tools/mock_city/medical_ledger.h"
 #include "tools/mock_city/population.h"
 
@@ -319,13 +320,7 @@ class SettlementServiceTest : public ::testing::Test {
   }
 
   void RecordIntent(settlement::LedgerEntry entry) {
-    absl::Notification written;
-    absl::Status status;
-    ledger_->RecordIntent(std::move(entry), [&](absl::Status s) {
-      status = s;
-      written.Notify();
-    });
-    written.WaitForNotification();
+    absl::Status status = settlement::testing::IntentAndWait(*ledger_, std::move(entry));
     ASSERT_TRUE(status.ok()) << status;
   }
 

@@ -37,6 +37,7 @@
 #include "gateway/store/postgres/postgres_database.h"
 #include "gtest/gtest.h"
 #include "interop/medical/v1/settlement.pb.h"
+#include "tests/gateway/settlement/ledger_write.h"
 #include "tests/gateway/store/postgres/pg_test_support.h"
 
 namespace interop::settlement {
@@ -46,6 +47,10 @@ using ::interop::medical::v1::ClearingCell;
 using ::interop::medical::v1::ClearingMatrix;
 using ::interop::medical::v1::NetPosition;
 using ::interop::medical::v1::Settlement;
+using ::interop::settlement::testing::AbandonAndWait;
+using ::interop::settlement::testing::IntentAndWait;
+using ::interop::settlement::testing::RecordAndWait;
+using ::interop::settlement::testing::ReverseAndWait;
 using ::testing::HasSubstr;
 
 constexpr City kTaiyuan = City::CITY_TAIYUAN;
@@ -241,28 +246,6 @@ Settlement Reversed(const LedgerEntry& entry, int64_t reversed_at) {
   reversed.set_reversed_at_unix(reversed_at);
   reversed.mutable_balance_after()->set_fen(100000);
   return reversed;
-}
-
-absl::Status RecordAndWait(SettlementLedger& ledger, LedgerEntry entry) {
-  absl::Notification done;
-  absl::Status result;
-  ledger.RecordSettlement(std::move(entry), [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
-}
-
-absl::Status ReverseAndWait(SettlementLedger& ledger, const std::string& id, Settlement reversed) {
-  absl::Notification done;
-  absl::Status result;
-  ledger.RecordReversal(id, std::move(reversed), [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
 }
 
 // Collects the statuses of writes submitted without waiting.
@@ -1090,28 +1073,6 @@ TEST_P(LedgerTest, AStoredSettlementThatDoesNotParseIsDataLoss) {
 
 namespace interop::settlement {
 namespace {
-
-absl::Status IntentAndWait(SettlementLedger& ledger, LedgerEntry entry) {
-  absl::Notification done;
-  absl::Status result;
-  ledger.RecordIntent(std::move(entry), [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
-}
-
-absl::Status AbandonAndWait(SettlementLedger& ledger, const std::string& id) {
-  absl::Notification done;
-  absl::Status result;
-  ledger.AbandonIntent(id, [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
-}
 
 size_t IntentCount(SettlementLedger& ledger) {
   absl::StatusOr<std::vector<LedgerEntry>> intents = ledger.ListIntents();
