@@ -2,7 +2,8 @@
 // gateway/store/schema.cc (migration 4).
 //
 // Threads and connections:
-//   - RecordSettlement()/RecordReversal() validate their arguments and only queue (under mu_).
+//   - RecordSettlement()/RecordReversal() validate their arguments and only queue (a
+//     GroupCommitQueue, gateway/base/group_commit_queue.h, runs the two threads below).
 //   - One writer thread owns the writer connection (synchronous=FULL, WAL). It takes everything
 //     queued (up to kMaxBatch) and writes it in one BEGIN IMMEDIATE ... COMMIT: each write in its
 //     own SAVEPOINT, its preconditions (unknown id and key; settled and not yet reversed) checked
@@ -21,12 +22,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -38,7 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "gateway/base/cities.h"
-#include "gateway/base/thread_name.h"
+#include "gateway/base/group_commit_queue.h"
 #include "gateway/settlement/ledger.h"
 #include "gateway/store/schema.h"
 #include "gateway/store/sqlite_database.h"
@@ -179,20 +178,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
                          std::unique_ptr<store::SqliteDatabase> reader_db)
       : writer_db_(std::move(writer_db)), reader_db_(std::move(reader_db)) {}
 
-  ~SqliteSettlementLedger() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-      work_cv_.Signal();
-    }
-    if (writer_.joinable()) writer_.join();
-    {
-      absl::MutexLock lock(&completion_mu_);
-      completion_stopping_ = true;
-      completion_cv_.Signal();
-    }
-    if (completer_.joinable()) completer_.join();
-  }
+  ~SqliteSettlementLedger() override { writes_.Stop(); }
 
   // Prepares the statements of both connections and starts the threads.
   absl::Status Start() {
@@ -254,8 +240,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
-    completer_ = std::thread([this] { SetCurrentThreadName("ledger-done"); CompletionLoop(); });
-    writer_ = std::thread([this] { SetCurrentThreadName("ledger-write"); WriterLoop(); });
+    writes_.Start();
     return absl::OkStatus();
   }
 
@@ -436,8 +421,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
     stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
     stats.writes_committed = writes_committed_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
-    absl::MutexLock lock(&mu_);
-    stats.queued = queue_.size();
+    stats.queued = writes_.queued();
     return stats;
   }
 
@@ -456,66 +440,10 @@ class SqliteSettlementLedger final : public SettlementLedger {
   };
 
   void Enqueue(PendingWrite write) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!writer_exited_) {
-        queue_.push_back(std::move(write));
-        work_cv_.Signal();
-        return;
-      }
-    }
+    if (writes_.Enqueue(write)) return;
     // Only reachable by writing while the ledger is being destroyed, which callers must not do; the
     // one case where `done` runs inside the call.
     if (write.done) write.done(absl::FailedPreconditionError("the settlement ledger is closed"));
-  }
-
-  void WriterLoop() {
-    std::vector<PendingWrite> batch;
-    while (true) {
-      bool final_round = false;
-      {
-        absl::MutexLock lock(&mu_);
-        while (queue_.empty() && !stopping_) work_cv_.Wait(&mu_);
-        if (queue_.size() <= kMaxBatch) {
-          batch.swap(queue_);
-        } else {
-          auto end = queue_.begin() + static_cast<std::ptrdiff_t>(kMaxBatch);
-          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-          queue_.erase(queue_.begin(), end);
-        }
-        final_round = stopping_ && queue_.empty();
-        // Set under the same lock as the final take: nothing is queued after it.
-        if (final_round) writer_exited_ = true;
-      }
-      if (!batch.empty()) {
-        CommitBatch(batch);
-        absl::MutexLock lock(&completion_mu_);
-        completions_.push_back(std::move(batch));
-        batch = std::vector<PendingWrite>();
-        completion_cv_.Signal();
-      }
-      if (final_round) return;
-    }
-  }
-
-  // Runs the callbacks of committed (or failed) batches in commit order, holding no lock. Returns
-  // once the writer has exited and everything is delivered.
-  void CompletionLoop() {
-    std::deque<std::vector<PendingWrite>> work;
-    while (true) {
-      {
-        absl::MutexLock lock(&completion_mu_);
-        while (completions_.empty() && !completion_stopping_) completion_cv_.Wait(&completion_mu_);
-        if (completions_.empty()) return;  // stopping, and everything delivered
-        work.swap(completions_);
-      }
-      for (std::vector<PendingWrite>& batch : work) {
-        for (PendingWrite& write : batch) {
-          if (write.done) write.done(write.status);
-        }
-      }
-      work.clear();
-    }
   }
 
   // Writes `batch` in one transaction and sets each write's status (see the top of this file).
@@ -735,11 +663,6 @@ class SqliteSettlementLedger final : public SettlementLedger {
   // Reader connection statements: used only inside reader_db_->WithConnection (its mutex guards them).
   Statement read_entry_, list_insured_, clearing_, read_intent_, list_intents_;
 
-  absl::Mutex mu_;
-  absl::CondVar work_cv_;  // the writer waits here for work
-  std::vector<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_exited_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<uint64_t> batches_started_{0};
   std::atomic<uint64_t> commits_{0};
@@ -747,15 +670,15 @@ class SqliteSettlementLedger final : public SettlementLedger {
   std::atomic<uint64_t> writes_committed_{0};
   std::atomic<uint64_t> largest_batch_{0};
 
-  absl::Mutex completion_mu_;
-  absl::CondVar completion_cv_;
-  std::deque<std::vector<PendingWrite>> completions_ ABSL_GUARDED_BY(completion_mu_);
-  bool completion_stopping_ ABSL_GUARDED_BY(completion_mu_) = false;
-
-  // Started last in Start(); joined by the destructor, the writer (after its final commit) before
-  // the completer (after the last callback).
-  std::thread completer_;
-  std::thread writer_;
+  // Declared last: stopped (its final commit and deliveries done) before anything it uses goes.
+  GroupCommitQueue<PendingWrite> writes_{
+      {kMaxBatch, "ledger-write", "ledger-done"},
+      [this](std::vector<PendingWrite>& batch) { CommitBatch(batch); },
+      [](std::vector<PendingWrite>& batch) {
+        for (PendingWrite& write : batch) {
+          if (write.done) write.done(write.status);
+        }
+      }};
 };
 
 }  // namespace
