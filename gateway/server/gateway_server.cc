@@ -239,6 +239,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
   }
   accesslog::AccessLogOptions log_options;
   log_options.sqlite_path = config.access_log().sqlite_path();
+  if (!on_postgres && log_options.sqlite_path == config.store().sqlite_path()) {
+    LogWarning("the access log shares the store's SQLite file: its group commits queue behind the ledger's and "
+               "the workflows'; a file of its own (access_log.sqlite_path) is recommended before the first start "
+               "(docs/DEPLOYMENT.md)",
+               {{"file", log_options.sqlite_path}});
+  }
   log_options.signing_key_file = config.access_log().signing_key_file();
   log_options.signing_cert_file = config.access_log().signing_cert_file();
   log_options.previous_signing_cert_files.assign(config.access_log().previous_signing_cert_files().begin(),
