@@ -160,6 +160,15 @@ class GroupCommitQueue {
   std::thread writer_;
 };
 
+// A `deliver` for items that carry their outcome as `status` and a callback `done` taking it (which
+// may be empty): runs each callback, in batch order.
+template <typename Item>
+void RunDoneCallbacks(std::vector<Item>& batch) {
+  for (Item& item : batch) {
+    if (item.done) item.done(item.status);
+  }
+}
+
 }  // namespace interop
 
 #endif  // INTEROP_GATEWAY_BASE_GROUP_COMMIT_QUEUE_H_

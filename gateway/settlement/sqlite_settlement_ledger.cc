@@ -673,12 +673,7 @@ class SqliteSettlementLedger final : public SettlementLedger {
   // Declared last: stopped (its final commit and deliveries done) before anything it uses goes.
   GroupCommitQueue<PendingWrite> writes_{
       {kMaxBatch, "ledger-write", "ledger-done"},
-      [this](std::vector<PendingWrite>& batch) { CommitBatch(batch); },
-      [](std::vector<PendingWrite>& batch) {
-        for (PendingWrite& write : batch) {
-          if (write.done) write.done(write.status);
-        }
-      }};
+      [this](std::vector<PendingWrite>& batch) { CommitBatch(batch); }, RunDoneCallbacks<PendingWrite>};
 };
 
 }  // namespace
