@@ -24,23 +24,33 @@ wait_for_file() {  # file, seconds
   return 1
 }
 
+# launch_city NAME: starts its mock city on its fixed port and returns at once (start_city waits
+# until it serves).
+launch_city() {
+  local name=$1 port
+  port=$(city_port "$name")
+  rm -f "$WORK/$name.port"
+  # Lvliang's backend speaks HTTP/JSON in the national interface's envelope (adapters/lvliang/).
+  "$MOCK" --city="$name" --transport="$([[ $name == lvliang ]] && echo http || echo grpc)" \
+    --dialect="$ROOT/adapters/$name/dialect.textproto" --listen="127.0.0.1:$port" --ca="$CERTS/ca.pem" \
+    --cert="$CERTS/city-$name.pem" --key="$CERTS/city-$name.key" --port_file="$WORK/$name.port" \
+    >>"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  CITY_PID[$name]=$!
+}
+
+start_city() {
+  launch_city "$1"
+  wait_for_file "$WORK/$1.port" 60
+}
+
 start_cities() {
-  local i name
-  for i in "${!CITIES[@]}"; do
-    name=${CITIES[$i]}
-    rm -f "$WORK/$name.port"
-    # Lvliang's backend speaks HTTP/JSON in the national interface's envelope (adapters/lvliang/).
-    "$MOCK" --city="$name" --transport="$([[ $name == lvliang ]] && echo http || echo grpc)" \
-      --dialect="$ROOT/adapters/$name/dialect.textproto" --listen="127.0.0.1:$((CITY_BASE_PORT + i))" --ca="$CERTS/ca.pem" \
-      --cert="$CERTS/city-$name.pem" --key="$CERTS/city-$name.key" --port_file="$WORK/$name.port" \
-      >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-    CITY_PID[$name]=$!
-  done
+  local name
+  for name in "${CITIES[@]}"; do launch_city "$name"; done
   for name in "${CITIES[@]}"; do wait_for_file "$WORK/$name.port" 60; done
 }
 
-# stop_city NAME: stops one mock city (the others keep serving).
+# stop_city NAME: stops one mock city (the others keep serving); start_city NAME starts it again.
 stop_city() {
   local pid=${CITY_PID[$1]:?"no mock city $1 is running"} kept=() p
   kill "$pid" 2>/dev/null || true
