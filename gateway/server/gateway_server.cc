@@ -334,11 +334,13 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const config
                                   "ledger failed); the next pass tries again.")
         .Add({}, [settlement] { return static_cast<double>(settlement->intent_stats().unresolved); });
     registry
-        .AddCallbackGaugeFamily("interop_settlement_intents_waiting",
-                                "Settlement intents left after the last recovery pass: recent ones (their Settle "
-                                "may be in flight) and unresolved ones. One that stays for many minutes needs an "
-                                "operator.")
-        .Add({}, [settlement] { return static_cast<double>(settlement->intent_stats().waiting); });
+        .AddCallbackGaugeFamily("interop_settlement_intents_unresolved",
+                                "Settlement intents old enough to resolve that the last recovery pass could not "
+                                "(the insured city or the ledger failed). Above 0 for many minutes: an operator "
+                                "is needed.")
+        .Add({}, [settlement] {
+          return static_cast<double>(settlement->intent_stats().unresolved_after_last_pass);
+        });
     registry
         .AddCallbackCounterFamily("interop_settlement_in_progress_total",
                                   "Settle calls answered SETTLEMENT_IN_PROGRESS: the key's intent is another "

@@ -751,7 +751,7 @@ CrossCitySettlementServiceImpl::IntentRecovery CrossCitySettlementServiceImpl::R
   intents_settled_.fetch_add(static_cast<uint64_t>(result.settled), std::memory_order_relaxed);
   intents_abandoned_.fetch_add(static_cast<uint64_t>(result.abandoned), std::memory_order_relaxed);
   intents_unresolved_.fetch_add(static_cast<uint64_t>(result.unresolved), std::memory_order_relaxed);
-  intents_waiting_.store(result.too_recent + result.unresolved, std::memory_order_relaxed);
+  intents_unresolved_after_last_pass_.store(result.unresolved, std::memory_order_relaxed);
   return result;
 }
 
@@ -760,7 +760,7 @@ CrossCitySettlementServiceImpl::IntentStats CrossCitySettlementServiceImpl::inte
   stats.settled = intents_settled_.load(std::memory_order_relaxed);
   stats.abandoned = intents_abandoned_.load(std::memory_order_relaxed);
   stats.unresolved = intents_unresolved_.load(std::memory_order_relaxed);
-  stats.waiting = intents_waiting_.load(std::memory_order_relaxed);
+  stats.unresolved_after_last_pass = intents_unresolved_after_last_pass_.load(std::memory_order_relaxed);
   stats.in_progress = intents_in_progress_.load(std::memory_order_relaxed);
   return stats;
 }

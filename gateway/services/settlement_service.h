@@ -105,7 +105,9 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
     uint64_t settled = 0;     // resolved by recovery passes: the city had committed it, now recorded
     uint64_t abandoned = 0;   // resolved by recovery passes: the city had not, removed
     uint64_t unresolved = 0;  // recovery attempts that failed (city or ledger); the next pass retries
-    int64_t waiting = 0;      // left after the last pass: too recent, or unresolved
+    // Old enough to resolve, yet left by the last pass (the city or the ledger failed). Intents too
+    // recent to touch are not counted: under load there are always some, Settles in flight.
+    int64_t unresolved_after_last_pass = 0;
     uint64_t in_progress = 0;  // Settle calls answered SETTLEMENT_IN_PROGRESS
   };
   IntentStats intent_stats() const;
@@ -177,7 +179,7 @@ class CrossCitySettlementServiceImpl final : public medical::v1::CrossCitySettle
   std::atomic<uint64_t> intents_settled_{0};
   std::atomic<uint64_t> intents_abandoned_{0};
   std::atomic<uint64_t> intents_unresolved_{0};
-  std::atomic<int64_t> intents_waiting_{0};
+  std::atomic<int64_t> intents_unresolved_after_last_pass_{0};
   std::atomic<uint64_t> intents_in_progress_{0};
 };
 

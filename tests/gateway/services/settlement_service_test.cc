@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -124,7 +125,18 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   void GetSettlementRecord(const std::string& settlement_id, const CallOptions&,
                            Callback<adapters::SettlementRecord> done) override {
     ++settlement_record_reads_;
+    absl::Status failure;
+    {
+      absl::MutexLock lock(&mu_);
+      failure = settlement_record_failure_;
+    }
+    if (!failure.ok()) return done(failure);
     done(ledger_.GetSettlement(settlement_id));
+  }
+  // Not OK: GetSettlementRecord answers this (the city cannot be asked).
+  void set_settlement_record_failure(absl::Status failure) {
+    absl::MutexLock lock(&mu_);
+    settlement_record_failure_ = std::move(failure);
   }
   void ListFilings(const std::string& id, const CallOptions&,
                    Callback<std::vector<adapters::FilingRecord>> done) override {
@@ -143,6 +155,8 @@ class FakeMedicalCity final : public adapters::CityAdapter {
   std::atomic<int> aborted_commits_{0};
   std::atomic<int> settlement_record_reads_{0};
   std::function<void(const std::string&)> after_commit_;
+  absl::Mutex mu_;
+  absl::Status settlement_record_failure_ ABSL_GUARDED_BY(mu_);
 };
 
 // An active employee with a personal account insured in `city`, the `skip`-th such.
@@ -610,7 +624,7 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   EXPECT_EQ(stats.settled, 1u);
   EXPECT_EQ(stats.abandoned, 1u);
   EXPECT_EQ(stats.unresolved, 0u);
-  EXPECT_EQ(stats.waiting, 1) << "the recent one";
+  EXPECT_EQ(stats.unresolved_after_last_pass, 0) << "the recent one is not counted";
 
   // The in-flight Settle got its commit through, then its process died. Once the intent is old
   // enough, the next pass records it.
@@ -623,7 +637,7 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesOldIntentsWithTheCityAndLeav
   EXPECT_FALSE(LedgerHasIntent("S-in-flight"));
   stats = service_->intent_stats();
   EXPECT_EQ(stats.settled, 2u);
-  EXPECT_EQ(stats.waiting, 0);
+  EXPECT_EQ(stats.unresolved_after_last_pass, 0);
 
   // Nothing left: a further pass asks no city.
   const int yangquan_reads = fakes_[City::CITY_YANGQUAN]->settlement_record_reads();
@@ -664,6 +678,29 @@ TEST_F(SettlementServiceTest, IntentRecoveryResolvesItsOwnRecentIntentsWhenAsked
   recovered = service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
   EXPECT_EQ(recovered.too_recent, 2);
   EXPECT_TRUE(LedgerHasIntent("S-own-2"));
+}
+
+// An intent old enough to resolve whose city cannot be asked stays, and is counted as unresolved
+// until a later pass resolves it; the count is what an operator alerts on.
+TEST_F(SettlementServiceTest, AnIntentWhoseCityCannotBeAskedIsCountedUnresolvedUntilItIsResolved) {
+  StartService();
+  const SyntheticPerson* patient = InsuredEmployee(*population_, City::CITY_XINZHOU);
+  ASSERT_NE(patient, nullptr);
+  RecordIntent(Intent(*patient, City::CITY_XINZHOU, "S-city-down", absl::Minutes(10)));
+  fakes_[City::CITY_XINZHOU]->set_settlement_record_failure(absl::UnavailableError("city xinzhou: down"));
+  CrossCitySettlementServiceImpl::IntentRecovery recovered =
+      service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
+  EXPECT_EQ(recovered.unresolved, 1);
+  EXPECT_TRUE(LedgerHasIntent("S-city-down"));
+  EXPECT_EQ(service_->intent_stats().unresolved_after_last_pass, 1);
+  EXPECT_EQ(service_->intent_stats().unresolved, 1u);
+
+  fakes_[City::CITY_XINZHOU]->set_settlement_record_failure(absl::OkStatus());
+  recovered = service_->RecoverIntents(absl::Minutes(2), absl::Minutes(2));
+  EXPECT_EQ(recovered.abandoned, 1) << "the city never had it";
+  EXPECT_FALSE(LedgerHasIntent("S-city-down"));
+  EXPECT_EQ(service_->intent_stats().unresolved_after_last_pass, 0);
+  EXPECT_EQ(service_->intent_stats().unresolved, 1u) << "the counter of failures keeps its count";
 }
 
 // A retry of a key whose intent another replica wrote moments ago is told to retry (that replica's
