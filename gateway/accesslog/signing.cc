@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <fstream>
 #include <sstream>
@@ -142,10 +143,13 @@ absl::StatusOr<std::unique_ptr<CheckpointVerifier>> CheckpointVerifier::FromPemF
       bool is_key_block = true;
       if (kind == "CERTIFICATE") {
         X509* cert = d2i_X509(nullptr, &der, length);
-        if (cert != nullptr) {
+        if (cert != nullptr && X509_check_ca(cert) != 0) {
+          // A CA's certificate (a chain file's intermediate or root) never signs checkpoints.
+          is_key_block = false;
+        } else if (cert != nullptr) {
           key = X509_get_pubkey(cert);  // a new reference
-          X509_free(cert);
         }
+        X509_free(cert);
       } else if (kind == "PUBLIC KEY") {
         key = d2i_PUBKEY(nullptr, &der, length);
       } else {

@@ -52,7 +52,8 @@ class CheckpointSigner {
 class CheckpointVerifier {
  public:
   // Loads every X.509 certificate ("CERTIFICATE") and public key ("PUBLIC KEY") in a PEM file (one,
-  // or a bundle of several); other PEM blocks are skipped. INVALID_ARGUMENT naming `path` if the file
+  // or a bundle of several); other PEM blocks, and CA certificates (a chain file's intermediates and
+  // root: X509_check_ca), are skipped. INVALID_ARGUMENT naming `path` if the file
   // cannot be read, holds none, or a key cannot be read or is not EC P-256.
   static absl::StatusOr<std::unique_ptr<CheckpointVerifier>> FromPemFile(const std::string& path);
   // The same for several files, every key of each. INVALID_ARGUMENT for an empty list.

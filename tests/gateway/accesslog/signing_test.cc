@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -116,6 +117,31 @@ TEST_F(SigningTest, ABundleOfCertificatesVerifiesTheSignaturesOfEachOfItsKeys) {
     EXPECT_FALSE((*bundle)->Verify("checkpoinT", *signature));
     EXPECT_EQ((*signer)->Matches(**bundle), trusted);
   }
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+// The gateway's certificate file may be a chain (its certificate, then its CA's, which a TLS server
+// sends): the CA certificates are skipped, whatever their key, as the first certificate alone was
+// used before bundles.
+TEST_F(SigningTest, AChainFileGivesItsLeafKeyOnly) {
+  const std::string ca_key = dir_.File("ca.key");
+  const std::string ca_cert = dir_.File("ca.pem");
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout " + ca_key +
+                         " -out " + ca_cert + " -days 1 -subj /CN=test-ca -addext basicConstraints=critical,CA:TRUE "
+                         ">/dev/null 2>&1")
+                            .c_str()),
+            0);
+  std::ofstream(dir_.File("chain.pem")) << ReadAll(keys_.certificate) << ReadAll(ca_cert);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> chain = CheckpointVerifier::FromPemFile(dir_.File("chain.pem"));
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_EQ((*chain)->key_count(), 1u);
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer = CheckpointSigner::FromPemFile(keys_.private_key);
+  ASSERT_TRUE(signer.ok());
+  absl::StatusOr<std::string> signature = (*signer)->Sign("checkpoint");
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE((*chain)->Verify("checkpoint", *signature));
+  EXPECT_EQ(CheckpointVerifier::FromPemFile(ca_cert).status().code(), absl::StatusCode::kInvalidArgument)
+      << "a CA certificate alone holds no checkpoint key";
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
