@@ -4,9 +4,13 @@
 #   1. direct:  load generator -> one mock city (Taiyuan), its contract RPC GetMedicalEnrollment;
 #   2. nginx:   load generator -> nginx grpc_pass (Debian's nginx, mutual TLS on both sides,
 #               keepalive to the upstream) -> the same mock city, the same RPC;
+#      and the same through bench/bare_forwarder.cc, gRPC's callback API forwarding bytes with no
+#      checks: the floor of any proxy built on gRPC, as the gateway is;
 #   3. gateway: load generator -> gateway GetInsuranceStatus (authorization, durable access log)
 #               -> the city holding the person's record; for persons insured in Taiyuan (as 1 and 2)
-#               and for persons insured in four cities (Taiyuan, Yangquan, Jinzhong, Lüliang);
+#               and for persons insured in four cities (Taiyuan, Yangquan, Jinzhong, Lüliang); and
+#               for persons of Taiyuan once more with the access log off, to tell the log's cost
+#               from the rest of the gateway's;
 #   4. gateway, Xinzhou's mock city down, the same persons of the four other cities, between two runs
 #      of the same calls with every city up (the ratio is to their mean, so that the host's drift
 #      over the minutes between scenarios 3 and 4 does not count as the cost of a city down);
@@ -24,7 +28,7 @@
 #   --no-build    do not build load-generator, mock-city and gateway first
 #
 # Ports: mock cities CITY_BASE_PORT.. (default 7301-7305), gateway GATEWAY_PORT (8543), nginx
-# NGINX_PORT (8643); each can be set in the environment, and the script stops if one is taken.
+# NGINX_PORT (8643), bare forwarder FORWARDER_PORT (8743); each can be set in the environment, and the script stops if one is taken.
 # Installs Debian's nginx with apt-get if it is missing (needs root). Fails, showing the answers,
 # if any call of a run is answered with an error. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -58,6 +62,9 @@ WORK="$(mktemp -d /tmp/interop-proxy-bench-XXXXXX)"
 # shellcheck source=bench/gateway_bench_lib.sh
 source "$ROOT/bench/gateway_bench_lib.sh"
 NGINX_PORT=${NGINX_PORT:-8643}
+FORWARDER_PORT=${FORWARDER_PORT:-8743}
+FORWARDER="$BUILD/bench/bare-forwarder"
+FORWARDER_PID=""
 NGINX_TEMPLATE="$ROOT/bench/nginx/grpc-proxy.conf.in"
 NGINX_PID=""
 BACKGROUND_LOADGEN=""
@@ -72,6 +79,14 @@ stop_nginx() {
   fi
 }
 
+stop_forwarder() {
+  if [[ -n "$FORWARDER_PID" ]]; then
+    kill "$FORWARDER_PID" 2>/dev/null || true
+    wait "$FORWARDER_PID" 2>/dev/null || true
+    FORWARDER_PID=""
+  fi
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -80,6 +95,7 @@ cleanup() {
     wait "$BACKGROUND_LOADGEN" 2>/dev/null || true
   fi
   stop_nginx
+  stop_forwarder
   stop_all
   if ((status != 0)); then
     echo "run-proxy-bench: failed (status $status); logs in $WORK" >&2
@@ -107,8 +123,8 @@ wait_for_port() {  # port, seconds, pid that must stay alive
 echo "scratch directory: $WORK"
 [[ -f "$BUILD/CMakeCache.txt" ]] || die "no build in $BUILD: run tools/dev setup first"
 if ((BUILD_FIRST)); then
-  echo "building load-generator, mock-city, gateway"
-  cmake --build "$BUILD" -j2 --target load-generator mock-city gateway >"$WORK/build.log" 2>&1 ||
+  echo "building load-generator, bare-forwarder, mock-city, gateway"
+  cmake --build "$BUILD" -j2 --target load-generator bare-forwarder mock-city gateway >"$WORK/build.log" 2>&1 ||
     { tail -30 "$WORK/build.log" >&2; die "build failed"; }
 fi
 "$ROOT/certs/make-dev-certs.sh" "$CERTS" >/dev/null
@@ -135,9 +151,9 @@ NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's|^nginx version: ||')
 # threads on every core; both share the two cores with the load generator and the mock cities.
 NGINX_WORKERS=$(nproc)
 
-for port in $(seq "$CITY_BASE_PORT" $((CITY_BASE_PORT + ${#CITIES[@]} - 1))) "$GATEWAY_PORT" "$NGINX_PORT"; do
+for port in $(seq "$CITY_BASE_PORT" $((CITY_BASE_PORT + ${#CITIES[@]} - 1))) "$GATEWAY_PORT" "$NGINX_PORT" "$FORWARDER_PORT"; do
   ! port_taken "$port" ||
-    die "port $port is taken (another benchmark running?); set CITY_BASE_PORT, GATEWAY_PORT, NGINX_PORT"
+    die "port $port is taken (another benchmark running?); set CITY_BASE_PORT, GATEWAY_PORT, NGINX_PORT, FORWARDER_PORT"
 done
 
 # Persons: those insured in Taiyuan, and those insured in the four cities that stay up, a fixed
@@ -219,6 +235,15 @@ closed_pair "2. nginx grpc_pass to $DIRECT_CITY" "nginx" "127.0.0.1:$NGINX_PORT"
   "${CITY_PID[$DIRECT_CITY]}" --call=city_medical --ids_file="$WORK/ids-$DIRECT_CITY.txt"
 stop_nginx
 
+# The same through the bare forwarder, with the gateway's certificate on both sides as nginx.
+"$FORWARDER" --listen="127.0.0.1:$FORWARDER_PORT" --upstream="$DIRECT_TARGET" --ca="$CERTS/ca.pem" \
+  --cert="$CERTS/gateway.pem" --key="$CERTS/gateway.key" 2>"$WORK/bare-forwarder.log" &
+FORWARDER_PID=$!
+wait_for_port "$FORWARDER_PORT" 10 "$FORWARDER_PID"
+closed_pair "2. bare gRPC forwarder to $DIRECT_CITY" "bare forwarder" "127.0.0.1:$FORWARDER_PORT" "$FORWARDER_PID" \
+  "${CITY_PID[$DIRECT_CITY]}" --call=city_medical --ids_file="$WORK/ids-$DIRECT_CITY.txt"
+stop_forwarder
+
 # ---- The gateway: start-up time, warm-up ---------------------------------------------------------
 write_bench_policy
 write_gateway_config "$WORK/access_policy.textproto"
@@ -250,6 +275,12 @@ done
 
 # ---- 3. gateway ----------------------------------------------------------------------------------
 gateway_pair "3. gateway, persons of $DIRECT_CITY" --ids_file="$WORK/ids-$DIRECT_CITY.txt"
+# The same right after with the access log off (everything else on), then the gateway as it was.
+stop_gateway
+start_gateway --benchmark_without_access_log
+gateway_pair "3. gateway, access log off, persons of $DIRECT_CITY" --ids_file="$WORK/ids-$DIRECT_CITY.txt"
+stop_gateway
+start_gateway
 gateway_pair "3. gateway, persons of 4 cities" --ids_file="$WORK/ids-four-cities.txt"
 
 # p99 at half of the gateway's peak: an open loop at half the best closed-loop rate above.
@@ -324,13 +355,18 @@ lines += [
     f"  per connection lifted; `worker_processes {workers}`, one per core (what `auto` picks), as the",
     "  gateway's server threads also use every core, and `reuseport` so that the 4 client connections are",
     "  spread over the workers by the kernel. No access log. Configuration: `bench/nginx/grpc-proxy.conf.in`.",
+    "- **bare gRPC forwarder**: the same call through `bench/bare_forwarder.cc`, gRPC's C++ callback API",
+    "  forwarding the request's bytes unparsed over one mutual-TLS channel, with no checks: the floor of a",
+    "  proxy built on gRPC, as the gateway is (one gRPC server call and one client call per request).",
     "- **gateway**: `MedicalInsuranceService.GetInsuranceStatus` (purpose TREATMENT) as a Taiyuan",
     "  hospital, with certificate and revocation checks, the access policy (its per-organisation rate",
     "  limits removed: one load generator is one organisation), the field mask and the durable access log",
     "  (group commit, `synchronous=FULL`). The gateway first asked about every person once, so it knows",
     "  where each is insured: the rows are the steady state, one backend call per request. Persons insured",
     f"  in {direct_city.capitalize()} (the call of rows 1 and 2), and {persons} persons each insured in",
-    "  Taiyuan, Yangquan, Jinzhong and Lüliang (HTTP/JSON backend).",
+    "  Taiyuan, Yangquan, Jinzhong and Lüliang (HTTP/JSON backend). **access log off**: the same gateway",
+    "  restarted with `--benchmark_without_access_log` (records acknowledged at once, nothing written),",
+    "  everything else on, right after the run with it on.",
     f"- **gateway, {stopped} down**: its mock city stopped; the same persons of the four other cities,",
     "  measured between two runs of the same calls with every city up (\"before 4\", \"after 4\"), to whose",
     "  mean it is compared.",
@@ -391,5 +427,22 @@ lines += [
     f"{yes(max(starts) < 0.5)} |",
     "",
 ]
+# Where the gateway's cost goes: gRPC's floor (the bare forwarder), the gateway's own work (its
+# run with the access log off), and the durable log (the difference to the run with it on).
+bare = lambda n: row(f"2. bare gRPC forwarder to {direct_city}", n)
+nolog = lambda n: row(f"3. gateway, access log off, persons of {direct_city}", n)
+lines += [
+    f"Where the gateway's cost goes, persons of {direct_city.capitalize()} (calls/s as a multiple of nginx's in"
+    " the same run; CPU-µs per call of the process):",
+    "",
+    "| in flight | nginx | bare gRPC forwarder | gateway, access log off | gateway |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+]
+for n in (16, 64):
+    cell = lambda r: (f"{r['calls_per_s']:.0f}/s = {r['calls_per_s'] / ng(n)['calls_per_s']:.2f}x, "
+                      f"{r['server_cpu_us_per_call']:.0f} µs")
+    lines.append(f"| {n} | {ng(n)['calls_per_s']:.0f}/s, {ng(n)['server_cpu_us_per_call']:.0f} µs | {cell(bare(n))} | "
+                 f"{cell(nolog(n))} | {cell(gw(n))} |")
+lines.append("")
 print("\n".join(lines))
 PY
