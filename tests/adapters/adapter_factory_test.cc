@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -74,10 +75,11 @@ TEST(LoadCityDialectTest, AnotherCitysDialectIsRefused) {
 class BrokenDialectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "adapter_factory_test_", getpid(), "/adapters/jinzhong");
+    top_ = absl::StrCat(::testing::TempDir(), "adapter_factory_test_", getpid());
+    dir_ = top_ + "/adapters/jinzhong";
     ASSERT_EQ(system(absl::StrCat("mkdir -p '", dir_, "'").c_str()), 0);
   }
-  void TearDown() override { std::remove(path().c_str()); }
+  void TearDown() override { std::filesystem::remove_all(top_); }
   std::string path() const { return dir_ + "/dialect.textproto"; }
 
   // Jinzhong's checked-in dialect with `from` replaced by `to`.
@@ -88,6 +90,7 @@ class BrokenDialectTest : public ::testing::Test {
     std::ofstream(path()) << absl::StrReplaceAll(text, {{from, to}});
   }
 
+  std::string top_;  // removed with everything in it
   std::string dir_;
 };
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -191,7 +192,8 @@ TEST(DialectTest, ParseNamesTheLineOfASyntaxError) {
 }
 
 TEST(DialectTest, LoadFileReadsAndNamesTheFileAsTheRepositoryKnowsIt) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "dialect_test_", getpid(), "/adapters/jinzhong");
+  const std::string top = absl::StrCat(::testing::TempDir(), "dialect_test_", getpid());
+  const std::string dir = top + "/adapters/jinzhong";
   ASSERT_EQ(system(absl::StrCat("mkdir -p '", dir, "'").c_str()), 0);
   const std::string path = dir + "/dialect.textproto";
   std::string text;
@@ -201,7 +203,7 @@ TEST(DialectTest, LoadFileReadsAndNamesTheFileAsTheRepositoryKnowsIt) {
       Dialect::LoadFile(dir + "/../jinzhong/./dialect.textproto");
   ASSERT_TRUE(dialect.ok()) << dialect.status();
   EXPECT_EQ((*dialect)->source(), "adapters/jinzhong/dialect.textproto");
-  std::remove(path.c_str());
+  std::filesystem::remove_all(top);
 }
 
 TEST(DialectTest, LoadFileOfAMissingFileIsNotFound) {

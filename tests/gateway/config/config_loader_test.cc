@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -326,7 +327,7 @@ class LoadGatewayConfigTest : public ::testing::Test {
     dir_ = absl::StrCat(::testing::TempDir(), "config_loader_test_", getpid());
     ASSERT_EQ(system(absl::StrCat("mkdir -p '", dir_, "'").c_str()), 0);
   }
-  void TearDown() override { std::remove(path().c_str()); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path() const { return absl::StrCat(dir_, "/gateway.textproto"); }
 
   std::string dir_;
