@@ -432,8 +432,8 @@ lines += [
 bare = lambda n: row(f"2. bare gRPC forwarder to {direct_city}", n)
 nolog = lambda n: row(f"3. gateway, access log off, persons of {direct_city}", n)
 lines += [
-    f"Where the gateway's cost goes, persons of {direct_city.capitalize()} (calls/s as a multiple of nginx's in"
-    " the same run; CPU-µs per call of the process):",
+    f"Where the gateway's cost goes, persons of {direct_city.capitalize()} (calls/s as a multiple of",
+    "nginx's in the same run; CPU-µs per call of the process):",
     "",
     "| in flight | nginx | bare gRPC forwarder | gateway, access log off | gateway |",
     "| ---: | ---: | ---: | ---: | ---: |",
