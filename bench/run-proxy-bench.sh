@@ -223,23 +223,37 @@ sed -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@WORK@|$WORK/nginx|g" -e "s|@CERTS@|
   >"$WORK/nginx/nginx.conf"
 nginx_flags=(-p "$WORK/nginx/" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf")
 "$NGINX" -t -q "${nginx_flags[@]}" || die "nginx rejects $WORK/nginx/nginx.conf"
-"$NGINX" "${nginx_flags[@]}" >"$WORK/nginx/stdout.log" 2>&1 &
-NGINX_PID=$!
-wait_for_port "$NGINX_PORT" 10 "$NGINX_PID"
-for ((i = 0; i < 100; i++)); do
-  [[ $(ps --ppid "$NGINX_PID" -o pid= | wc -l) -ge $NGINX_WORKERS ]] && break
-  sleep 0.05
-done
-nginx_pids=$(ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
-closed_pair "2. nginx grpc_pass to $DIRECT_CITY" "nginx" "127.0.0.1:$NGINX_PORT" "$NGINX_PID,$nginx_pids" \
+start_nginx() {  # sets NGINX_PID and nginx_pids (master and workers, comma-separated)
+  "$NGINX" "${nginx_flags[@]}" >>"$WORK/nginx/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  wait_for_port "$NGINX_PORT" 10 "$NGINX_PID"
+  for ((i = 0; i < 100; i++)); do
+    [[ $(ps --ppid "$NGINX_PID" -o pid= | wc -l) -ge $NGINX_WORKERS ]] && break
+    sleep 0.05
+  done
+  nginx_pids="$NGINX_PID,$(ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')"
+}
+nginx_run() {  # SCENARIO FLAGS...
+  measure "$1" nginx "127.0.0.1:$NGINX_PORT" "$nginx_pids" "${CITY_PID[$DIRECT_CITY]}" "" --call=city_medical \
+    --ids_file="$WORK/ids-$DIRECT_CITY.txt" "${@:2}"
+}
+start_nginx
+closed_pair "2. nginx grpc_pass to $DIRECT_CITY" "nginx" "127.0.0.1:$NGINX_PORT" "$nginx_pids" \
   "${CITY_PID[$DIRECT_CITY]}" --call=city_medical --ids_file="$WORK/ids-$DIRECT_CITY.txt"
 stop_nginx
 
 # The same through the bare forwarder, with the gateway's certificate on both sides as nginx.
-"$FORWARDER" --listen="127.0.0.1:$FORWARDER_PORT" --upstream="$DIRECT_TARGET" --ca="$CERTS/ca.pem" \
-  --cert="$CERTS/gateway.pem" --key="$CERTS/gateway.key" 2>"$WORK/bare-forwarder.log" &
-FORWARDER_PID=$!
-wait_for_port "$FORWARDER_PORT" 10 "$FORWARDER_PID"
+start_forwarder() {
+  "$FORWARDER" --listen="127.0.0.1:$FORWARDER_PORT" --upstream="$DIRECT_TARGET" --ca="$CERTS/ca.pem" \
+    --cert="$CERTS/gateway.pem" --key="$CERTS/gateway.key" 2>>"$WORK/bare-forwarder.log" &
+  FORWARDER_PID=$!
+  wait_for_port "$FORWARDER_PORT" 10 "$FORWARDER_PID"
+}
+forwarder_run() {  # SCENARIO FLAGS...
+  measure "$1" "bare forwarder" "127.0.0.1:$FORWARDER_PORT" "$FORWARDER_PID" "${CITY_PID[$DIRECT_CITY]}" "" \
+    --call=city_medical --ids_file="$WORK/ids-$DIRECT_CITY.txt" "${@:2}"
+}
+start_forwarder
 closed_pair "2. bare gRPC forwarder to $DIRECT_CITY" "bare forwarder" "127.0.0.1:$FORWARDER_PORT" "$FORWARDER_PID" \
   "${CITY_PID[$DIRECT_CITY]}" --call=city_medical --ids_file="$WORK/ids-$DIRECT_CITY.txt"
 stop_forwarder
@@ -275,22 +289,27 @@ done
 
 # ---- 3. gateway ----------------------------------------------------------------------------------
 gateway_pair "3. gateway, persons of $DIRECT_CITY" --ids_file="$WORK/ids-$DIRECT_CITY.txt"
-# The same right after with the access log off (everything else on), then the gateway as it was.
-stop_gateway
-start_gateway --benchmark_without_access_log
-gateway_pair "3. gateway, access log off, persons of $DIRECT_CITY" --ids_file="$WORK/ids-$DIRECT_CITY.txt"
-stop_gateway
-start_gateway
-gateway_pair "3. gateway, persons of 4 cities" --ids_file="$WORK/ids-four-cities.txt"
 
-# p99 at half of the gateway's peak: an open loop at half the best closed-loop rate above.
+# p99 at half of the gateway's peak: an open loop at half the best closed-loop rate above. The same
+# rate is later sent straight to the city, through nginx and through the bare forwarder, so that
+# the p99 can be read against what the machine gives any path at that rate.
 peak=$(python3 -c '
 import json, sys
 print(max(r["calls_per_s"] for r in map(json.loads, open(sys.argv[1])) if r["scenario"] == sys.argv[2]))
 ' "$WORK/results.jsonl" "3. gateway, persons of $DIRECT_CITY")
 half=$(( (${peak%.*} + 1) / 2 ))
-gateway_run "3. gateway, open loop at half its peak" "" --ids_file="$WORK/ids-$DIRECT_CITY.txt" --mode=open \
-  --rate="$half" --duration_s="$DURATION" --warmup_s="$WARMUP"
+at_half=(--ids_file="$WORK/ids-$DIRECT_CITY.txt" --mode=open --rate="$half" --duration_s="$DURATION"
+  --warmup_s="$WARMUP")
+gateway_run "3. gateway, open loop at half its peak" "" "${at_half[@]}"
+
+# The same right after with the access log off (everything else on), then the gateway as it was.
+stop_gateway
+start_gateway --benchmark_without_access_log
+gateway_pair "3. gateway, access log off, persons of $DIRECT_CITY" --ids_file="$WORK/ids-$DIRECT_CITY.txt"
+gateway_run "3. gateway, access log off, open loop at half the peak" "" "${at_half[@]}"
+stop_gateway
+start_gateway
+gateway_pair "3. gateway, persons of 4 cities" --ids_file="$WORK/ids-four-cities.txt"
 
 # Memory with 1,000 callers: VmRSS sampled half-way through the run, and VmHWM (the peak over the
 # process's life, which began with the runs above) after it. Calls refused by the per-city
@@ -314,6 +333,17 @@ stop_city "$STOPPED_CITY"
 gateway_pair "4. gateway, $STOPPED_CITY down, 4 cities" --ids_file="$WORK/ids-four-cities.txt"
 start_city "$STOPPED_CITY"
 gateway_pair "3. gateway, persons of 4 cities, after 4" --ids_file="$WORK/ids-four-cities.txt"
+stop_gateway
+
+# The gateway's half-peak rate by the other paths (the other cities idle, as in rows 1 and 2).
+measure "1. direct, open loop at the gateway's half peak" "mock city" "$DIRECT_TARGET" \
+  "${CITY_PID[$DIRECT_CITY]}" "" "" --call=city_medical "${at_half[@]}"
+start_nginx
+nginx_run "2. nginx, open loop at the gateway's half peak" "${at_half[@]:1}"
+stop_nginx
+start_forwarder
+forwarder_run "2. bare gRPC forwarder, open loop at the gateway's half peak" "${at_half[@]:1}"
+stop_forwarder
 stop_all
 
 # ---- The section of docs/BENCHMARKS.md -----------------------------------------------------------
@@ -443,6 +473,21 @@ for n in (16, 64):
                       f"{r['server_cpu_us_per_call']:.0f} µs")
     lines.append(f"| {n} | {ng(n)['calls_per_s']:.0f}/s, {ng(n)['server_cpu_us_per_call']:.0f} µs | {cell(bare(n))} | "
                  f"{cell(nolog(n))} | {cell(gw(n))} |")
+lines += [
+    "",
+    f"Latency at the gateway's half-peak rate ({open_loop['rate']:.0f} calls/s, open loop, persons of "
+    f"{direct_city.capitalize()}) by each path:",
+    "",
+    "| path | p50 ms | p90 ms | p99 ms | p99.9 ms |",
+    "| --- | ---: | ---: | ---: | ---: |",
+]
+for label, scenario in (("direct to the mock city", "1. direct, open loop at the gateway's half peak"),
+                        ("nginx", "2. nginx, open loop at the gateway's half peak"),
+                        ("bare gRPC forwarder", "2. bare gRPC forwarder, open loop at the gateway's half peak"),
+                        ("gateway, access log off", "3. gateway, access log off, open loop at half the peak"),
+                        ("gateway", "3. gateway, open loop at half its peak")):
+    r = row(scenario)
+    lines.append(f"| {label} | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} |")
 lines.append("")
 print("\n".join(lines))
 PY
