@@ -233,9 +233,9 @@ start_nginx() {  # sets NGINX_PID and nginx_pids (master and workers, comma-sepa
   done
   nginx_pids="$NGINX_PID,$(ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ',' | sed 's/^,//; s/,$//')"
 }
-nginx_run() {  # SCENARIO FLAGS...
-  measure "$1" nginx "127.0.0.1:$NGINX_PORT" "$nginx_pids" "${CITY_PID[$DIRECT_CITY]}" "" --call=city_medical \
-    --ids_file="$WORK/ids-$DIRECT_CITY.txt" "${@:2}"
+nginx_run() {  # SCENARIO ALLOWED_CODES FLAGS...
+  measure "$1" nginx "127.0.0.1:$NGINX_PORT" "$nginx_pids" "${CITY_PID[$DIRECT_CITY]}" "$2" --call=city_medical \
+    --ids_file="$WORK/ids-$DIRECT_CITY.txt" "${@:3}"
 }
 start_nginx
 closed_pair "2. nginx grpc_pass to $DIRECT_CITY" "nginx" "127.0.0.1:$NGINX_PORT" "$nginx_pids" \
@@ -338,12 +338,17 @@ stop_gateway
 # The gateway's half-peak rate by the other paths (the other cities idle, as in rows 1 and 2).
 measure "1. direct, open loop at the gateway's half peak" "mock city" "$DIRECT_TARGET" \
   "${CITY_PID[$DIRECT_CITY]}" "" "" --call=city_medical "${at_half[@]}"
-start_nginx
-nginx_run "2. nginx, open loop at the gateway's half peak" "${at_half[@]:1}"
-stop_nginx
 start_forwarder
 forwarder_run "2. bare gRPC forwarder, open loop at the gateway's half peak" "${at_half[@]:1}"
 stop_forwarder
+# nginx's grpc_pass sends one call at a time per upstream connection: where the calls in flight
+# outgrow its idle connections, it opens (TLS handshakes) more. In this open loop it has fallen
+# behind, opened thousands and answered DEADLINE_EXCEEDED (2026-11-27); that is reported, not fatal.
+# Last: a run right after it (the bare forwarder's, 2026-11-27) fell behind too, its city still
+# busy with the connections nginx had opened.
+start_nginx
+nginx_run "2. nginx, open loop at the gateway's half peak" "4,14" "${at_half[@]:1}"
+stop_nginx
 stop_all
 
 # ---- The section of docs/BENCHMARKS.md -----------------------------------------------------------
@@ -487,7 +492,10 @@ for label, scenario in (("direct to the mock city", "1. direct, open loop at the
                         ("gateway, access log off", "3. gateway, access log off, open loop at half the peak"),
                         ("gateway", "3. gateway, open loop at half its peak")):
     r = row(scenario)
-    lines.append(f"| {label} | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} |")
+    failed = sum(r["errors_by_code"].values())
+    note = f" ({r['calls_per_s']:.0f} OK calls/s; {failed} answers not OK)" if failed else ""
+    lines.append(f"| {label}{note} | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | "
+                 f"{ms(r['p999_us'])} |")
 lines.append("")
 print("\n".join(lines))
 PY
