@@ -30,19 +30,17 @@
 // a small WAL record, not as the page SQLite's WAL rewrites, so it stays on the commit path and
 // ListByPerson() is one index range scan. (person_index_interval is ignored.)
 //
-// Threads: Append() only queues. One writer thread per log runs the group-commit transactions (up to
-// max_batch records each) on a pooled connection and hands each committed or failed batch to a
-// completion thread, which calls the `done` callbacks while the writer commits the next batch (the
-// same structure as the SQLite log). Reads and Verify() take their own pooled connections.
+// Threads: Append() only queues, in the CommitLoop (commit_loop.h, as the SQLite log), whose writer
+// thread runs the group-commit transactions (up to max_batch records each) on a pooled connection and
+// whose completion thread calls the `done` callbacks while the writer commits the next batch. Reads
+// and Verify() take their own pooled connections.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -54,10 +52,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
+#include "gateway/accesslog/commit_loop.h"
 #include "gateway/accesslog/signing.h"
 #include "gateway/accesslog/stored_chain.h"
 #include "gateway/base/log.h"
-#include "gateway/base/thread_name.h"
 #include "gateway/store/postgres/postgres_database.h"
 
 namespace interop::accesslog {
@@ -250,46 +248,26 @@ class PostgresAccessLog final : public AccessLog {
         signer_(std::move(keys.signer)),
         verifier_(std::move(keys.verifier)),
         db_(db),
-        opened_at_(absl::Now()) {
-    if (options_.max_batch == 0) options_.max_batch = 1;
-  }
+        opened_at_(absl::Now()),
+        commit_loop_(options_.max_batch,
+                     {[this](std::vector<PendingAppend>& batch, bool sign_head, absl::Status* checkpoint_status) {
+                        return CommitBatch(batch, sign_head, checkpoint_status);
+                      },
+                      [this] { return NextIntervalCheckpoint(); }}) {}
 
-  ~PostgresAccessLog() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-      work_cv_.Signal();
-    }
-    if (writer_.joinable()) writer_.join();
-    {
-      absl::MutexLock lock(&completion_mu_);
-      completion_stopping_ = true;
-      completion_cv_.Signal();
-    }
-    if (completer_.joinable()) completer_.join();
-  }
+  ~PostgresAccessLog() override { commit_loop_.Stop(); }
 
   // Makes the head row agree with what is stored, then starts the threads.
   absl::Status Start() {
     absl::Status status =
         db_.InTransaction([this](Connection& connection) { return RepairHead(connection); });
     if (!status.ok()) return status;
-    completer_ = std::thread([this] { SetCurrentThreadName("log-done"); CompletionLoop(); });
-    writer_ = std::thread([this] { SetCurrentThreadName("log-write"); WriterLoop(); });
+    commit_loop_.Start();
     return absl::OkStatus();
   }
 
   void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!writer_exited_) {
-        queue_.push_back(PendingAppend{std::move(record), std::move(done)});
-        if (writer_waiting_) work_cv_.Signal();
-        return;
-      }
-    }
-    // Only reachable by appending while the log is being destroyed, which callers must not do.
-    if (done) done(absl::FailedPreconditionError("the access log is closed"));
+    commit_loop_.Append(std::move(record), std::move(done));
   }
 
   absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person, uint64_t before_sequence,
@@ -331,15 +309,7 @@ class PostgresAccessLog final : public AccessLog {
     return VerifyChain(db_, *verifier_, first, last);
   }
 
-  absl::Status CheckpointNow() override {
-    CheckpointRequest request;
-    absl::MutexLock lock(&mu_);
-    if (writer_exited_) return absl::FailedPreconditionError("the access log is closed");
-    checkpoint_requests_.push_back(&request);
-    if (writer_waiting_) work_cv_.Signal();
-    while (!request.finished) checkpoint_cv_.Wait(&mu_);
-    return request.status;
-  }
+  absl::Status CheckpointNow() override { return commit_loop_.CheckpointNow(); }
 
   // The head of the shared chain (records of every replica); what this replica last committed or saw
   // if the database cannot be reached.
@@ -356,7 +326,7 @@ class PostgresAccessLog final : public AccessLog {
 
   AccessLogStats Stats() override {
     AccessLogStats stats;
-    stats.batches_started = batches_started_.load(std::memory_order_relaxed);
+    stats.batches_started = commit_loop_.batches_started();
     stats.commits = commits_.load(std::memory_order_relaxed);
     stats.records_committed = records_committed_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
@@ -368,20 +338,6 @@ class PostgresAccessLog final : public AccessLog {
   }
 
  private:
-  struct PendingAppend {
-    AccessRecord record;
-    std::function<void(absl::StatusOr<uint64_t>)> done;
-  };
-  struct CheckpointRequest {
-    bool finished = false;
-    absl::Status status;
-  };
-  struct CompletedBatch {
-    std::vector<PendingAppend> appends;
-    absl::Status status;             // of the records
-    absl::Status checkpoint_status;  // of the checkpoint, if the records committed
-    std::vector<CheckpointRequest*> checkpoint_requests;
-  };
   // The chain as a transaction found it under the head lock.
   struct Head {
     uint64_t sequence = 0;
@@ -453,105 +409,13 @@ class PostgresAccessLog final : public AccessLog {
     return head.checkpoint_sequence > 0 ? head.checkpoint_signed_at : opened_at_;
   }
 
-  void WriterLoop() {
-    std::vector<PendingAppend> batch;
-    std::vector<CheckpointRequest*> requests;
-    while (true) {
-      bool final_round = false;
-      {
-        absl::MutexLock lock(&mu_);
-        while (queue_.empty() && checkpoint_requests_.empty() && !stopping_) {
-          writer_waiting_ = true;
-          if (IntervalCheckpointsEnabled() && seen_.sequence > seen_.checkpoint_sequence) {
-            // Unsigned records (as of this replica's last transaction): look again when they are due.
-            const absl::Time deadline =
-                std::max(IntervalStart(seen_) + options_.checkpoint_interval, checkpoint_retry_after_);
-            const bool timed_out = absl::Now() >= deadline || work_cv_.WaitWithDeadline(&mu_, deadline);
-            writer_waiting_ = false;
-            if (timed_out && queue_.empty() && checkpoint_requests_.empty()) break;
-          } else {
-            work_cv_.Wait(&mu_);
-            writer_waiting_ = false;
-          }
-        }
-        writer_waiting_ = false;
-        if (queue_.size() <= options_.max_batch) {
-          batch.swap(queue_);
-        } else {
-          auto end = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
-          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-          queue_.erase(queue_.begin(), end);
-        }
-        requests.swap(checkpoint_requests_);
-        final_round = stopping_ && queue_.empty();
-      }
-      if (!batch.empty()) batches_started_.fetch_add(1, std::memory_order_relaxed);
-
-      CompletedBatch completed;
-      completed.status =
-          CommitBatch(batch, /*sign_head=*/final_round || !requests.empty(), &completed.checkpoint_status);
-      if (!batch.empty() || !requests.empty()) {
-        completed.appends.swap(batch);
-        completed.checkpoint_requests.swap(requests);
-        absl::MutexLock lock(&completion_mu_);
-        completions_.push_back(std::move(completed));
-        completion_cv_.Signal();
-        if (!spare_batches_.empty()) {
-          batch.swap(spare_batches_.back());
-          spare_batches_.pop_back();
-        }
-      }
-      if (final_round) {
-        absl::MutexLock lock(&mu_);
-        for (CheckpointRequest* request : checkpoint_requests_) {
-          request->status = absl::FailedPreconditionError("the access log is closed");
-          request->finished = true;
-        }
-        checkpoint_requests_.clear();
-        checkpoint_cv_.SignalAll();
-        writer_exited_ = true;
-        return;
-      }
-    }
-  }
-
-  // Calls the `done` callbacks of committed (or failed) batches in commit order, then completes the
-  // CheckpointNow() calls of each batch.
-  void CompletionLoop() {
-    std::deque<CompletedBatch> work;
-    while (true) {
-      {
-        absl::MutexLock lock(&completion_mu_);
-        while (completions_.empty() && !completion_stopping_) completion_cv_.Wait(&completion_mu_);
-        if (completions_.empty()) return;
-        work.swap(completions_);
-      }
-      for (CompletedBatch& completed : work) {
-        for (PendingAppend& pending : completed.appends) {
-          if (!pending.done) continue;
-          if (completed.status.ok()) {
-            pending.done(pending.record.sequence);
-          } else {
-            pending.done(completed.status);
-          }
-        }
-        if (!completed.checkpoint_requests.empty()) {
-          absl::MutexLock lock(&mu_);
-          for (CheckpointRequest* request : completed.checkpoint_requests) {
-            request->status = completed.status.ok() ? completed.checkpoint_status : completed.status;
-            request->finished = true;
-          }
-          checkpoint_cv_.SignalAll();
-        }
-      }
-      absl::MutexLock lock(&completion_mu_);
-      for (CompletedBatch& completed : work) {
-        if (spare_batches_.size() >= 4) break;
-        completed.appends.clear();
-        spare_batches_.push_back(std::move(completed.appends));
-      }
-      work.clear();
-    }
+  // When the writer, with nothing queued, should look again at the records its last transaction left
+  // unsigned: the interval after the newest checkpoint it saw, and not before a failed attempt's
+  // retry time (writer thread).
+  absl::Time NextIntervalCheckpoint() {
+    absl::MutexLock lock(&seen_mu_);
+    if (!IntervalCheckpointsEnabled() || seen_.sequence <= seen_.checkpoint_sequence) return absl::InfiniteFuture();
+    return std::max(IntervalStart(seen_) + options_.checkpoint_interval, checkpoint_retry_after_);
   }
 
   // One transaction: locks the head, numbers and hashes `batch` from it, signs a checkpoint of the
@@ -574,7 +438,7 @@ class PostgresAccessLog final : public AccessLog {
     }
     if (!status.ok()) {
       if (IntervalCheckpointsEnabled()) {
-        absl::MutexLock lock(&mu_);
+        absl::MutexLock lock(&seen_mu_);
         checkpoint_retry_after_ = ended + options_.checkpoint_interval;  // not in a tight loop
       }
       failed_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -582,7 +446,7 @@ class PostgresAccessLog final : public AccessLog {
       return absl::InternalError(absl::StrCat("access log: ", status.message()));
     }
     {
-      absl::MutexLock lock(&mu_);
+      absl::MutexLock lock(&seen_mu_);
       seen_ = head;
     }
     last_sequence_.store(head.sequence, std::memory_order_release);
@@ -630,7 +494,7 @@ class PostgresAccessLog final : public AccessLog {
     bool checkpoint = false;
     if (sequence > head->checkpoint_sequence) {
       const bool retry_allowed = [&] {
-        absl::MutexLock lock(&mu_);
+        absl::MutexLock lock(&seen_mu_);
         return now >= checkpoint_retry_after_;
       }();
       checkpoint = sign_head ||
@@ -691,7 +555,7 @@ class PostgresAccessLog final : public AccessLog {
         // The records are still worth committing; a later checkpoint will cover them.
         LogError("access log: cannot sign a checkpoint", {{"error", signature.status().ToString()}});
         *checkpoint_status = signature.status();
-        absl::MutexLock lock(&mu_);
+        absl::MutexLock lock(&seen_mu_);
         if (IntervalCheckpointsEnabled()) checkpoint_retry_after_ = now + options_.checkpoint_interval;
       }
     }
@@ -715,35 +579,21 @@ class PostgresAccessLog final : public AccessLog {
   PostgresDatabase& db_;
   const absl::Time opened_at_;
 
-  absl::Mutex mu_;
-  absl::CondVar work_cv_;        // the writer waits here for work
-  absl::CondVar checkpoint_cv_;  // CheckpointNow() callers wait here
-  std::vector<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<CheckpointRequest*> checkpoint_requests_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_exited_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex seen_mu_;
   // The chain as this replica's last successful transaction left it (written by the writer thread).
-  Head seen_ ABSL_GUARDED_BY(mu_);
+  Head seen_ ABSL_GUARDED_BY(seen_mu_);
   // No interval checkpoint is attempted before this (after a failed commit or signature).
-  absl::Time checkpoint_retry_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time checkpoint_retry_after_ ABSL_GUARDED_BY(seen_mu_) = absl::InfinitePast();
 
   std::atomic<uint64_t> last_sequence_{0};
-  std::atomic<uint64_t> batches_started_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> records_committed_{0};
   std::atomic<uint64_t> largest_batch_{0};
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> failed_commits_{0};
 
-  std::thread writer_;
-
-  absl::Mutex completion_mu_;
-  absl::CondVar completion_cv_;
-  std::deque<CompletedBatch> completions_ ABSL_GUARDED_BY(completion_mu_);
-  std::vector<std::vector<PendingAppend>> spare_batches_ ABSL_GUARDED_BY(completion_mu_);
-  bool completion_stopping_ ABSL_GUARDED_BY(completion_mu_) = false;
-  std::thread completer_;
+  // The writer and completion threads; stopped first by the destructor.
+  CommitLoop commit_loop_;
 };
 
 }  // namespace

@@ -18,12 +18,10 @@
 // and its pages were fsynced by their commits.
 //
 // Threads and connections:
-//   - Append() only queues (under mu_). One writer thread owns the writer connection
-//     (synchronous=FULL, WAL) and the chain head; it takes everything queued (up to max_batch),
-//     hashes it, writes it with reused prepared statements in one BEGIN IMMEDIATE ... COMMIT, and
-//     hands the committed (or failed) batch to the completion thread, which calls the `done`
-//     callbacks holding no lock while the writer already commits the next batch. On two cores this
-//     overlaps waking the appenders with the next fsync.
+//   - Append() only queues, in the CommitLoop (commit_loop.h), whose writer thread owns the writer
+//     connection (synchronous=FULL, WAL) and the chain head: CommitBatch() hashes each batch and
+//     writes it with reused prepared statements in one BEGIN IMMEDIATE ... COMMIT. Its completion
+//     thread calls the `done` callbacks while the writer already commits the next batch.
 //   - ListByPerson()/ReadRange() use a second, query-only connection, so they never wait for an fsync.
 //     ListByPerson() reads, in one read transaction: indexed_through (first, so the index's snapshot
 //     is never newer than the log's); the records above it about the person (a scan of that short
@@ -51,7 +49,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -71,6 +68,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gateway/accesslog/access_log.h"
+#include "gateway/accesslog/commit_loop.h"
 #include "gateway/accesslog/signing.h"
 #include "gateway/accesslog/stored_chain.h"
 #include "gateway/base/log.h"
@@ -417,23 +415,15 @@ class SqliteAccessLog final : public AccessLog {
         writer_db_(std::move(writer_db)),
         reader_db_(std::move(reader_db)),
         wal_checkpointer_db_(std::move(wal_checkpointer_db)),
-        indexer_db_(std::move(indexer_db)) {
-    if (options_.max_batch == 0) options_.max_batch = 1;
-  }
+        indexer_db_(std::move(indexer_db)),
+        commit_loop_(options_.max_batch,
+                     {[this](std::vector<PendingAppend>& batch, bool sign_head, absl::Status* checkpoint_status) {
+                        return CommitBatch(batch, sign_head || CheckpointDue(batch.size()), checkpoint_status);
+                      },
+                      [this] { return NextIntervalCheckpoint(); }}) {}
 
   ~SqliteAccessLog() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-      work_cv_.Signal();
-    }
-    if (writer_.joinable()) writer_.join();
-    {
-      absl::MutexLock lock(&completion_mu_);
-      completion_stopping_ = true;
-      completion_cv_.Signal();
-    }
-    if (completer_.joinable()) completer_.join();
+    commit_loop_.Stop();
     {
       // After the writer's last commit: the indexer's final run indexes every record.
       absl::MutexLock lock(&indexer_mu_);
@@ -525,24 +515,13 @@ class SqliteAccessLog final : public AccessLog {
       SetCurrentThreadName("log-checkpoint");
       WalCheckpointLoop();
     });
-    completer_ = std::thread([this] { SetCurrentThreadName("log-done"); CompletionLoop(); });
-    writer_ = std::thread([this] { SetCurrentThreadName("log-write"); WriterLoop(); });
+    commit_loop_.Start();
     indexer_ = std::thread([this] { SetCurrentThreadName("log-index"); IndexerLoop(); });
     return absl::OkStatus();
   }
 
   void Append(AccessRecord record, std::function<void(absl::StatusOr<uint64_t>)> done) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!writer_exited_) {
-        queue_.push_back(PendingAppend{std::move(record), std::move(done)});
-        if (writer_waiting_) work_cv_.Signal();
-        return;
-      }
-    }
-    // Only reachable by appending while the log is being destroyed, which callers must not do; the
-    // one case where `done` runs inside Append().
-    if (done) done(absl::FailedPreconditionError("the access log is closed"));
+    commit_loop_.Append(std::move(record), std::move(done));
   }
 
   absl::StatusOr<std::vector<AccessRecord>> ListByPerson(const std::string& person, uint64_t before_sequence,
@@ -615,21 +594,13 @@ class SqliteAccessLog final : public AccessLog {
     return VerifyDatabaseFile(options_.sqlite_path, *verifier_, first, last);
   }
 
-  absl::Status CheckpointNow() override {
-    CheckpointRequest request;
-    absl::MutexLock lock(&mu_);
-    if (writer_exited_) return absl::FailedPreconditionError("the access log is closed");
-    checkpoint_requests_.push_back(&request);
-    if (writer_waiting_) work_cv_.Signal();
-    while (!request.finished) checkpoint_cv_.Wait(&mu_);
-    return request.status;
-  }
+  absl::Status CheckpointNow() override { return commit_loop_.CheckpointNow(); }
 
   uint64_t LastSequence() override { return last_sequence_.load(std::memory_order_acquire); }
 
   AccessLogStats Stats() override {
     AccessLogStats stats;
-    stats.batches_started = batches_started_.load(std::memory_order_relaxed);
+    stats.batches_started = commit_loop_.batches_started();
     stats.commits = commits_.load(std::memory_order_relaxed);
     stats.records_committed = records_committed_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
@@ -641,22 +612,6 @@ class SqliteAccessLog final : public AccessLog {
   }
 
  private:
-  struct PendingAppend {
-    AccessRecord record;
-    std::function<void(absl::StatusOr<uint64_t>)> done;
-  };
-  struct CheckpointRequest {
-    bool finished = false;
-    absl::Status status;
-  };
-  // A batch after its commit, on its way to the completion thread.
-  struct CompletedBatch {
-    std::vector<PendingAppend> appends;
-    absl::Status status;             // of the records
-    absl::Status checkpoint_status;  // of the checkpoint, if the records committed
-    std::vector<CheckpointRequest*> checkpoint_requests;
-  };
-
   // Called by SQLite on the writer thread after each commit, with the number of frames in the WAL.
   static int WalHook(void* self, sqlite3* db, const char* schema, int frames) {
     if (frames >= kWalInlineCheckpointFrames) {
@@ -745,107 +700,11 @@ class SqliteAccessLog final : public AccessLog {
            absl::Now() - last_checkpoint_time_ >= options_.checkpoint_interval;
   }
 
-  void WriterLoop() {
-    std::vector<PendingAppend> batch;
-    std::vector<CheckpointRequest*> requests;
-    while (true) {
-      bool final_round = false;
-      {
-        absl::MutexLock lock(&mu_);
-        while (queue_.empty() && checkpoint_requests_.empty() && !stopping_) {
-          writer_waiting_ = true;
-          if (IntervalCheckpointsEnabled() && head_sequence_ > checkpointed_sequence_) {
-            const absl::Time deadline = last_checkpoint_time_ + options_.checkpoint_interval;
-            const bool timed_out = absl::Now() >= deadline || work_cv_.WaitWithDeadline(&mu_, deadline);
-            writer_waiting_ = false;
-            if (timed_out && queue_.empty() && checkpoint_requests_.empty()) break;
-          } else {
-            work_cv_.Wait(&mu_);
-            writer_waiting_ = false;
-          }
-        }
-        writer_waiting_ = false;
-        if (queue_.size() <= options_.max_batch) {
-          batch.swap(queue_);  // queue_ keeps the batch's old capacity: no reallocation next time
-        } else {
-          auto end = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
-          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-          queue_.erase(queue_.begin(), end);
-        }
-        requests.swap(checkpoint_requests_);
-        final_round = stopping_ && queue_.empty();
-      }
-      if (!batch.empty()) batches_started_.fetch_add(1, std::memory_order_relaxed);
-
-      const bool checkpoint = final_round || !requests.empty() || CheckpointDue(batch.size());
-      CompletedBatch completed;
-      completed.status = CommitBatch(batch, checkpoint, &completed.checkpoint_status);
-      if (!batch.empty() || !requests.empty()) {
-        // The completion thread calls `done` while this thread commits the next batch.
-        completed.appends.swap(batch);
-        completed.checkpoint_requests.swap(requests);
-        absl::MutexLock lock(&completion_mu_);
-        completions_.push_back(std::move(completed));
-        completion_cv_.Signal();
-        if (!spare_batches_.empty()) {
-          batch.swap(spare_batches_.back());
-          spare_batches_.pop_back();
-        }
-      }
-      if (final_round) {
-        absl::MutexLock lock(&mu_);
-        // Requests that arrived during the final commit.
-        for (CheckpointRequest* request : checkpoint_requests_) {
-          request->status = absl::FailedPreconditionError("the access log is closed");
-          request->finished = true;
-        }
-        checkpoint_requests_.clear();
-        checkpoint_cv_.SignalAll();
-        writer_exited_ = true;
-        return;
-      }
-    }
-  }
-
-  // Calls the `done` callbacks of committed (or failed) batches, in commit order, and then completes
-  // the CheckpointNow() calls of each batch. Runs until the writer has finished and everything is
-  // delivered.
-  void CompletionLoop() {
-    std::deque<CompletedBatch> work;
-    while (true) {
-      {
-        absl::MutexLock lock(&completion_mu_);
-        while (completions_.empty() && !completion_stopping_) completion_cv_.Wait(&completion_mu_);
-        if (completions_.empty()) return;  // stopping, and everything delivered
-        work.swap(completions_);
-      }
-      for (CompletedBatch& completed : work) {
-        // No lock is held here: `done` may append again.
-        for (PendingAppend& pending : completed.appends) {
-          if (!pending.done) continue;
-          if (completed.status.ok()) {
-            pending.done(pending.record.sequence);
-          } else {
-            pending.done(completed.status);
-          }
-        }
-        if (!completed.checkpoint_requests.empty()) {
-          absl::MutexLock lock(&mu_);
-          for (CheckpointRequest* request : completed.checkpoint_requests) {
-            request->status = completed.status.ok() ? completed.checkpoint_status : completed.status;
-            request->finished = true;
-          }
-          checkpoint_cv_.SignalAll();
-        }
-      }
-      absl::MutexLock lock(&completion_mu_);
-      for (CompletedBatch& completed : work) {
-        if (spare_batches_.size() >= 4) break;
-        completed.appends.clear();  // keeps the capacity for a later batch
-        spare_batches_.push_back(std::move(completed.appends));
-      }
-      work.clear();
-    }
+  // When the writer, with nothing queued, should commit to sign the unsigned records: the interval
+  // after the last checkpoint (writer thread).
+  absl::Time NextIntervalCheckpoint() const {
+    if (!IntervalCheckpointsEnabled() || head_sequence_ <= checkpointed_sequence_) return absl::InfiniteFuture();
+    return last_checkpoint_time_ + options_.checkpoint_interval;
   }
 
   // Assigns sequences and hashes to `batch`, writes it (and, if `checkpoint` and there is something
@@ -1174,17 +1033,7 @@ class SqliteAccessLog final : public AccessLog {
       index_insert_, index_advance_;
   uint64_t indexed_through_ = 0;
 
-  absl::Mutex mu_;
-  absl::CondVar work_cv_;        // the writer waits here for work
-  absl::CondVar checkpoint_cv_;  // CheckpointNow() callers wait here
-  std::vector<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<CheckpointRequest*> checkpoint_requests_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_exited_ ABSL_GUARDED_BY(mu_) = false;
-
   std::atomic<uint64_t> last_sequence_{0};
-  std::atomic<uint64_t> batches_started_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> records_committed_{0};
   std::atomic<uint64_t> largest_batch_{0};
@@ -1193,14 +1042,8 @@ class SqliteAccessLog final : public AccessLog {
   std::atomic<uint64_t> person_indexed_through_{0};
   std::atomic<uint64_t> person_index_commits_{0};
 
-  std::thread writer_;
-
-  absl::Mutex completion_mu_;
-  absl::CondVar completion_cv_;
-  std::deque<CompletedBatch> completions_ ABSL_GUARDED_BY(completion_mu_);
-  std::vector<std::vector<PendingAppend>> spare_batches_ ABSL_GUARDED_BY(completion_mu_);
-  bool completion_stopping_ ABSL_GUARDED_BY(completion_mu_) = false;
-  std::thread completer_;
+  // The writer and completion threads; stopped first by the destructor.
+  CommitLoop commit_loop_;
 
   absl::Mutex wal_mu_;
   absl::CondVar wal_cv_;
