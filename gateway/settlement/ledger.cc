@@ -1,8 +1,10 @@
 #include "gateway/settlement/ledger.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gateway/base/cities.h"
 
@@ -69,6 +71,93 @@ absl::Status ValidateReversal(const std::string& settlement_id, const medical::v
         absl::StrCat("reversed.reversed_at_unix of ", settlement_id, " is not set"));
   }
   return absl::OkStatus();
+}
+
+int64_t DayKey(absl::CivilDay day) { return day.year() * 10000 + day.month() * 100 + day.day(); }
+
+int CityIndex(int64_t city) {
+  for (size_t i = 0; i < kAllCities.size(); ++i) {
+    if (static_cast<int64_t>(kAllCities[i]) == city) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::Status ValidatePeriod(absl::CivilDay from, absl::CivilDay to) {
+  if (from <= to) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("period.from (", absl::FormatCivilTime(from),
+                                                 ") is after period.to (", absl::FormatCivilTime(to), ")"));
+}
+
+common::v1::Date ToDate(absl::CivilDay day) {
+  common::v1::Date date;
+  date.set_year(static_cast<int32_t>(day.year()));
+  date.set_month(day.month());
+  date.set_day(day.day());
+  return date;
+}
+
+medical::v1::ClearingMatrix BuildClearingMatrix(absl::CivilDay from, absl::CivilDay to, const CityPairTotals& totals) {
+  constexpr size_t kCities = kAllCities.size();
+  medical::v1::ClearingMatrix matrix;
+  *matrix.mutable_period()->mutable_from() = ToDate(from);
+  *matrix.mutable_period()->mutable_to() = ToDate(to);
+  std::array<int64_t, kCities> receivable{};
+  std::array<int64_t, kCities> payable{};
+  for (size_t t = 0; t < kCities; ++t) {
+    for (size_t i = 0; i < kCities; ++i) {
+      if (t == i) continue;  // treatment in the insured city itself is not a cross-city claim
+      medical::v1::ClearingCell* cell = matrix.add_cells();
+      cell->set_treatment_city(kAllCities[t]);
+      cell->set_insured_city(kAllCities[i]);
+      cell->set_settlements(totals.settlements[t][i]);
+      cell->mutable_amount()->set_fen(totals.amount_fen[t][i]);
+      receivable[t] += totals.amount_fen[t][i];
+      payable[i] += totals.amount_fen[t][i];
+    }
+  }
+  for (size_t c = 0; c < kCities; ++c) {
+    medical::v1::NetPosition* position = matrix.add_positions();
+    position->set_city(kAllCities[c]);
+    position->mutable_receivable()->set_fen(receivable[c]);
+    position->mutable_payable()->set_fen(payable[c]);
+    position->mutable_net()->set_fen(receivable[c] - payable[c]);
+  }
+  return matrix;
+}
+
+PendingLedgerWrite SettlementWrite(LedgerEntry entry, std::function<void(absl::Status)> done) {
+  PendingLedgerWrite write;
+  write.status = ValidateEntry(entry);
+  write.settlement_id = entry.settlement.settlement_id();
+  write.entry = std::move(entry);
+  write.done = std::move(done);
+  return write;
+}
+
+PendingLedgerWrite ReversalWrite(const std::string& settlement_id, medical::v1::Settlement reversed,
+                                 std::function<void(absl::Status)> done) {
+  PendingLedgerWrite write;
+  write.kind = LedgerWriteKind::kReversal;
+  write.status = ValidateReversal(settlement_id, reversed);
+  write.settlement_id = settlement_id;
+  write.entry.settlement = std::move(reversed);
+  write.done = std::move(done);
+  return write;
+}
+
+PendingLedgerWrite IntentWrite(LedgerEntry entry, std::function<void(absl::Status)> done) {
+  PendingLedgerWrite write = SettlementWrite(std::move(entry), std::move(done));
+  write.kind = LedgerWriteKind::kIntent;
+  return write;
+}
+
+PendingLedgerWrite AbandonIntentWrite(const std::string& settlement_id, std::function<void(absl::Status)> done) {
+  PendingLedgerWrite write;
+  write.kind = LedgerWriteKind::kAbandonIntent;
+  write.status = settlement_id.empty() ? absl::InvalidArgumentError("settlement_id is empty") : absl::OkStatus();
+  write.settlement_id = settlement_id;
+  write.done = std::move(done);
+  return write;
 }
 
 }  // namespace interop::settlement

@@ -26,6 +26,7 @@
 #ifndef INTEROP_GATEWAY_SETTLEMENT_LEDGER_H_
 #define INTEROP_GATEWAY_SETTLEMENT_LEDGER_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "gateway/base/cities.h"
 #include "interop/common/v1/common.pb.h"
 #include "interop/medical/v1/settlement.pb.h"
 
@@ -79,6 +81,47 @@ int64_t ClaimFen(const medical::v1::Settlement& settlement);
 absl::Status ValidateEntry(const LedgerEntry& entry);
 // The validation RecordReversal documents.
 absl::Status ValidateReversal(const std::string& settlement_id, const medical::v1::Settlement& reversed);
+
+// A day as stored by both ledgers: the integer yyyymmdd.
+int64_t DayKey(absl::CivilDay day);
+// A day as the API gives it.
+common::v1::Date ToDate(absl::CivilDay day);
+// Position of `city` (its enum value, as stored) in kAllCities; -1 if it is not one of them.
+int CityIndex(int64_t city);
+// INVALID_ARGUMENT naming both days if `from` is after `to`.
+absl::Status ValidatePeriod(absl::CivilDay from, absl::CivilDay to);
+// Settlement events summed per (treatment city, insured city), both indexed as in kAllCities.
+struct CityPairTotals {
+  std::array<std::array<int64_t, kAllCities.size()>, kAllCities.size()> settlements{};
+  std::array<std::array<int64_t, kAllCities.size()>, kAllCities.size()> amount_fen{};
+};
+// Clearing()'s answer for [from, to] from the totals: a cell per ordered pair of different cities
+// and each city's net position.
+medical::v1::ClearingMatrix BuildClearingMatrix(absl::CivilDay from, absl::CivilDay to, const CityPairTotals& totals);
+
+// A write queued for a ledger's group commit, validated when it is made (the writer skips one
+// whose status is not OK).
+enum class LedgerWriteKind { kSettlement, kReversal, kIntent, kAbandonIntent };
+struct PendingLedgerWrite {
+  LedgerWriteKind kind = LedgerWriteKind::kSettlement;
+  std::string settlement_id;
+  // For a settlement or an intent, the entry; for a reversal, only entry.settlement (the reversed
+  // Settlement); nothing for abandoning an intent.
+  LedgerEntry entry;
+  std::function<void(absl::Status)> done;
+  // Not OK from validation on (the writer skips the write), or the write's own outcome.
+  absl::Status status;
+  // Whether the writer ran the write against the database (so a failed batch fails it too).
+  bool attempted = false;
+  // PostgreSQL: whether its own statement failed; the batch was then run again without it.
+  bool failed_alone = false;
+};
+// The writes of RecordSettlement, RecordReversal, RecordIntent and AbandonIntent.
+PendingLedgerWrite SettlementWrite(LedgerEntry entry, std::function<void(absl::Status)> done);
+PendingLedgerWrite ReversalWrite(const std::string& settlement_id, medical::v1::Settlement reversed,
+                                 std::function<void(absl::Status)> done);
+PendingLedgerWrite IntentWrite(LedgerEntry entry, std::function<void(absl::Status)> done);
+PendingLedgerWrite AbandonIntentWrite(const std::string& settlement_id, std::function<void(absl::Status)> done);
 
 // Counters of a ledger's group commit, for monitoring and tests. Monotonic except `queued`.
 struct SettlementLedgerStats {

@@ -30,7 +30,6 @@
 // and a subtransaction per write). ABORTED (serialization failure, deadlock) runs the batch again
 // (PostgresDatabase::InTransaction); any other failure of the transaction fails every write in it.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -57,9 +56,7 @@
 namespace interop::settlement {
 namespace {
 
-using ::interop::medical::v1::ClearingCell;
 using ::interop::medical::v1::ClearingMatrix;
-using ::interop::medical::v1::NetPosition;
 using ::interop::medical::v1::Settlement;
 using ::interop::store::pg::Connection;
 using ::interop::store::pg::Param;
@@ -161,25 +158,6 @@ constexpr char kUpsertIntentSql[] =
     "caller_organization = EXCLUDED.caller_organization, idempotency_key = EXCLUDED.idempotency_key, "
     "request_digest = EXCLUDED.request_digest, settlement = EXCLUDED.settlement, owner = EXCLUDED.owner";
 
-// A day as stored: the integer yyyymmdd.
-int64_t DayKey(absl::CivilDay day) { return day.year() * 10000 + day.month() * 100 + day.day(); }
-
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
-
-// Position of `city` in kAllCities; -1 if it is not one of them.
-int CityIndex(int64_t city) {
-  for (size_t i = 0; i < kAllCities.size(); ++i) {
-    if (static_cast<int64_t>(kAllCities[i]) == city) return static_cast<int>(i);
-  }
-  return -1;
-}
 
 
 
@@ -240,42 +218,20 @@ class PostgresSettlementLedger final : public SettlementLedger {
   }
 
   void RecordSettlement(LedgerEntry entry, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.status = ValidateEntry(entry);
-    write.settlement_id = entry.settlement.settlement_id();
-    write.entry = std::move(entry);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(SettlementWrite(std::move(entry), std::move(done)));
   }
 
   void RecordReversal(const std::string& settlement_id, Settlement reversed,
                       std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.status = ValidateReversal(settlement_id, reversed);
-    write.kind = WriteKind::kReversal;
-    write.settlement_id = settlement_id;
-    write.entry.settlement = std::move(reversed);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(ReversalWrite(settlement_id, std::move(reversed), std::move(done)));
   }
 
   void RecordIntent(LedgerEntry entry, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.kind = WriteKind::kIntent;
-    write.status = ValidateEntry(entry);
-    write.settlement_id = entry.settlement.settlement_id();
-    write.entry = std::move(entry);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(IntentWrite(std::move(entry), std::move(done)));
   }
 
   void AbandonIntent(const std::string& settlement_id, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.kind = WriteKind::kAbandonIntent;
-    write.status = settlement_id.empty() ? absl::InvalidArgumentError("settlement_id is empty") : absl::OkStatus();
-    write.settlement_id = settlement_id;
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(AbandonIntentWrite(settlement_id, std::move(done)));
   }
 
   absl::StatusOr<std::optional<LedgerEntry>> FindIntent(const std::string& settlement_id) override {
@@ -292,14 +248,9 @@ class PostgresSettlementLedger final : public SettlementLedger {
   }
 
   absl::StatusOr<ClearingMatrix> Clearing(absl::CivilDay from, absl::CivilDay to) override {
-    if (from > to) {
-      return absl::InvalidArgumentError(absl::StrCat("period.from (", absl::FormatCivilTime(from),
-                                                     ") is after period.to (", absl::FormatCivilTime(to), ")"));
-    }
-    constexpr size_t kCities = kAllCities.size();
-    // [treatment][insured]
-    std::array<std::array<int64_t, kCities>, kCities> counts{};
-    std::array<std::array<int64_t, kCities>, kCities> amounts{};
+    absl::Status period = ValidatePeriod(from, to);
+    if (!period.ok()) return period;
+    CityPairTotals totals;
     absl::Status status = database_.WithConnection([&](Connection& connection) -> absl::Status {
       absl::StatusOr<Result> rows = connection.Exec(
           "SELECT treatment_city, insured_city, SUM(kind), SUM(kind * amount_fen) FROM settlement_events "
@@ -314,38 +265,14 @@ class PostgresSettlementLedger final : public SettlementLedger {
           return absl::DataLossError(absl::StrCat("settlement_events holds a city that is not one of the five (",
                                                   rows->Text(row, 0), ", ", rows->Text(row, 1), ")"));
         }
-        counts[treatment][insured] = rows->Int(row, 2);
-        amounts[treatment][insured] = rows->Int(row, 3);
+        totals.settlements[treatment][insured] = rows->Int(row, 2);
+        totals.amount_fen[treatment][insured] = rows->Int(row, 3);
       }
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
 
-    ClearingMatrix matrix;
-    *matrix.mutable_period()->mutable_from() = ToDate(from);
-    *matrix.mutable_period()->mutable_to() = ToDate(to);
-    std::array<int64_t, kCities> receivable{};
-    std::array<int64_t, kCities> payable{};
-    for (size_t t = 0; t < kCities; ++t) {
-      for (size_t i = 0; i < kCities; ++i) {
-        if (t == i) continue;  // treatment in the insured city itself is not a cross-city claim
-        ClearingCell* cell = matrix.add_cells();
-        cell->set_treatment_city(kAllCities[t]);
-        cell->set_insured_city(kAllCities[i]);
-        cell->set_settlements(counts[t][i]);
-        cell->mutable_amount()->set_fen(amounts[t][i]);
-        receivable[t] += amounts[t][i];
-        payable[i] += amounts[t][i];
-      }
-    }
-    for (size_t c = 0; c < kCities; ++c) {
-      NetPosition* position = matrix.add_positions();
-      position->set_city(kAllCities[c]);
-      position->mutable_receivable()->set_fen(receivable[c]);
-      position->mutable_payable()->set_fen(payable[c]);
-      position->mutable_net()->set_fen(receivable[c] - payable[c]);
-    }
-    return matrix;
+    return BuildClearingMatrix(from, to, totals);
   }
 
   absl::StatusOr<std::vector<LedgerEntry>> ListByInsuredCity(City insured_city, absl::CivilDay from,
@@ -353,10 +280,8 @@ class PostgresSettlementLedger final : public SettlementLedger {
     if (!IsOneOfTheCities(insured_city)) {
       return absl::InvalidArgumentError("insured_city is not one of the five cities");
     }
-    if (from > to) {
-      return absl::InvalidArgumentError(absl::StrCat("period.from (", absl::FormatCivilTime(from),
-                                                     ") is after period.to (", absl::FormatCivilTime(to), ")"));
-    }
+    absl::Status period = ValidatePeriod(from, to);
+    if (!period.ok()) return period;
     return ListWhere(absl::StrCat("SELECT ", kEntryColumns,
                                   " FROM settlements WHERE insured_city = $1::integer AND settled_day BETWEEN "
                                   "$2::integer AND $3::integer ORDER BY settlement_id"),
@@ -376,21 +301,8 @@ class PostgresSettlementLedger final : public SettlementLedger {
   }
 
  private:
-  enum class WriteKind { kSettlement, kReversal, kIntent, kAbandonIntent };
-  struct PendingWrite {
-    WriteKind kind = WriteKind::kSettlement;
-    std::string settlement_id;
-    // For a settlement or an intent, the entry; for a reversal, only entry.settlement (the reversed
-    // Settlement); nothing for abandoning an intent.
-    LedgerEntry entry;
-    std::function<void(absl::Status)> done;
-    // Not OK from validation on (the writer skips the write), or the write's own outcome.
-    absl::Status status;
-    // Whether the write was valid, hence run against the database (so a failed batch fails it too).
-    bool attempted = false;
-    // Whether its own statement failed; the batch was then run again without it.
-    bool failed_alone = false;
-  };
+  using WriteKind = LedgerWriteKind;
+  using PendingWrite = PendingLedgerWrite;
 
   absl::StatusOr<std::optional<LedgerEntry>> FindIn(absl::string_view table, absl::string_view columns,
                                                      const std::string& settlement_id) {

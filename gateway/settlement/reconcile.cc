@@ -24,14 +24,6 @@ using ::interop::medical::v1::MismatchKind;
 using ::interop::medical::v1::ReconcileResponse;
 using ::interop::medical::v1::ReconcileTotals;
 
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
 bool IsReversed(const LedgerEntry& entry) {
   return entry.settlement.state() == medical::v1::SETTLEMENT_STATE_REVERSED;
 }

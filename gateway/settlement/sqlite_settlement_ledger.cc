@@ -19,7 +19,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -46,9 +45,7 @@
 namespace interop::settlement {
 namespace {
 
-using ::interop::medical::v1::ClearingCell;
 using ::interop::medical::v1::ClearingMatrix;
-using ::interop::medical::v1::NetPosition;
 using ::interop::medical::v1::Settlement;
 
 // The most writes in one transaction. Large enough that a burst of callers shares one sync; small
@@ -133,25 +130,6 @@ std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
   return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
 }
 
-// A day as stored: the integer yyyymmdd.
-int64_t DayKey(absl::CivilDay day) { return day.year() * 10000 + day.month() * 100 + day.day(); }
-
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
-
-// Position of `city` in kAllCities; -1 if it is not one of them.
-int CityIndex(int64_t city) {
-  for (size_t i = 0; i < kAllCities.size(); ++i) {
-    if (static_cast<int64_t>(kAllCities[i]) == city) return static_cast<int>(i);
-  }
-  return -1;
-}
 
 
 
@@ -245,42 +223,20 @@ class SqliteSettlementLedger final : public SettlementLedger {
   }
 
   void RecordSettlement(LedgerEntry entry, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.status = ValidateEntry(entry);
-    write.settlement_id = entry.settlement.settlement_id();
-    write.entry = std::move(entry);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(SettlementWrite(std::move(entry), std::move(done)));
   }
 
   void RecordReversal(const std::string& settlement_id, Settlement reversed,
                       std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.status = ValidateReversal(settlement_id, reversed);
-    write.kind = WriteKind::kReversal;
-    write.settlement_id = settlement_id;
-    write.entry.settlement = std::move(reversed);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(ReversalWrite(settlement_id, std::move(reversed), std::move(done)));
   }
 
   void RecordIntent(LedgerEntry entry, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.kind = WriteKind::kIntent;
-    write.status = ValidateEntry(entry);
-    write.settlement_id = entry.settlement.settlement_id();
-    write.entry = std::move(entry);
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(IntentWrite(std::move(entry), std::move(done)));
   }
 
   void AbandonIntent(const std::string& settlement_id, std::function<void(absl::Status)> done) override {
-    PendingWrite write;
-    write.kind = WriteKind::kAbandonIntent;
-    write.status = settlement_id.empty() ? absl::InvalidArgumentError("settlement_id is empty") : absl::OkStatus();
-    write.settlement_id = settlement_id;
-    write.done = std::move(done);
-    Enqueue(std::move(write));
+    Enqueue(AbandonIntentWrite(settlement_id, std::move(done)));
   }
 
   absl::StatusOr<std::optional<LedgerEntry>> FindIntent(const std::string& settlement_id) override {
@@ -328,14 +284,9 @@ class SqliteSettlementLedger final : public SettlementLedger {
   }
 
   absl::StatusOr<ClearingMatrix> Clearing(absl::CivilDay from, absl::CivilDay to) override {
-    if (from > to) {
-      return absl::InvalidArgumentError(absl::StrCat("period.from (", absl::FormatCivilTime(from),
-                                                     ") is after period.to (", absl::FormatCivilTime(to), ")"));
-    }
-    constexpr size_t kCities = kAllCities.size();
-    // [treatment][insured]
-    std::array<std::array<int64_t, kCities>, kCities> counts{};
-    std::array<std::array<int64_t, kCities>, kCities> amounts{};
+    absl::Status period = ValidatePeriod(from, to);
+    if (!period.ok()) return period;
+    CityPairTotals totals;
     absl::Status status = reader_db_->WithConnection([&](sqlite3* db) -> absl::Status {
       sqlite3_stmt* stmt = clearing_.get();
       ResetOnExit reset(stmt);
@@ -350,39 +301,15 @@ class SqliteSettlementLedger final : public SettlementLedger {
                                                   sqlite3_column_int64(stmt, 0), ", ",
                                                   sqlite3_column_int64(stmt, 1), ")"));
         }
-        counts[treatment][insured] = sqlite3_column_int64(stmt, 2);
-        amounts[treatment][insured] = sqlite3_column_int64(stmt, 3);
+        totals.settlements[treatment][insured] = sqlite3_column_int64(stmt, 2);
+        totals.amount_fen[treatment][insured] = sqlite3_column_int64(stmt, 3);
       }
       if (rc != SQLITE_DONE) return SqliteError(db, rc, "summing settlement events");
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
 
-    ClearingMatrix matrix;
-    *matrix.mutable_period()->mutable_from() = ToDate(from);
-    *matrix.mutable_period()->mutable_to() = ToDate(to);
-    std::array<int64_t, kCities> receivable{};
-    std::array<int64_t, kCities> payable{};
-    for (size_t t = 0; t < kCities; ++t) {
-      for (size_t i = 0; i < kCities; ++i) {
-        if (t == i) continue;  // treatment in the insured city itself is not a cross-city claim
-        ClearingCell* cell = matrix.add_cells();
-        cell->set_treatment_city(kAllCities[t]);
-        cell->set_insured_city(kAllCities[i]);
-        cell->set_settlements(counts[t][i]);
-        cell->mutable_amount()->set_fen(amounts[t][i]);
-        receivable[t] += amounts[t][i];
-        payable[i] += amounts[t][i];
-      }
-    }
-    for (size_t c = 0; c < kCities; ++c) {
-      NetPosition* position = matrix.add_positions();
-      position->set_city(kAllCities[c]);
-      position->mutable_receivable()->set_fen(receivable[c]);
-      position->mutable_payable()->set_fen(payable[c]);
-      position->mutable_net()->set_fen(receivable[c] - payable[c]);
-    }
-    return matrix;
+    return BuildClearingMatrix(from, to, totals);
   }
 
   absl::StatusOr<std::vector<LedgerEntry>> ListByInsuredCity(City insured_city, absl::CivilDay from,
@@ -390,10 +317,8 @@ class SqliteSettlementLedger final : public SettlementLedger {
     if (!IsOneOfTheCities(insured_city)) {
       return absl::InvalidArgumentError("insured_city is not one of the five cities");
     }
-    if (from > to) {
-      return absl::InvalidArgumentError(absl::StrCat("period.from (", absl::FormatCivilTime(from),
-                                                     ") is after period.to (", absl::FormatCivilTime(to), ")"));
-    }
+    absl::Status period = ValidatePeriod(from, to);
+    if (!period.ok()) return period;
     std::vector<LedgerEntry> entries;
     absl::Status status = reader_db_->WithConnection([&](sqlite3* db) -> absl::Status {
       sqlite3_stmt* stmt = list_insured_.get();
@@ -426,18 +351,8 @@ class SqliteSettlementLedger final : public SettlementLedger {
   }
 
  private:
-  enum class WriteKind { kSettlement, kReversal, kIntent, kAbandonIntent };
-  struct PendingWrite {
-    WriteKind kind = WriteKind::kSettlement;
-    std::string settlement_id;
-    // For a settlement, the entry; for a reversal, only entry.settlement (the reversed Settlement).
-    LedgerEntry entry;
-    std::function<void(absl::Status)> done;
-    // Not OK from validation on (the writer skips the write), or the write's own outcome.
-    absl::Status status;
-    // Whether the writer ran the write against the database (so a failed batch fails it too).
-    bool attempted = false;
-  };
+  using WriteKind = LedgerWriteKind;
+  using PendingWrite = PendingLedgerWrite;
 
   void Enqueue(PendingWrite write) {
     if (writes_.Enqueue(write)) return;
