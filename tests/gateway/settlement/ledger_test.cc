@@ -389,6 +389,47 @@ TEST(ChinaDayOfTest, TheDayChangesAtSixteenHundredUtc) {
   EXPECT_EQ(ChinaDayOf(ChinaUnix(2025, 1, 1, 0, 0, 0)), absl::CivilDay(2025, 1, 1));
 }
 
+// --- the helpers both back ends share ---
+
+TEST(LedgerHelpersTest, DayKeyAndCityIndexAreWhatTheTablesStore) {
+  EXPECT_EQ(DayKey(absl::CivilDay(2024, 3, 1)), 20240301);
+  EXPECT_EQ(DayKey(absl::CivilDay(1999, 12, 31)), 19991231);
+  for (size_t i = 0; i < kAllCities.size(); ++i) {
+    EXPECT_EQ(CityIndex(static_cast<int64_t>(kAllCities[i])), static_cast<int>(i));
+  }
+  EXPECT_EQ(CityIndex(0), -1);  // CITY_UNSPECIFIED
+  EXPECT_EQ(CityIndex(999), -1);
+}
+
+TEST(LedgerHelpersTest, TheClearingMatrixHasACellPerPairOfDifferentCitiesAndNetsEachCity) {
+  CityPairTotals totals;
+  totals.settlements[0][1] = 2;  // treated in the first city, insured in the second
+  totals.amount_fen[0][1] = 500;
+  totals.settlements[1][0] = 1;
+  totals.amount_fen[1][0] = 200;
+  totals.settlements[2][2] = 7;  // within one city: not a cross-city claim
+  totals.amount_fen[2][2] = 9999;
+  ClearingMatrix matrix = BuildClearingMatrix(absl::CivilDay(2024, 3, 1), absl::CivilDay(2024, 3, 31), totals);
+  EXPECT_EQ(matrix.period().from().month(), 3);
+  EXPECT_EQ(matrix.period().to().day(), 31);
+  ASSERT_EQ(matrix.cells_size(), 20);
+  int64_t cells_fen = 0;
+  for (const auto& cell : matrix.cells()) {
+    EXPECT_NE(cell.treatment_city(), cell.insured_city());
+    cells_fen += cell.amount().fen();
+    if (cell.treatment_city() == kAllCities[0] && cell.insured_city() == kAllCities[1]) {
+      EXPECT_EQ(cell.settlements(), 2);
+    }
+  }
+  EXPECT_EQ(cells_fen, 700);
+  ASSERT_EQ(matrix.positions_size(), 5);
+  EXPECT_EQ(matrix.positions(0).receivable().fen(), 500);
+  EXPECT_EQ(matrix.positions(0).payable().fen(), 200);
+  EXPECT_EQ(matrix.positions(0).net().fen(), 300);
+  EXPECT_EQ(matrix.positions(1).net().fen(), -300);
+  EXPECT_EQ(matrix.positions(2).net().fen(), 0);
+}
+
 // --- opening ---
 
 TEST(OpenSqliteSettlementLedgerTest, RefusesAnInMemoryDatabase) {
@@ -706,6 +747,7 @@ TEST_P(LedgerTest, ClearingOfAnInvertedPeriodIsInvalidArgument) {
   absl::StatusOr<ClearingMatrix> matrix = ledger_->Clearing(absl::CivilDay(2024, 3, 2), absl::CivilDay(2024, 3, 1));
   ASSERT_FALSE(matrix.ok());
   EXPECT_EQ(matrix.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(matrix.status().message(), "period.from (2024-03-02) is after period.to (2024-03-01)");
 }
 
 // --- listing by insured city ---
