@@ -25,11 +25,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -112,8 +110,6 @@ const std::vector<std::string>& Migrations() {
   return *kMigrations;
 }
 
-constexpr int kMaxPageSize = 500;
-constexpr int kDefaultPageSize = 50;
 
 constexpr char kInstanceColumns[] =
     "workflow_id, type, subject, state, status, data, reason, attempts, step_seq, next_attempt_at_unix_us, "
@@ -136,15 +132,6 @@ absl::Status FinalAbort(std::string message) {
 
 bool IsFinalAbort(const absl::Status& status) {
   return status.code() == absl::StatusCode::kAborted && status.GetPayload(kFinalAnswerPayload).has_value();
-}
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-
-absl::StatusOr<WorkflowStatus> StatusFromInt(int64_t value) {
-  if (value < 1 || value > 6)
-    return absl::DataLossError(absl::StrCat("stored workflow status ", value, " is unknown"));
-  return static_cast<WorkflowStatus>(value);
 }
 
 absl::StatusOr<WorkflowInstance> ReadInstance(const Result& r, int row) {
@@ -190,36 +177,6 @@ OutboxEntry ReadOutbox(const Result& r, int row) {
   e.created_at = FromMicros(r.Int(row, 7));
   if (!r.IsNull(row, 8)) e.done_at = FromMicros(r.Int(row, 8));
   return e;
-}
-
-absl::Status ValidateOutbox(const std::vector<OutboxMessage>& outbox) {
-  absl::flat_hash_set<absl::string_view> names;
-  for (size_t i = 0; i < outbox.size(); ++i) {
-    const std::string& name = outbox[i].name;
-    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name is empty"));
-    if (name.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name \"", name, "\" holds '/'"));
-    }
-    if (!names.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name \"", name, "\" is repeated"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateNewWorkflow(const NewWorkflow& w, absl::Time now) {
-  if (w.workflow_id.empty()) return absl::InvalidArgumentError("workflow_id is empty");
-  if (w.workflow_id.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("workflow_id \"", w.workflow_id, "\" holds '/'"));
-  }
-  if (w.type.empty()) return absl::InvalidArgumentError("type is empty");
-  if (w.subject.empty()) return absl::InvalidArgumentError("subject is empty");
-  if (w.initial_state.empty()) return absl::InvalidArgumentError("initial_state is empty");
-  if (w.deadline <= now) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("deadline ", absl::FormatTime(w.deadline, absl::UTCTimeZone()), " is not after now"));
-  }
-  return ValidateOutbox(w.outbox);
 }
 
 // "$first, $first+1, ..." for `count` parameters.
@@ -298,18 +255,7 @@ absl::Status GrantLease(Connection& c, WorkflowInstance instance, const std::str
              {Param::Text(owner), Param::Int(Micros(expires_at)), Param::Text(instance.workflow_id)})
           .status());
   if (!instance.lease_owner.empty()) {
-    HistoryEvent event;
-    event.at = now;
-    event.kind = HistoryKind::kLeaseTakenOver;
-    event.from_state = instance.state;
-    event.to_state = instance.state;
-    event.status = instance.status;
-    event.attempt = instance.attempts;
-    event.replica = owner;
-    event.reason =
-        absl::StrCat("lease of ", instance.lease_owner, " (epoch ", instance.lease_epoch, ") expired at ",
-                     absl::FormatTime(instance.lease_expires_at, absl::UTCTimeZone()));
-    INTEROP_RETURN_IF_ERROR(AppendHistory(c, instance.workflow_id, event));
+    INTEROP_RETURN_IF_ERROR(AppendHistory(c, instance.workflow_id, LeaseTakeoverEvent(instance, owner, now)));
   }
   instance.lease_owner = owner;
   instance.lease_expires_at = expires_at;
@@ -318,12 +264,6 @@ absl::Status GrantLease(Connection& c, WorkflowInstance instance, const std::str
   INTEROP_ASSIGN_OR_RETURN(claimed->outbox, ReadOutboxOf(c, instance.workflow_id, instance.step_seq));
   claimed->instance = std::move(instance);
   return absl::OkStatus();
-}
-
-// A page token: "<created_at_unix_us>/<workflow_id>" of the last instance of the previous page (the
-// same form as the SQLite store's).
-std::string PageToken(const WorkflowInstance& last) {
-  return absl::StrCat(Micros(last.created_at), "/", last.workflow_id);
 }
 
 class PostgresWorkflowStore final : public WorkflowStore {
@@ -396,15 +336,7 @@ class PostgresWorkflowStore final : public WorkflowStore {
                                ReadInstanceById(c, workflow_id, /*lock=*/true));
       if (!instance.has_value())
         return absl::NotFoundError(absl::StrCat("workflow ", workflow_id, " not found"));
-      if (IsFinal(instance->status)) {
-        return absl::FailedPreconditionError(absl::StrCat("workflow ", workflow_id, " has finished (",
-                                                          WorkflowStatusName(instance->status), ")"));
-      }
-      if (!instance->lease_owner.empty() && instance->lease_expires_at > now) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("workflow ", workflow_id, " is leased to ", instance->lease_owner, " until ",
-                         absl::FormatTime(instance->lease_expires_at, absl::UTCTimeZone())));
-      }
+      INTEROP_RETURN_IF_ERROR(CheckClaimable(*instance, now));
       return GrantLease(c, *std::move(instance), owner, now, lease_duration, &claimed);
     });
     if (!status.ok()) return status;
@@ -554,21 +486,9 @@ class PostgresWorkflowStore final : public WorkflowStore {
   }
 
   absl::StatusOr<WorkflowPage> List(const WorkflowQuery& query) override {
-    if (query.page_size < 0 || query.page_size > kMaxPageSize) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("page_size ", query.page_size, " is outside 0..", kMaxPageSize));
-    }
-    const int page_size = query.page_size == 0 ? kDefaultPageSize : query.page_size;
-    std::optional<std::pair<int64_t, std::string>> after;
-    if (!query.page_token.empty()) {
-      const size_t slash = query.page_token.find('/');
-      int64_t created_us = 0;
-      if (slash == std::string::npos || slash + 1 >= query.page_token.size() ||
-          !absl::SimpleAtoi(absl::string_view(query.page_token).substr(0, slash), &created_us)) {
-        return absl::InvalidArgumentError(absl::StrCat("page_token \"", query.page_token, "\" is not valid"));
-      }
-      after.emplace(created_us, query.page_token.substr(slash + 1));
-    }
+    INTEROP_ASSIGN_OR_RETURN(ListPosition position, ParseListPosition(query));
+    const int page_size = position.page_size;
+    const std::optional<std::pair<int64_t, std::string>>& after = position.after;
     std::vector<std::string> where;
     std::vector<Param> params;
     auto next = [&params](Param param) {

@@ -16,10 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -32,8 +30,6 @@
 namespace interop::workflow {
 namespace {
 
-constexpr int kMaxPageSize = 500;
-constexpr int kDefaultPageSize = 50;
 
 constexpr char kInstanceColumns[] =
     "workflow_id, type, subject, state, status, data, reason, attempts, step_seq, next_attempt_at_unix_us, "
@@ -110,15 +106,6 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-
-absl::StatusOr<WorkflowStatus> StatusFromInt(int64_t value) {
-  if (value < 1 || value > 6)
-    return absl::DataLossError(absl::StrCat("stored workflow status ", value, " is unknown"));
-  return static_cast<WorkflowStatus>(value);
-}
-
 absl::StatusOr<WorkflowInstance> ReadInstance(const Statement& s) {
   WorkflowInstance w;
   w.workflow_id = s.Text(0);
@@ -152,21 +139,6 @@ OutboxEntry ReadOutbox(const Statement& s) {
   e.created_at = FromMicros(s.Int(7));
   if (s.Int(8) != 0) e.done_at = FromMicros(s.Int(8));
   return e;
-}
-
-absl::Status ValidateOutbox(const std::vector<OutboxMessage>& outbox) {
-  absl::flat_hash_set<absl::string_view> names;
-  for (size_t i = 0; i < outbox.size(); ++i) {
-    const std::string& name = outbox[i].name;
-    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name is empty"));
-    if (name.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name \"", name, "\" holds '/'"));
-    }
-    if (!names.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("outbox[", i, "].name \"", name, "\" is repeated"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it or the commit fails.
@@ -261,18 +233,7 @@ absl::Status GrantLease(sqlite3* db, WorkflowInstance instance, const std::strin
   update->Bind(1, owner).Bind(2, Micros(expires_at)).Bind(3, instance.workflow_id);
   INTEROP_RETURN_IF_ERROR(update->Run());
   if (!instance.lease_owner.empty()) {
-    HistoryEvent event;
-    event.at = now;
-    event.kind = HistoryKind::kLeaseTakenOver;
-    event.from_state = instance.state;
-    event.to_state = instance.state;
-    event.status = instance.status;
-    event.attempt = instance.attempts;
-    event.replica = owner;
-    event.reason =
-        absl::StrCat("lease of ", instance.lease_owner, " (epoch ", instance.lease_epoch, ") expired at ",
-                     absl::FormatTime(instance.lease_expires_at, absl::UTCTimeZone()));
-    INTEROP_RETURN_IF_ERROR(AppendHistory(db, instance.workflow_id, event));
+    INTEROP_RETURN_IF_ERROR(AppendHistory(db, instance.workflow_id, LeaseTakeoverEvent(instance, owner, now)));
   }
   instance.lease_owner = owner;
   instance.lease_expires_at = expires_at;
@@ -283,29 +244,13 @@ absl::Status GrantLease(sqlite3* db, WorkflowInstance instance, const std::strin
   return absl::OkStatus();
 }
 
-// A page token: "<created_at_unix_us>/<workflow_id>" of the last instance of the previous page.
-std::string PageToken(const WorkflowInstance& last) {
-  return absl::StrCat(Micros(last.created_at), "/", last.workflow_id);
-}
-
 class SqliteWorkflowStore final : public WorkflowStore {
  public:
   explicit SqliteWorkflowStore(std::unique_ptr<store::SqliteDatabase> database)
       : database_(std::move(database)) {}
 
   absl::Status Create(const NewWorkflow& w, absl::Time now) override {
-    if (w.workflow_id.empty()) return absl::InvalidArgumentError("workflow_id is empty");
-    if (w.workflow_id.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("workflow_id \"", w.workflow_id, "\" holds '/'"));
-    }
-    if (w.type.empty()) return absl::InvalidArgumentError("type is empty");
-    if (w.subject.empty()) return absl::InvalidArgumentError("subject is empty");
-    if (w.initial_state.empty()) return absl::InvalidArgumentError("initial_state is empty");
-    if (w.deadline <= now) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("deadline ", absl::FormatTime(w.deadline, absl::UTCTimeZone()), " is not after now"));
-    }
-    INTEROP_RETURN_IF_ERROR(ValidateOutbox(w.outbox));
+    INTEROP_RETURN_IF_ERROR(ValidateNewWorkflow(w, now));
     return database_->WithConnection([&](sqlite3* db) {
       return InWriteTransaction(db, [&]() -> absl::Status {
         INTEROP_ASSIGN_OR_RETURN(std::optional<WorkflowInstance> existing,
@@ -409,15 +354,7 @@ class SqliteWorkflowStore final : public WorkflowStore {
         INTEROP_ASSIGN_OR_RETURN(std::optional<WorkflowInstance> instance, ReadInstanceById(db, workflow_id));
         if (!instance.has_value())
           return absl::NotFoundError(absl::StrCat("workflow ", workflow_id, " not found"));
-        if (IsFinal(instance->status)) {
-          return absl::FailedPreconditionError(absl::StrCat("workflow ", workflow_id, " has finished (",
-                                                            WorkflowStatusName(instance->status), ")"));
-        }
-        if (!instance->lease_owner.empty() && instance->lease_expires_at > now) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("workflow ", workflow_id, " is leased to ", instance->lease_owner, " until ",
-                           absl::FormatTime(instance->lease_expires_at, absl::UTCTimeZone())));
-        }
+        INTEROP_RETURN_IF_ERROR(CheckClaimable(*instance, now));
         return GrantLease(db, *std::move(instance), owner, now, lease_duration, &claimed);
       });
     });
@@ -587,21 +524,9 @@ class SqliteWorkflowStore final : public WorkflowStore {
   }
 
   absl::StatusOr<WorkflowPage> List(const WorkflowQuery& query) override {
-    if (query.page_size < 0 || query.page_size > kMaxPageSize) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("page_size ", query.page_size, " is outside 0..", kMaxPageSize));
-    }
-    const int page_size = query.page_size == 0 ? kDefaultPageSize : query.page_size;
-    std::optional<std::pair<int64_t, std::string>> after;
-    if (!query.page_token.empty()) {
-      const size_t slash = query.page_token.find('/');
-      int64_t created_us = 0;
-      if (slash == std::string::npos || slash + 1 >= query.page_token.size() ||
-          !absl::SimpleAtoi(absl::string_view(query.page_token).substr(0, slash), &created_us)) {
-        return absl::InvalidArgumentError(absl::StrCat("page_token \"", query.page_token, "\" is not valid"));
-      }
-      after.emplace(created_us, query.page_token.substr(slash + 1));
-    }
+    INTEROP_ASSIGN_OR_RETURN(ListPosition position, ParseListPosition(query));
+    const int page_size = position.page_size;
+    const std::optional<std::pair<int64_t, std::string>>& after = position.after;
     std::vector<std::string> where;
     if (query.type.has_value()) where.push_back("type = :type");
     if (query.subject.has_value()) where.push_back("subject = :subject");

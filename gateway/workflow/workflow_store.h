@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -284,6 +285,32 @@ absl::StatusOr<std::unique_ptr<WorkflowStore>> OpenSqliteWorkflowStore(const std
 // not a held lock: an instance's row is locked only for the length of one claim or commit
 // transaction, and ClaimDue skips rows another replica has locked at that moment.
 absl::StatusOr<std::unique_ptr<WorkflowStore>> OpenPostgresWorkflowStore(store::pg::PostgresDatabase& db);
+
+// --- Shared by the store implementations (SQLite and PostgreSQL), so that both check and encode
+// alike.
+
+// Times as both store them: unix microseconds.
+inline int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+// A stored status; DATA_LOSS if it is none of WorkflowStatus's.
+absl::StatusOr<WorkflowStatus> StatusFromInt(int64_t value);
+// The checks Create() documents: INVALID_ARGUMENT naming the field.
+absl::Status ValidateOutbox(const std::vector<OutboxMessage>& outbox);
+absl::Status ValidateNewWorkflow(const NewWorkflow& workflow, absl::Time now);
+// FAILED_PRECONDITION if `instance` has finished or another's lease on it has not expired at `now`.
+absl::Status CheckClaimable(const WorkflowInstance& instance, absl::Time now);
+// The history event of `owner` taking over the lease `instance` still names (expired).
+HistoryEvent LeaseTakeoverEvent(const WorkflowInstance& instance, const std::string& owner, absl::Time now);
+// A page token: "<created_at_unix_us>/<workflow_id>" of the last instance of the previous page.
+std::string PageToken(const WorkflowInstance& last);
+// Where List() starts and how much it returns: the page size (the default for 0) and, after the
+// first page, the (created_at_unix_us, workflow_id) of the last instance before it. INVALID_ARGUMENT
+// naming page_size or page_token.
+struct ListPosition {
+  int page_size = 0;
+  std::optional<std::pair<int64_t, std::string>> after;
+};
+absl::StatusOr<ListPosition> ParseListPosition(const WorkflowQuery& query);
 
 }  // namespace interop::workflow
 
