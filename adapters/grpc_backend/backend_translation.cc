@@ -14,6 +14,7 @@
 #include "adapters/dialect/national_values.h"
 #include "adapters/dialect/text_encoding.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 #include "gateway/identity/resident_id.h"
 
 namespace interop::adapters {
@@ -60,14 +61,6 @@ absl::Status BadRequest(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
 
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
 }  // namespace
 
 DialectTranslator::DialectTranslator(std::shared_ptr<const Dialect> dialect) : dialect_(std::move(dialect)) {}
@@ -92,7 +85,7 @@ absl::StatusOr<common::v1::Date> DialectTranslator::TranslateDate(absl::string_v
                                                                   absl::string_view text) const {
   absl::StatusOr<absl::CivilDay> day = dialect_->date_format().ParseDate(text);
   if (!day.ok()) return Untranslatable(field, day.status().message());
-  return ToDate(*day);
+  return DateOf(*day);
 }
 
 absl::StatusOr<absl::CivilMonth> DialectTranslator::TranslateMonth(absl::string_view field,

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 #include "gateway/base/rich_status.h"
 #include "gateway/identity/division_codes.h"
 
@@ -49,14 +50,6 @@ absl::StatusOr<absl::CivilDay> ToCivilDay(const common::v1::Date& date, absl::st
     return FieldError(field, absl::StrCat("is not a valid date: ", date.year(), "-", date.month(), "-", date.day()));
   }
   return day;
-}
-
-common::v1::Date ToDateMessage(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
 }
 
 absl::Status ValidateVisit(const medical::v1::Visit& visit, absl::string_view field, common::v1::City treatment_city,

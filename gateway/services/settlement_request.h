@@ -20,9 +20,6 @@ inline constexpr int64_t kMaxUnitPriceFen = 1'000'000'000;  // 10 million yuan
 // A Date message as a civil day; INVALID_ARGUMENT naming `field` if unset or impossible.
 absl::StatusOr<absl::CivilDay> ToCivilDay(const common::v1::Date& date, absl::string_view field);
 
-// The Date message of a civil day.
-common::v1::Date ToDateMessage(absl::CivilDay day);
-
 // Checks `visit` (field names start with `field`, e.g. "visit"): the hospital's institution code is
 // "H" + 11 digits whose first six are a county-level code in use in `treatment_city`; level, visit
 // type and date set (the date not after `today`, not before 1 January of last year); an ICD-10

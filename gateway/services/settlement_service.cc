@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 #include "gateway/base/log.h"
 #include "gateway/base/rich_status.h"
 #include "gateway/identity/resident_id.h"
@@ -68,8 +69,8 @@ medical::v1::Filing ToFiling(const FilingRecord& record, City insured_city) {
   filing.set_resident_id(record.resident_id);
   *filing.mutable_insured_city() = MakeCityInfo(insured_city);
   *filing.mutable_treatment_city() = MakeCityInfo(record.treatment_city);
-  *filing.mutable_valid_from() = ToDateMessage(record.valid_from);
-  *filing.mutable_valid_to() = ToDateMessage(record.valid_to);
+  *filing.mutable_valid_from() = DateOf(record.valid_from);
+  *filing.mutable_valid_to() = DateOf(record.valid_to);
   filing.set_reason(record.reason);
   filing.set_revoked(record.revoked);
   return filing;
@@ -857,8 +858,8 @@ grpc::ServerUnaryReactor* CrossCitySettlementServiceImpl::GetClearingMatrix(
     const common::v1::Date& from = request->period().from();
     const common::v1::Date& to = request->period().to();
     absl::StatusOr<medical::v1::ClearingMatrix> matrix =
-        ledger_.Clearing(absl::CivilDay(from.year(), from.month(), from.day()),
-                         absl::CivilDay(to.year(), to.month(), to.day()));
+        ledger_.Clearing(CivilDayOf(from),
+                         CivilDayOf(to));
     if (!matrix.ok()) return call->Finish(matrix.status());
     *response->mutable_matrix() = std::move(*matrix);
     call->Finish(absl::OkStatus(), response);

@@ -7,6 +7,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 
 namespace interop::settlement {
 
@@ -88,19 +89,11 @@ absl::Status ValidatePeriod(absl::CivilDay from, absl::CivilDay to) {
                                                  ") is after period.to (", absl::FormatCivilTime(to), ")"));
 }
 
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
-
 medical::v1::ClearingMatrix BuildClearingMatrix(absl::CivilDay from, absl::CivilDay to, const CityPairTotals& totals) {
   constexpr size_t kCities = kAllCities.size();
   medical::v1::ClearingMatrix matrix;
-  *matrix.mutable_period()->mutable_from() = ToDate(from);
-  *matrix.mutable_period()->mutable_to() = ToDate(to);
+  *matrix.mutable_period()->mutable_from() = DateOf(from);
+  *matrix.mutable_period()->mutable_to() = DateOf(to);
   std::array<int64_t, kCities> receivable{};
   std::array<int64_t, kCities> payable{};
   for (size_t t = 0; t < kCities; ++t) {

@@ -84,8 +84,6 @@ absl::Status ValidateReversal(const std::string& settlement_id, const medical::v
 
 // A day as stored by both ledgers: the integer yyyymmdd.
 int64_t DayKey(absl::CivilDay day);
-// A day as the API gives it.
-common::v1::Date ToDate(absl::CivilDay day);
 // Position of `city` (its enum value, as stored) in kAllCities; -1 if it is not one of them.
 int CityIndex(int64_t city);
 // INVALID_ARGUMENT naming both days if `from` is after `to`.

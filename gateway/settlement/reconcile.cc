@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 
 namespace interop::settlement {
 namespace {
@@ -108,8 +109,8 @@ ReconcileResponse Reconcile(City city, absl::CivilDay from, absl::CivilDay to,
                             const std::vector<adapters::SettlementRecord>& city_records) {
   ReconcileResponse response;
   *response.mutable_city() = MakeCityInfo(city);
-  *response.mutable_period()->mutable_from() = ToDate(from);
-  *response.mutable_period()->mutable_to() = ToDate(to);
+  *response.mutable_period()->mutable_from() = DateOf(from);
+  *response.mutable_period()->mutable_to() = DateOf(to);
   ReconcileTotals* ledger_totals = response.mutable_ledger();
   ReconcileTotals* city_totals = response.mutable_city_records();
   // Totals messages are present (zero) even for an empty side.

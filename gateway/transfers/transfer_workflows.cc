@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gateway/base/cities.h"
+#include "gateway/base/dates.h"
 #include "gateway/transfers/pension_funds.h"
 
 namespace interop::transfers {
@@ -53,16 +54,6 @@ absl::StatusOr<Transition> RejectOrFail(const absl::Status& status, const std::s
   }
   return status;
 }
-
-common::v1::Date ToDate(absl::CivilDay day) {
-  common::v1::Date d;
-  d.set_year(static_cast<int32_t>(day.year()));
-  d.set_month(day.month());
-  d.set_day(day.day());
-  return d;
-}
-
-absl::CivilDay FromDate(const common::v1::Date& d) { return absl::CivilDay(d.year(), d.month(), d.day()); }
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", t, absl::FixedTimeZone(8 * 3600));
@@ -166,7 +157,7 @@ void IssuePermit(router::CityDirectory& cities, const TransferWorkflowOptions& o
         if (!permit.ok()) return done(RejectOrFail(permit.status(), raw));
         household::v1::HouseholdMigration* view = data.mutable_view();
         view->set_permit_number(permit->permit_number);
-        *view->mutable_permit_valid_until() = ToDate(permit->valid_until);
+        *view->mutable_permit_valid_until() = DateOf(permit->valid_until);
         view->set_state(household::v1::MIGRATION_STATE_PERMIT_ISSUED);
         Transition t = Transition::To(
             kPermitIssued, {OutboxMessage{"move_out", std::string(CityName(view->origin_city().city())),
@@ -184,13 +175,13 @@ void MoveOut(router::CityDirectory& cities, const TransferWorkflowOptions& optio
   const household::v1::HouseholdMigration& view = step->data.view();
   step->city->RecordMoveOut(
       context.IdempotencyKey("move_out"), view.resident_id(), view.destination_city().city(), view.permit_number(),
-      FromDate(view.permit_valid_until()), step->call,
+      CivilDayOf(view.permit_valid_until()), step->call,
       [data = step->data, done = std::move(done),
        raw = instance.data](absl::StatusOr<adapters::MoveOutRecord> record) mutable {
         if (!record.ok()) return done(RejectOrFail(record.status(), raw));
         household::v1::HouseholdMigration* view = data.mutable_view();
         view->set_previous_address_code(record->previous_address_code);
-        *view->mutable_moved_out_on() = ToDate(record->moved_out_on);
+        *view->mutable_moved_out_on() = DateOf(record->moved_out_on);
         view->set_state(household::v1::MIGRATION_STATE_MOVED_OUT);
         Transition t = Transition::To(
             kMovedOut, {OutboxMessage{"settle_in", std::string(CityName(view->destination_city().city())),

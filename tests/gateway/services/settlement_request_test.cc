@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "gateway/base/dates.h"
 #include "gateway/base/rich_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -104,12 +105,12 @@ TEST(ValidateIdempotencyKeyTest, LengthAndCharacters) {
 
 TEST(ValidatePeriodTest, OrderAndLength) {
   medical::v1::Period period;
-  *period.mutable_from() = ToDateMessage(absl::CivilDay(2026, 1, 1));
-  *period.mutable_to() = ToDateMessage(absl::CivilDay(2026, 12, 31));
+  *period.mutable_from() = DateOf(absl::CivilDay(2026, 1, 1));
+  *period.mutable_to() = DateOf(absl::CivilDay(2026, 12, 31));
   EXPECT_TRUE(ValidatePeriod(period, "period").ok());
-  *period.mutable_to() = ToDateMessage(absl::CivilDay(2025, 12, 31));
+  *period.mutable_to() = DateOf(absl::CivilDay(2025, 12, 31));
   EXPECT_EQ(FieldOf(ValidatePeriod(period, "period")), "period.to");
-  *period.mutable_to() = ToDateMessage(absl::CivilDay(2027, 1, 3));
+  *period.mutable_to() = DateOf(absl::CivilDay(2027, 1, 3));
   EXPECT_EQ(FieldOf(ValidatePeriod(period, "period")), "period.to");
   period.clear_from();
   EXPECT_EQ(FieldOf(ValidatePeriod(period, "period")), "period.from");
