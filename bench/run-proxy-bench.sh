@@ -14,8 +14,9 @@
 #   4. gateway, Xinzhou's mock city down, the same persons of the four other cities, between two runs
 #      of the same calls with every city up (the ratio is to their mean, so that the host's drift
 #      over the minutes between scenarios 3 and 4 does not count as the cost of a city down);
-# plus the gateway's p99 in an open loop at half its measured closed-loop peak, its memory with
-# 1,000 callers, and its start-up time. Reports CPU time per call of the process under test (mock
+# plus the gateway's p99 in an open loop at half its measured closed-loop peak (and the same rate
+# straight to the city, through the bare forwarder, through the gateway with its log off and through
+# nginx), its memory with 1,000 callers, and its start-up time. Reports CPU time per call of the process under test (mock
 # city, nginx master and workers, gateway) and of the mock cities behind it, read from /proc. Writes
 # the section "The gateway against a plain proxy" of docs/BENCHMARKS.md (the rest of the file stays
 # as it is).
@@ -25,12 +26,14 @@
 #   --duration=S  measured seconds per run (default 10), after a 2 s warm-up
 #   --quick       a short validation run (2 s per run, 1 s warm-up, fewer persons and starts); the
 #                 section it writes says it is not a measurement
-#   --no-build    do not build load-generator, mock-city and gateway first
+#   --no-build    do not build load-generator, bare-forwarder, mock-city and gateway first
 #
 # Ports: mock cities CITY_BASE_PORT.. (default 7301-7305), gateway GATEWAY_PORT (8543), nginx
-# NGINX_PORT (8643), bare forwarder FORWARDER_PORT (8743); each can be set in the environment, and the script stops if one is taken.
-# Installs Debian's nginx with apt-get if it is missing (needs root). Fails, showing the answers,
-# if any call of a run is answered with an error. Every process it starts is stopped on exit.
+# NGINX_PORT (8643), bare forwarder FORWARDER_PORT (8743); each can be set in the environment, and
+# the script stops if one is taken. Installs Debian's nginx with apt-get if it is missing (needs
+# root). Fails, showing the answers, if any call of a run is answered with an error (except nginx's
+# DEADLINE_EXCEEDED and UNAVAILABLE in its open loop, which are reported). Every process it starts
+# is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 
