@@ -137,14 +137,20 @@ class Results {
   std::vector<std::string> results_ ABSL_GUARDED_BY(mu_);
 };
 
+// Appends a record about `person` and returns once the writer is inside its commit, held there
+// until store.Release().
+void AppendAndHoldItsCommit(CommitLoop& loop, FakeStore& store, Results& results, const std::string& person) {
+  store.HoldCommits();
+  loop.Append(RecordAbout(person), results.Callback(person));
+  store.AwaitHeld();
+}
+
 TEST(CommitLoopTest, AppendsQueuedDuringACommitGoIntoTheNextOneAndAreAnsweredInOrder) {
   FakeStore store;
   Results results;
   CommitLoop loop(/*max_batch=*/100, store.Hooks());
   loop.Start();
-  store.HoldCommits();
-  loop.Append(RecordAbout("a"), results.Callback("a"));
-  store.AwaitHeld();  // the writer is committing "a"
+  AppendAndHoldItsCommit(loop, store, results, "a");  // the writer is committing "a"
   loop.Append(RecordAbout("b"), results.Callback("b"));
   loop.Append(RecordAbout("c"), results.Callback("c"));
   store.Release();
@@ -162,9 +168,7 @@ TEST(CommitLoopTest, ABatchHoldsAtMostMaxBatchRecords) {
   Results results;
   CommitLoop loop(/*max_batch=*/2, store.Hooks());
   loop.Start();
-  store.HoldCommits();
-  loop.Append(RecordAbout("a"), results.Callback("a"));
-  store.AwaitHeld();
+  AppendAndHoldItsCommit(loop, store, results, "a");
   for (const char* person : {"b", "c", "d", "e", "f"}) loop.Append(RecordAbout(person), results.Callback(person));
   store.Release();
   results.AwaitCount(6);
@@ -193,9 +197,7 @@ TEST(CommitLoopTest, CheckpointNowSignsInTheNextCommitAndReturnsAfterItsRecordsA
   Results results;
   CommitLoop loop(/*max_batch=*/100, store.Hooks());
   loop.Start();
-  store.HoldCommits();
-  loop.Append(RecordAbout("a"), results.Callback("a"));
-  store.AwaitHeld();
+  AppendAndHoldItsCommit(loop, store, results, "a");
   loop.Append(RecordAbout("b"), results.Callback("b"));
   absl::Notification checkpointed;
   absl::Status checkpoint;
@@ -243,9 +245,7 @@ TEST(CommitLoopTest, StopMakesAFinalSigningCommitAndRefusesAppendsAfterIt) {
   Results results;
   auto loop = std::make_unique<CommitLoop>(/*max_batch=*/100, store.Hooks());
   loop->Start();
-  store.HoldCommits();
-  loop->Append(RecordAbout("a"), results.Callback("a"));
-  store.AwaitHeld();
+  AppendAndHoldItsCommit(*loop, store, results, "a");
   loop->Append(RecordAbout("b"), results.Callback("b"));
   std::thread stopper([&] { loop->Stop(); });
   store.Release();
